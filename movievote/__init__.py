@@ -1,0 +1,1 @@
+"""movievote: vote for your favourite movie once a month and watch the ranking move live."""

@@ -1,0 +1,1 @@
+"""External movie catalogues, translated into movievote's own `MovieData`."""

@@ -1,0 +1,43 @@
+"""The one shape every catalogue adapter produces, and the interface they share."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class MovieData:
+    """A movie as movievote stores it, whatever catalogue it came from."""
+
+    source: str
+    external_id: str
+    title: str
+    original_title: str = ""
+    release_date: date | None = None
+    year: int | None = None
+    overview: str = ""
+    poster_url: str | None = None
+    genres: tuple[str, ...] = field(default_factory=tuple)
+
+
+class MovieSource(Protocol):
+    """A catalogue that yields movies; `total` is a best guess for progress bars (or None)."""
+
+    name: str
+
+    async def total(self) -> int | None: ...
+
+    def movies(self) -> AsyncIterator[MovieData]: ...
+
+
+def parse_date(text: str | None) -> date | None:
+    """An ISO date, or None for the blanks and 'N/A's external APIs send."""
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text.strip()[:10])
+    except ValueError:
+        return None

@@ -1,0 +1,137 @@
+"""`movievote` command line: migrate, seed, import a catalogue, prestart, rebuild tallies."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+from tqdm import tqdm
+
+from movievote.adapters.base import MovieSource
+from movievote.adapters.omdb import OmdbClient
+from movievote.adapters.tmdb import TmdbClient, TmdbFile
+from movievote.config import PROJECT_ROOT, get_settings
+from movievote.db import get_database, reset_database
+from movievote.services import catalogue, ranking
+
+BUNDLED_CATALOGUE = Path(__file__).resolve().parent / "data" / "catalogue.json"
+
+
+def migrate() -> None:
+    """Bring the database schema to the newest Alembic revision."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
+    config.attributes["skip_logging"] = True
+    command.upgrade(config, "head")
+
+
+async def import_source(source: MovieSource, *, quiet: bool = False) -> catalogue.ImportResult:
+    """Import a source with a progress bar."""
+    total = await source.total()
+    with tqdm(total=total, unit="movie", desc=f"importing {source.name}", disable=quiet) as bar:
+        return await catalogue.import_catalogue(source, on_progress=bar.update)
+
+
+async def seed(*, quiet: bool = False) -> catalogue.ImportResult | None:
+    """Import the bundled catalogue if the movies table is empty."""
+    if await catalogue.count_movies():
+        return None
+    settings = get_settings()
+    source = TmdbFile(BUNDLED_CATALOGUE, image_base_url=settings.tmdb_image_base_url)
+    return await import_source(source, quiet=quiet)
+
+
+async def wait_for_database(timeout: float = 60.0) -> None:
+    """Wait until the database accepts connections."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            async with get_database().engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+            return
+        except Exception as exc:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"database not reachable after {timeout:.0f} s: {exc}") from exc
+            await asyncio.sleep(1)
+
+
+async def _import(args: argparse.Namespace) -> None:
+    settings = get_settings()
+    async with httpx.AsyncClient(timeout=20) as http:
+        source: MovieSource
+        if args.file:
+            source = TmdbFile(Path(args.file), image_base_url=settings.tmdb_image_base_url)
+        elif args.tmdb:
+            source = TmdbClient(
+                http=http,
+                base_url=settings.tmdb_base_url,
+                api_key=settings.tmdb_api_key,
+                image_base_url=settings.tmdb_image_base_url,
+                max_pages=args.pages,
+            )
+        else:
+            source = OmdbClient(
+                http=http,
+                base_url=settings.omdb_base_url,
+                api_key=settings.omdb_api_key,
+                search=args.omdb,
+                max_pages=args.pages,
+            )
+        result = await import_source(source, quiet=args.quiet)
+    print(f"imported {result.total} movies: {result.created} new, {result.updated} updated")
+
+
+async def _run(args: argparse.Namespace) -> None:
+    try:
+        if args.command == "seed":
+            result = await seed(quiet=args.quiet)
+            print("catalogue already present" if result is None else f"seeded {result.created} movies")
+        elif args.command == "import":
+            await _import(args)
+        elif args.command == "prestart":
+            await wait_for_database(args.timeout)
+            await asyncio.to_thread(migrate)
+            result = await seed(quiet=args.quiet)
+            await ranking.fold_vote_deltas()
+            print("ready" + ("" if result is None else f" (seeded {result.created} movies)"))
+        elif args.command == "rebuild-tallies":
+            await ranking.rebuild_tallies()
+            print("tallies rebuilt from the votes")
+    finally:
+        await reset_database()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="movievote", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="apply database migrations (alembic upgrade head)")
+    seed_p = sub.add_parser("seed", help="import the bundled catalogue if there are no movies")
+    seed_p.add_argument("--quiet", action="store_true")
+    imp = sub.add_parser("import", help="import movies (idempotent: re-import updates)")
+    src = imp.add_mutually_exclusive_group(required=True)
+    src.add_argument("--file", help="a JSON file in TMDB format")
+    src.add_argument("--tmdb", action="store_true", help="TMDB /discover/movie (TMDB_API_KEY)")
+    src.add_argument("--omdb", metavar="SEARCH", help="OMDb title search (OMDB_API_KEY)")
+    imp.add_argument("--pages", type=int, default=5, help="pages to fetch from an API")
+    imp.add_argument("--quiet", action="store_true")
+    pre = sub.add_parser("prestart", help="wait for the database, migrate, seed when empty")
+    pre.add_argument("--timeout", type=float, default=60.0)
+    pre.add_argument("--quiet", action="store_true")
+    sub.add_parser("rebuild-tallies", help="recompute every ranking tally from the votes")
+    args = parser.parse_args(argv)
+    if args.command == "migrate":
+        migrate()
+        return
+    asyncio.run(_run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

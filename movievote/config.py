@@ -1,0 +1,104 @@
+"""Settings read once from the environment (and an optional `.env`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SECRET_KEY = "change-me-in-production"  # noqa: S105 - refused in production
+DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'movievote.db'}"
+
+Channel = Literal["email", "sms", "in_app"]
+
+
+class Settings(BaseSettings):
+    """Every setting movievote reads, with its environment variable name."""
+
+    model_config = SettingsConfigDict(
+        env_file=PROJECT_ROOT / ".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    movievote_env: Literal["development", "production"] = "development"
+    database_url: str = DEFAULT_DATABASE_URL
+    secret_key: str = DEFAULT_SECRET_KEY
+    access_token_minutes: int = Field(default=60 * 24, ge=1)
+    bcrypt_rounds: int = Field(default=12, ge=4, le=16)
+    vote_timezone: str = "UTC"
+    ranking_cache_ttl_seconds: float = Field(default=300, gt=0)
+    ranking_refresh_delay_seconds: float = Field(default=0.05, ge=0, le=0.9)
+    ranking_fold_interval_seconds: float = Field(default=1.0, gt=0)
+    database_pool_size: int = Field(default=10, ge=1)
+    seed_catalogue_on_start: bool = True
+
+    notify_default_channel: Channel = "in_app"
+    notify_max_attempts: int = Field(default=3, ge=1, le=10)
+    notify_retry_seconds: float = Field(default=0.5, ge=0)
+    notify_email_from: str = "movievote <no-reply@movievote.local>"
+    notify_smtp_url: str = ""  # e.g. smtp://localhost:1025 ; empty = log only
+    notify_sms_gateway_url: str = ""  # HTTP gateway taking {to, body}; empty = log only
+
+    tmdb_base_url: str = "https://api.themoviedb.org/3"
+    tmdb_api_key: str = ""
+    tmdb_image_base_url: str = "https://image.tmdb.org/t/p/w500"
+    omdb_base_url: str = "https://www.omdbapi.com"
+    omdb_api_key: str = ""
+
+    @field_validator("vote_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"VOTE_TIMEZONE must be an IANA zone name, got {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _safe_secret_in_production(self) -> Settings:
+        if self.movievote_env == "production":
+            if self.secret_key == DEFAULT_SECRET_KEY:
+                raise ValueError("SECRET_KEY must be set in production (the default is public)")
+            if len(self.secret_key.encode()) < 32:
+                raise ValueError("SECRET_KEY must be at least 32 bytes in production")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.vote_timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def sync_database_url(self) -> str:
+        """The URL for synchronous tools (Alembic, Reflex's `reflex db` commands)."""
+        return _with_driver(self.database_url, sqlite="sqlite", postgres="postgresql+psycopg")
+
+    @property
+    def async_database_url(self) -> str:
+        """The URL for the application's async engine."""
+        return _with_driver(self.database_url, sqlite="sqlite+aiosqlite", postgres="postgresql+psycopg")
+
+
+def _with_driver(url: str, *, sqlite: str, postgres: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError(f"DATABASE_URL is not a URL: {url!r}")
+    base = scheme.split("+", 1)[0]
+    if base == "sqlite":
+        return f"{sqlite}://{rest}"
+    if base in ("postgresql", "postgres"):
+        return f"{postgres}://{rest}"
+    raise ValueError(f"DATABASE_URL must be sqlite:// or postgresql://, got {scheme}://")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return Settings()

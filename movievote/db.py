@@ -1,0 +1,117 @@
+"""The process's one async engine and session factory, created on first use (no I/O at import)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from movievote.config import Settings, get_settings
+
+
+class Database:
+    """One engine and one session factory for a database URL; everything is built lazily."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._engine: AsyncEngine | None = None
+        self._sessions: async_sessionmaker[AsyncSession] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def dialect(self) -> str:
+        return "sqlite" if self.settings.is_sqlite else "postgresql"
+
+    @property
+    def engine(self) -> AsyncEngine:
+        if self._engine is None:
+            with self._lock:
+                if self._engine is None:
+                    self._engine = self._create_engine()
+        return self._engine
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        if self._sessions is None:
+            self._sessions = async_sessionmaker(
+                self.engine, class_=AsyncSession, expire_on_commit=False, autoflush=False
+            )
+        return self._sessions
+
+    def insert(self, table: Any) -> Any:
+        """An INSERT of this dialect, so `on_conflict_do_*` is available on both databases."""
+        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+
+    def session(self) -> AsyncSession:
+        """A new ORM session (use as `async with db.session() as s:`)."""
+        return self.sessions()
+
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[AsyncConnection]:
+        """A connection where each statement commits on its own: one round trip per write."""
+        async with self.engine.connect() as conn:
+            yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A Core connection inside one transaction, committed on success."""
+        async with self.engine.begin() as conn:
+            yield conn
+
+    async def dispose(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+        self._engine = None
+        self._sessions = None
+
+    def _create_engine(self) -> AsyncEngine:
+        url = self.settings.async_database_url
+        if self.settings.is_sqlite:
+            engine = create_async_engine(url, connect_args={"timeout": 30})
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+            return engine
+        return create_async_engine(
+            url,
+            pool_size=self.settings.database_pool_size,
+            max_overflow=self.settings.database_pool_size,
+            pool_pre_ping=False,
+            pool_recycle=1800,
+        )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Foreign keys on (cascades), WAL so readers never block the writer, wait instead of failing."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+_database: Database | None = None
+_database_lock = threading.Lock()
+
+
+def get_database() -> Database:
+    """The process's Database, created from the settings on first call."""
+    global _database
+    if _database is None:
+        with _database_lock:
+            if _database is None:
+                _database = Database(get_settings())
+    return _database
+
+
+async def reset_database() -> None:
+    """Dispose of the engine and forget the singleton (tests and forked workers)."""
+    global _database
+    if _database is not None:
+        await _database.dispose()
+    _database = None

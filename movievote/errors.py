@@ -1,0 +1,62 @@
+"""Domain errors: plain exceptions the pages and the API translate for people."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+
+class DomainError(Exception):
+    """A rule of the domain said no; `code` is stable, the message is for a person."""
+
+    code = "domain_error"
+
+    def __init__(self, message: str, **context: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.context = context
+
+
+class InvalidInput(DomainError):
+    code = "invalid_input"
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message, field=field)
+        self.field = field
+
+
+class EmailTaken(DomainError):
+    code = "email_taken"
+
+
+class InvalidCredentials(DomainError):
+    code = "invalid_credentials"
+
+
+class InvalidToken(DomainError):
+    code = "invalid_token"
+
+
+class UserNotFound(DomainError):
+    code = "user_not_found"
+
+
+class MovieNotFound(DomainError):
+    code = "movie_not_found"
+
+
+class AlreadyVoted(DomainError):
+    """The user has voted this period already: carries that vote and when the next one opens."""
+
+    code = "already_voted"
+
+    def __init__(
+        self, message: str, *, vote_id: int, movie_id: int, period: date, voted_at: datetime,
+        next_vote_at: datetime,
+    ) -> None:
+        super().__init__(message, period=period, movie_id=movie_id, next_vote_at=next_vote_at)
+        self.vote_id = vote_id
+        self.movie_id = movie_id
+        self.period = period
+        self.voted_at = voted_at
+        self.next_vote_at = next_vote_at

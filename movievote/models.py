@@ -1,0 +1,248 @@
+"""Every table, with the naming convention its constraints follow."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """The one clock every row's timestamp comes from."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back time-zone aware (SQLite included)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _created_at() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class User(SQLModel, table=True):
+    """An account; the email is stored lower-cased, so its uniqueness ignores case."""
+
+    __tablename__ = "users"
+    __table_args__ = (sa.CheckConstraint("email = lower(email)", name="email_lowercase"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True)
+    display_name: str = Field(max_length=80)
+    password_hash: str = Field(max_length=100)
+    notification_channel: str = Field(default="in_app", max_length=16)
+    phone: str | None = Field(default=None, max_length=20)
+    is_admin: bool = Field(default=False)
+    created_at: datetime = _created_at()
+
+
+class Genre(SQLModel, table=True):
+    """A movie genre, by name."""
+
+    __tablename__ = "genres"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+
+
+class Movie(SQLModel, table=True):
+    """A movie of the catalogue, identified by where it came from."""
+
+    __tablename__ = "movies"
+    __table_args__ = (sa.UniqueConstraint("source", "external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=300, index=True)
+    original_title: str = Field(default="", max_length=300)
+    release_date: date | None = Field(default=None)
+    year: int | None = Field(default=None, index=True)
+    overview: str = Field(default="", sa_type=sa.Text)
+    poster_url: str | None = Field(default=None, max_length=500)
+    source: str = Field(max_length=32)
+    external_id: str = Field(max_length=64)
+    created_at: datetime = _created_at()
+    updated_at: datetime = _created_at()
+
+
+class MovieGenre(SQLModel, table=True):
+    """Which genres a movie has."""
+
+    __tablename__ = "movie_genres"
+    __table_args__ = (sa.Index("ix_movie_genres_genre_id_movie_id", "genre_id", "movie_id"),)
+
+    movie_id: int = Field(foreign_key="movies.id", primary_key=True, ondelete="CASCADE")
+    genre_id: int = Field(foreign_key="genres.id", primary_key=True, ondelete="CASCADE")
+
+
+class Vote(SQLModel, table=True):
+    """One user's vote in one period (a calendar month in the vote time zone): final once cast."""
+
+    __tablename__ = "votes"
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "period"),
+        sa.Index("ix_votes_period_movie_id", "period", "movie_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE")
+    movie_id: int = Field(foreign_key="movies.id", ondelete="CASCADE", index=True)
+    period: date  # the first day of the vote's month
+    created_at: datetime = _created_at()
+
+
+class VoteDelta(SQLModel, table=True):
+    """A vote counted but not yet folded into the tallies (written by a trigger on votes).
+
+    Append-only, so votes for one hot movie never wait on a shared counter row.
+    """
+
+    __tablename__ = "vote_deltas"
+
+    id: int | None = Field(default=None, primary_key=True)
+    period: date
+    movie_id: int
+    delta: int  # +1 for a vote inserted, -1 for a vote deleted
+    voted_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class MonthlyTally(SQLModel, table=True):
+    """Votes per movie per period; `reached_at` is when the movie reached its count."""
+
+    __tablename__ = "monthly_tallies"
+
+    period: date = Field(primary_key=True)
+    movie_id: int = Field(primary_key=True, foreign_key="movies.id", ondelete="CASCADE")
+    votes: int = Field(default=0)
+    reached_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class AllTimeTally(SQLModel, table=True):
+    """Votes per movie over all periods."""
+
+    __tablename__ = "all_time_tallies"
+
+    movie_id: int = Field(primary_key=True, foreign_key="movies.id", ondelete="CASCADE")
+    votes: int = Field(default=0)
+    reached_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+# The ranking's order, so "top N" is an index scan that stops after N rows.
+sa.Index(
+    "ix_monthly_tallies_ranking",
+    MonthlyTally.period,  # type: ignore[arg-type]
+    sa.desc(MonthlyTally.votes),  # type: ignore[arg-type]
+    MonthlyTally.reached_at,  # type: ignore[arg-type]
+    MonthlyTally.movie_id,  # type: ignore[arg-type]
+)
+sa.Index(
+    "ix_all_time_tallies_ranking",
+    sa.desc(AllTimeTally.votes),  # type: ignore[arg-type]
+    AllTimeTally.reached_at,  # type: ignore[arg-type]
+    AllTimeTally.movie_id,  # type: ignore[arg-type]
+)
+
+
+class PeriodTotal(SQLModel, table=True):
+    """All votes cast in a period, for each movie's share."""
+
+    __tablename__ = "period_totals"
+
+    period: date = Field(primary_key=True)
+    votes: int = Field(default=0)
+
+
+class Notification(SQLModel, table=True):
+    """One notification to one user through one channel, and what became of it."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (sa.Index("ix_notifications_user_id_created_at", "user_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE")
+    channel: str = Field(max_length=16)
+    kind: str = Field(max_length=32)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    status: str = Field(default="pending", max_length=16)  # pending | sent | failed
+    attempts: int = Field(default=0)
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _created_at()
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# --- what leaves the service layer (API and pages read these, never the tables) ---
+
+
+class UserPublic(SQLModel):
+    id: int
+    email: str
+    display_name: str
+    notification_channel: str
+    is_admin: bool
+    created_at: datetime
+
+
+class MoviePublic(SQLModel):
+    id: int
+    title: str
+    original_title: str
+    year: int | None
+    release_date: date | None
+    overview: str
+    poster_url: str | None
+    genres: list[str]
+
+
+class MoviePage(SQLModel):
+    items: list[MoviePublic]
+    total: int
+    page: int
+    page_size: int
+
+
+class VotePublic(SQLModel):
+    id: int
+    movie_id: int
+    period: str  # YYYY-MM
+    created_at: datetime
+    next_vote_at: datetime
+
+
+class RankingEntry(SQLModel):
+    rank: int
+    movie: MoviePublic
+    votes: int
+    share: float  # of all the votes in the period, 0..1
+
+
+class Ranking(SQLModel):
+    period: str  # YYYY-MM or "all"
+    generated_at: datetime
+    total_votes: int
+    items: list[RankingEntry]

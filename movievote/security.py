@@ -1,0 +1,78 @@
+"""Password hashing (bcrypt, always off the event loop) and access tokens (JWT, HS256)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+
+import bcrypt
+import jwt
+
+from movievote.config import Settings
+from movievote.errors import InvalidToken
+
+ALGORITHM = "HS256"
+BCRYPT_MAX_BYTES = 72
+
+
+def _hash_sync(password: str, rounds: int) -> str:
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=rounds)).decode()
+
+
+def _check_sync(password: str, password_hash: str) -> bool:
+    try:
+        return bcrypt.checkpw(password.encode(), password_hash.encode())
+    except ValueError:  # a password past 72 bytes or a malformed hash: not a match
+        return False
+
+
+async def hash_password(password: str, *, rounds: int) -> str:
+    """bcrypt hash, computed in a worker thread."""
+    return await asyncio.to_thread(_hash_sync, password, rounds)
+
+
+async def verify_password(password: str, password_hash: str) -> bool:
+    """bcrypt check, computed in a worker thread."""
+    return await asyncio.to_thread(_check_sync, password, password_hash)
+
+
+@lru_cache(maxsize=4)
+def _dummy_hash(rounds: int) -> str:
+    return _hash_sync("movievote-dummy-password", rounds)
+
+
+async def burn_password_check(password: str, *, rounds: int) -> None:
+    """Spend the time a real check takes, so an unknown email answers as slowly as a known one."""
+    dummy = await asyncio.to_thread(_dummy_hash, rounds)
+    await verify_password(password, dummy)
+
+
+def create_access_token(
+    *, user_id: int, settings: Settings, now: datetime | None = None
+) -> tuple[str, int]:
+    """A signed token for a user, and its lifetime in seconds."""
+    issued = now or datetime.now(UTC)
+    lifetime = timedelta(minutes=settings.access_token_minutes)
+    claims = {"sub": str(user_id), "iat": issued, "exp": issued + lifetime}
+    token = jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM)
+    return token, int(lifetime.total_seconds())
+
+
+def decode_access_token(token: str, *, settings: Settings) -> int:
+    """The user id a valid token names; InvalidToken for anything expired, forged or malformed."""
+    try:
+        claims = jwt.decode(
+            token,
+            settings.secret_key,
+            algorithms=[ALGORITHM],
+            options={"require": ["exp", "iat", "sub"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise InvalidToken("Your session has expired. Please log in again.") from exc
+    except jwt.PyJWTError as exc:
+        raise InvalidToken("The access token is not valid.") from exc
+    try:
+        return int(claims["sub"])
+    except (TypeError, ValueError) as exc:
+        raise InvalidToken("The access token is not valid.") from exc

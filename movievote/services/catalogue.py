@@ -1,0 +1,259 @@
+"""The movie catalogue: search and read movies, import them from any adapter."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from movievote.adapters.base import MovieData, MovieSource
+from movievote.db import Database, get_database
+from movievote.errors import InvalidInput, MovieNotFound
+from movievote.models import Genre, Movie, MovieGenre, MoviePage, MoviePublic, utcnow
+
+MAX_PAGE_SIZE = 100
+movies_t = Movie.__table__  # type: ignore[attr-defined]
+genres_t = Genre.__table__  # type: ignore[attr-defined]
+movie_genres_t = MovieGenre.__table__  # type: ignore[attr-defined]
+
+
+async def genres_of(conn: AsyncConnection, movie_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Genre names per movie, alphabetical, for a handful of movies in one query."""
+    found: dict[int, list[str]] = defaultdict(list)
+    if not movie_ids:
+        return found
+    rows = await conn.execute(
+        sa.select(movie_genres_t.c.movie_id, genres_t.c.name)
+        .join(genres_t, genres_t.c.id == movie_genres_t.c.genre_id)
+        .where(movie_genres_t.c.movie_id.in_(list(movie_ids)))
+        .order_by(movie_genres_t.c.movie_id, genres_t.c.name)
+    )
+    for movie_id, name in rows:
+        found[movie_id].append(name)
+    return found
+
+
+def to_public(row: sa.RowMapping, genres: dict[int, list[str]]) -> MoviePublic:
+    return MoviePublic(
+        id=row["id"],
+        title=row["title"],
+        original_title=row["original_title"],
+        year=row["year"],
+        release_date=row["release_date"],
+        overview=row["overview"],
+        poster_url=row["poster_url"],
+        genres=genres.get(row["id"], []),
+    )
+
+
+PUBLIC_COLUMNS = (
+    movies_t.c.id,
+    movies_t.c.title,
+    movies_t.c.original_title,
+    movies_t.c.year,
+    movies_t.c.release_date,
+    movies_t.c.overview,
+    movies_t.c.poster_url,
+)
+
+
+async def list_movies(
+    *,
+    q: str | None = None,
+    genre: str | None = None,
+    year: int | None = None,
+    page: int = 1,
+    page_size: int = 24,
+    db: Database | None = None,
+) -> MoviePage:
+    """A page of movies matching a text search (title or original title), genre and year.
+
+    Ordered by title, then id, so pages never overlap or skip.
+    """
+    if page < 1:
+        raise InvalidInput("The page number starts at 1.", field="page")
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise InvalidInput(f"The page size must be 1 to {MAX_PAGE_SIZE}.", field="page_size")
+    db = db or get_database()
+    conditions: list[sa.ColumnElement[bool]] = []
+    if q and q.strip():
+        text = q.strip()
+        conditions.append(
+            sa.or_(
+                movies_t.c.title.icontains(text, autoescape=True),
+                movies_t.c.original_title.icontains(text, autoescape=True),
+            )
+        )
+    if genre and genre.strip():
+        conditions.append(
+            sa.exists()
+            .where(movie_genres_t.c.movie_id == movies_t.c.id)
+            .where(movie_genres_t.c.genre_id == genres_t.c.id)
+            .where(sa.func.lower(genres_t.c.name) == genre.strip().lower())
+        )
+    if year is not None:
+        conditions.append(movies_t.c.year == year)
+    async with db.engine.connect() as conn:
+        total = await conn.scalar(
+            sa.select(sa.func.count()).select_from(movies_t).where(*conditions)
+        )
+        rows = (
+            await conn.execute(
+                sa.select(*PUBLIC_COLUMNS)
+                .where(*conditions)
+                .order_by(movies_t.c.title, movies_t.c.id)
+                .limit(page_size)
+                .offset((page - 1) * page_size)
+            )
+        ).mappings().all()
+        genres = await genres_of(conn, [r["id"] for r in rows])
+    return MoviePage(
+        items=[to_public(r, genres) for r in rows], total=total or 0, page=page, page_size=page_size
+    )
+
+
+async def get_movie(*, movie_id: int, db: Database | None = None) -> MoviePublic:
+    """One movie; MovieNotFound if there is none."""
+    db = db or get_database()
+    async with db.engine.connect() as conn:
+        row = (
+            await conn.execute(sa.select(*PUBLIC_COLUMNS).where(movies_t.c.id == movie_id))
+        ).mappings().first()
+        if row is None:
+            raise MovieNotFound(f"There is no movie with id {movie_id}.")
+        genres = await genres_of(conn, [movie_id])
+    return to_public(row, genres)
+
+
+async def list_genres(*, db: Database | None = None) -> list[str]:
+    """Every genre that at least one movie has, alphabetical."""
+    db = db or get_database()
+    async with db.engine.connect() as conn:
+        rows = await conn.scalars(
+            sa.select(genres_t.c.name)
+            .where(sa.exists().where(movie_genres_t.c.genre_id == genres_t.c.id))
+            .order_by(genres_t.c.name)
+        )
+        return list(rows)
+
+
+async def count_movies(*, db: Database | None = None) -> int:
+    db = db or get_database()
+    async with db.engine.connect() as conn:
+        return int(await conn.scalar(sa.select(sa.func.count()).select_from(movies_t)) or 0)
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated
+
+
+async def upsert_movies(
+    items: Iterable[MovieData], *, db: Database | None = None
+) -> ImportResult:
+    """Insert new movies and update known ones (same source and external id), in one transaction."""
+    db = db or get_database()
+    batch = list({(m.source, m.external_id): m for m in items}.values())
+    result = ImportResult()
+    if not batch:
+        return result
+    now = utcnow()
+    async with db.transaction() as conn:
+        known = set(
+            tuple(row) for row in (await conn.execute(
+                sa.select(movies_t.c.source, movies_t.c.external_id).where(
+                    sa.tuple_(movies_t.c.source, movies_t.c.external_id).in_(
+                        [(m.source, m.external_id) for m in batch]
+                    )
+                )
+            )).all()
+        )
+        statement = db.insert(movies_t)
+        statement = statement.on_conflict_do_update(
+            index_elements=["source", "external_id"],
+            set_={
+                name: statement.excluded[name]
+                for name in (
+                    "title", "original_title", "release_date", "year", "overview", "poster_url",
+                    "updated_at",
+                )
+            },
+        ).returning(movies_t.c.id, movies_t.c.source, movies_t.c.external_id)
+        ids: dict[tuple[str, str], int] = {}
+        for movie in batch:
+            row = (await conn.execute(statement, _movie_values(movie, now))).one()
+            ids[(row.source, row.external_id)] = row.id
+        genre_ids = await _ensure_genres(conn, db, {g for m in batch for g in m.genres})
+        await conn.execute(sa.delete(movie_genres_t).where(movie_genres_t.c.movie_id.in_(ids.values())))
+        links = [
+            {"movie_id": ids[(m.source, m.external_id)], "genre_id": genre_ids[g]}
+            for m in batch
+            for g in dict.fromkeys(m.genres)
+        ]
+        if links:
+            await conn.execute(sa.insert(movie_genres_t), links)
+    result.updated = len(known)
+    result.created = len(batch) - len(known)
+    return result
+
+
+def _movie_values(movie: MovieData, now: object) -> dict[str, object]:
+    return {
+        "source": movie.source,
+        "external_id": movie.external_id,
+        "title": movie.title[:300],
+        "original_title": (movie.original_title or movie.title)[:300],
+        "release_date": movie.release_date,
+        "year": movie.year,
+        "overview": movie.overview,
+        "poster_url": movie.poster_url,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+async def _ensure_genres(conn: AsyncConnection, db: Database, names: set[str]) -> dict[str, int]:
+    if not names:
+        return {}
+    await conn.execute(
+        db.insert(genres_t).on_conflict_do_nothing(index_elements=["name"]),
+        [{"name": n} for n in sorted(names)],
+    )
+    rows = await conn.execute(sa.select(genres_t.c.name, genres_t.c.id).where(genres_t.c.name.in_(names)))
+    return {name: gid for name, gid in rows}
+
+
+async def import_catalogue(
+    source: MovieSource,
+    *,
+    batch_size: int = 100,
+    on_progress: Callable[[int], None] | None = None,
+    db: Database | None = None,
+) -> ImportResult:
+    """Import every movie a source yields, in batches; safe to run again (updates, no duplicates)."""
+    result = ImportResult()
+    batch: list[MovieData] = []
+
+    async def flush() -> None:
+        done = await upsert_movies(batch, db=db)
+        result.created += done.created
+        result.updated += done.updated
+        if on_progress:
+            on_progress(len(batch))
+        batch.clear()
+
+    async for movie in source.movies():
+        batch.append(movie)
+        if len(batch) >= batch_size:
+            await flush()
+    if batch:
+        await flush()
+    return result

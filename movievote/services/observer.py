@@ -1,0 +1,104 @@
+"""The ranking subject: votes mark it dirty; it folds them into the tallies and tells observers.
+
+Bursts are coalesced: however many votes arrive while a refresh is pending or running, they
+cause at most one more refresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RankingChange:
+    """Months whose ranking changed; the all-time ranking changes whenever any month does."""
+
+    periods: frozenset[date]
+
+
+class RankingObserver(Protocol):
+    async def ranking_changed(self, change: RankingChange) -> None: ...
+
+
+class RankingSubject:
+    """Fans a ranking change out to its observers, in the order they subscribed."""
+
+    def __init__(
+        self, *, fold: Callable[[], Awaitable[set[date]]], delay_seconds: float = 0.05
+    ) -> None:
+        self._fold = fold
+        self._delay = delay_seconds
+        self._observers: list[RankingObserver] = []
+        self._pending: set[date] = set()
+        self._dirty = False
+        self._task: asyncio.Task[None] | None = None
+        self.refreshes = 0
+
+    def subscribe(self, observer: RankingObserver) -> None:
+        if observer not in self._observers:
+            self._observers.append(observer)
+
+    def unsubscribe(self, observer: RankingObserver) -> None:
+        if observer in self._observers:
+            self._observers.remove(observer)
+
+    @property
+    def observers(self) -> tuple[RankingObserver, ...]:
+        return tuple(self._observers)
+
+    def vote_cast(self, *, period: date) -> None:
+        """A vote was committed in `period`: schedule one coalesced refresh (never blocks)."""
+        self._pending.add(period)
+        self._dirty = True
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="ranking-refresh")
+
+    async def _run(self) -> None:
+        while self._dirty:
+            await asyncio.sleep(self._delay)
+            self._dirty = False
+            try:
+                await self.refresh()
+            except Exception:  # keep serving; the next vote or the periodic fold retries
+                logger.exception("ranking refresh failed")
+
+    async def refresh(self) -> RankingChange | None:
+        """Fold pending votes into the tallies and notify observers if anything changed."""
+        local, self._pending = self._pending, set()
+        try:
+            folded = await self._fold()
+        except Exception:
+            self._pending |= local
+            raise
+        periods = frozenset(local | folded)
+        if not periods:
+            return None
+        change = RankingChange(periods=periods)
+        self.refreshes += 1
+        for observer in tuple(self._observers):
+            try:
+                await observer.ranking_changed(change)
+            except Exception:
+                logger.exception("ranking observer %r failed", observer)
+        return change
+
+    async def settle(self) -> None:
+        """Wait until every vote seen so far has been folded and announced."""
+        while self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)
+
+    async def run_periodic(self, interval_seconds: float) -> None:
+        """Fold votes written by other processes (scripts, SQL clients) every interval."""
+        while True:
+            await asyncio.sleep(interval_seconds)
+            try:
+                await self.refresh()
+            except Exception:
+                logger.exception("periodic ranking fold failed")

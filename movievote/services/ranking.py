@@ -1,0 +1,231 @@
+"""Rankings: the most-voted movies of a month and of all time, read from the tallies.
+
+Tie-break (documented): more votes first; among equal counts, the movie that reached its count
+first (`reached_at`, the time of the vote that took it there); then the lower movie id.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from typing import Literal
+
+import sqlalchemy as sa
+
+from movievote.db import Database, get_database
+from movievote.errors import InvalidInput
+from movievote.models import (
+    AllTimeTally,
+    MonthlyTally,
+    Movie,
+    PeriodTotal,
+    Ranking,
+    RankingEntry,
+    VoteDelta,
+    utcnow,
+)
+from movievote.periods import ALL_TIME, format_period
+from movievote.services.cache import TTLCache
+from movievote.services.catalogue import PUBLIC_COLUMNS, genres_of, to_public
+from movievote.services.observer import RankingChange
+from movievote.services.voting import current_period
+
+MAX_LIMIT = 100
+FOLD_LOCK_KEY = 0x6D76_0001  # pg advisory lock: one fold at a time across processes
+Scope = date | Literal["all"]
+
+monthly_t = MonthlyTally.__table__  # type: ignore[attr-defined]
+all_time_t = AllTimeTally.__table__  # type: ignore[attr-defined]
+totals_t = PeriodTotal.__table__  # type: ignore[attr-defined]
+deltas_t = VoteDelta.__table__  # type: ignore[attr-defined]
+movies_t = Movie.__table__  # type: ignore[attr-defined]
+
+
+def scope_key(scope: Scope) -> str:
+    return ALL_TIME if scope == ALL_TIME else format_period(scope)  # type: ignore[arg-type]
+
+
+def top_query(scope: Scope, limit: int) -> sa.Select[tuple[object, ...]]:
+    """Top `limit` movies of a scope: an ordered index scan of the tally, `limit` movie lookups."""
+    tally = all_time_t if scope == ALL_TIME else monthly_t
+    query = (
+        sa.select(tally.c.votes, *PUBLIC_COLUMNS)
+        .join(movies_t, movies_t.c.id == tally.c.movie_id)
+        .where(tally.c.votes > 0)
+        .order_by(tally.c.votes.desc(), tally.c.reached_at, tally.c.movie_id)
+        .limit(limit)
+    )
+    if scope != ALL_TIME:
+        query = query.where(tally.c.period == scope)
+    return query
+
+
+def total_query(scope: Scope) -> sa.Select[tuple[object]]:
+    """All votes of a scope: one row for a month, one row per month for all time."""
+    query = sa.select(sa.func.coalesce(sa.func.sum(totals_t.c.votes), 0))
+    return query if scope == ALL_TIME else query.where(totals_t.c.period == scope)
+
+
+async def compute_ranking(
+    scope: Scope, *, limit: int = MAX_LIMIT, db: Database | None = None
+) -> Ranking:
+    """The ranking straight from the tallies (no cache)."""
+    db = db or get_database()
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(top_query(scope, limit))).mappings().all()
+        total = int(await conn.scalar(total_query(scope)) or 0)
+        genres = await genres_of(conn, [r["id"] for r in rows])
+    return Ranking(
+        period=scope_key(scope),
+        generated_at=utcnow(),
+        total_votes=total,
+        items=[
+            RankingEntry(
+                rank=position,
+                movie=to_public(row, genres),
+                votes=row["votes"],
+                share=round(row["votes"] / total, 6) if total else 0.0,
+            )
+            for position, row in enumerate(rows, start=1)
+        ],
+    )
+
+
+class RankingCache:
+    """Rankings kept for the TTL (the checklist's 5 minutes) and refreshed when votes land."""
+
+    def __init__(self, *, ttl_seconds: float, db: Database | None = None) -> None:
+        self.entries: TTLCache[str, Ranking] = TTLCache(ttl_seconds=ttl_seconds)
+        self.db = db
+
+    def _compute(self, scope: Scope):  # type: ignore[no-untyped-def]
+        return lambda: compute_ranking(scope, limit=MAX_LIMIT, db=self.db)
+
+    async def get(self, scope: Scope, *, limit: int = 10) -> Ranking:
+        """The cached ranking of a scope, cut to `limit` rows."""
+        full = await self.entries.get(scope_key(scope), self._compute(scope))
+        return full if limit >= len(full.items) else full.model_copy(update={"items": full.items[:limit]})
+
+    async def ranking_changed(self, change: RankingChange) -> None:
+        """Observer: recompute the cached scopes the change touches (all time always)."""
+        cached = set(self.entries.keys())
+        scopes: list[Scope] = [p for p in sorted(change.periods) if format_period(p) in cached]
+        if ALL_TIME in cached:
+            scopes.append(ALL_TIME)
+        for scope in scopes:
+            await self.entries.refresh(scope_key(scope), self._compute(scope))
+
+
+async def fold_vote_deltas(*, db: Database | None = None) -> set[date]:
+    """Move pending vote deltas into the tallies; returns the periods that changed.
+
+    One folder at a time (a PostgreSQL advisory lock); DELETE ... RETURNING takes exactly the
+    committed deltas, so a vote committing meanwhile is folded next time, never lost or doubled.
+    """
+    db = db or get_database()
+    async with db.transaction() as conn:
+        if db.dialect == "postgresql":
+            await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(FOLD_LOCK_KEY)))
+        rows = (
+            await conn.execute(
+                sa.delete(deltas_t).returning(
+                    deltas_t.c.period, deltas_t.c.movie_id, deltas_t.c.delta, deltas_t.c.voted_at
+                )
+            )
+        ).all()
+        if not rows:
+            return set()
+        monthly: dict[tuple[date, int], list] = defaultdict(lambda: [0, None])  # type: ignore[type-arg]
+        for period, movie_id, delta, voted_at in rows:
+            entry = monthly[(period, movie_id)]
+            entry[0] += delta
+            entry[1] = voted_at if entry[1] is None else max(entry[1], voted_at)
+        live = set(
+            await conn.scalars(
+                sa.select(movies_t.c.id).where(movies_t.c.id.in_({m for _, m in monthly}))
+            )
+        )
+        all_time: dict[int, list] = defaultdict(lambda: [0, None])  # type: ignore[type-arg]
+        totals: dict[date, int] = defaultdict(int)
+        for (period, movie_id), (votes, reached) in monthly.items():
+            totals[period] += votes
+            entry = all_time[movie_id]
+            entry[0] += votes
+            entry[1] = reached if entry[1] is None else max(entry[1], reached)
+        month_rows = [
+            {"period": p, "movie_id": m, "votes": v, "reached_at": r}
+            for (p, m), (v, r) in sorted(monthly.items())
+            if m in live
+        ]
+        movie_rows = [
+            {"movie_id": m, "votes": v, "reached_at": r}
+            for m, (v, r) in sorted(all_time.items())
+            if m in live
+        ]
+        if month_rows:
+            await conn.execute(_add_votes(db, monthly_t, ["period", "movie_id"]), month_rows)
+        if movie_rows:
+            await conn.execute(_add_votes(db, all_time_t, ["movie_id"]), movie_rows)
+        total_rows = [{"period": p, "votes": v} for p, v in sorted(totals.items())]
+        await conn.execute(_add_votes(db, totals_t, ["period"]), total_rows)
+    return set(totals)
+
+
+def _add_votes(db: Database, table: sa.Table, keys: list[str]) -> sa.Executable:
+    statement = db.insert(table)
+    updates = {"votes": table.c.votes + statement.excluded.votes}
+    if "reached_at" in table.c:
+        newer = statement.excluded.reached_at > table.c.reached_at
+        updates["reached_at"] = sa.case((newer, statement.excluded.reached_at), else_=table.c.reached_at)
+    return statement.on_conflict_do_update(index_elements=keys, set_=updates)
+
+
+async def rebuild_tallies(*, db: Database | None = None) -> None:
+    """Recompute every tally from the votes themselves (repair and verification path)."""
+    db = db or get_database()
+    votes = sa.table(
+        "votes", sa.column("period"), sa.column("movie_id"), sa.column("created_at")
+    )
+    async with db.transaction() as conn:
+        if db.dialect == "postgresql":
+            await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(FOLD_LOCK_KEY)))
+        for table in (deltas_t, monthly_t, all_time_t, totals_t):
+            await conn.execute(sa.delete(table))
+        await conn.execute(
+            sa.insert(monthly_t).from_select(
+                ["period", "movie_id", "votes", "reached_at"],
+                sa.select(
+                    votes.c.period, votes.c.movie_id, sa.func.count(), sa.func.max(votes.c.created_at)
+                ).group_by(votes.c.period, votes.c.movie_id),
+            )
+        )
+        await conn.execute(
+            sa.insert(all_time_t).from_select(
+                ["movie_id", "votes", "reached_at"],
+                sa.select(
+                    monthly_t.c.movie_id, sa.func.sum(monthly_t.c.votes), sa.func.max(monthly_t.c.reached_at)
+                ).group_by(monthly_t.c.movie_id),
+            )
+        )
+        await conn.execute(
+            sa.insert(totals_t).from_select(
+                ["period", "votes"],
+                sa.select(monthly_t.c.period, sa.func.sum(monthly_t.c.votes)).group_by(monthly_t.c.period),
+            )
+        )
+
+
+async def ranking_for(
+    scope: Scope | None = None,
+    *,
+    limit: int = 10,
+    cache: RankingCache | None = None,
+    now: datetime | None = None,
+) -> Ranking:
+    """The ranking of a month (default: the current one) or of all time, through the cache."""
+    from movievote import bootstrap
+
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"The limit must be 1 to {MAX_LIMIT}.", field="limit")
+    cache = cache or bootstrap.get_ranking_cache()
+    return await cache.get(scope or current_period(now=now), limit=limit)

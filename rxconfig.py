@@ -1,0 +1,18 @@
+"""Reflex configuration; the database and environment come from movievote's Settings."""
+
+import reflex as rx
+
+from movievote.config import get_settings
+
+settings = get_settings()
+
+config = rx.Config(
+    app_name="movievote",
+    db_url=settings.sync_database_url,
+    telemetry_enabled=False,
+    show_built_with_reflex=False,
+    plugins=[
+        rx.plugins.SitemapPlugin(),
+        rx.plugins.RadixThemesPlugin(),
+    ],
+)

@@ -1,0 +1,130 @@
+"""Test set-up: a real database (MOVIEVOTE_TEST_DATABASE_URL, default a fresh SQLite file),
+migrated once per run with Alembic, emptied after every test."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+_TMP = Path(tempfile.mkdtemp(prefix="movievote-tests-"))
+TEST_DATABASE_URL = os.environ.get("MOVIEVOTE_TEST_DATABASE_URL") or f"sqlite:///{_TMP / 'test.db'}"
+os.environ["DATABASE_URL"] = TEST_DATABASE_URL
+os.environ.setdefault("BCRYPT_ROUNDS", "4")
+os.environ.setdefault("RANKING_REFRESH_DELAY_SECONDS", "0.02")
+os.environ.setdefault("NOTIFY_RETRY_SECONDS", "0.01")
+os.environ.setdefault("REFLEX_TELEMETRY_ENABLED", "false")
+os.environ.setdefault("REFLEX_USE_NPM", "1")
+for name in ("SECRET_KEY", "MOVIEVOTE_ENV", "VOTE_TIMEZONE", "NOTIFY_SMTP_URL", "NOTIFY_SMS_GATEWAY_URL"):
+    os.environ.pop(name, None)
+
+import sqlalchemy as sa  # noqa: E402
+
+from movievote import bootstrap  # noqa: E402
+from movievote.adapters.base import MovieData  # noqa: E402
+from movievote.config import Settings, get_settings  # noqa: E402
+from movievote.db import Database, get_database, reset_database  # noqa: E402
+from movievote.models import SQLModel, User  # noqa: E402
+from movievote.services import accounts, catalogue  # noqa: E402
+
+IS_POSTGRES = TEST_DATABASE_URL.startswith("postgres")
+postgres_only = pytest.mark.skipif(not IS_POSTGRES, reason="needs PostgreSQL")
+
+
+def _recreate_postgres_database(url: str) -> None:
+    """Drop and create the test database named in the URL (never `postgres` itself)."""
+    import psycopg
+
+    parsed = sa.make_url(url)
+    name = parsed.database
+    assert name and name not in ("postgres", "template0", "template1"), name
+    admin = parsed.set(drivername="postgresql", database="postgres")
+    dsn = admin.render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+@pytest.fixture(scope="session", autouse=True)
+def migrated_database() -> str:
+    """An empty database brought to the newest revision by Alembic, as production does it."""
+    from movievote.cli import migrate
+
+    get_settings.cache_clear()
+    if IS_POSTGRES:
+        _recreate_postgres_database(TEST_DATABASE_URL)
+    migrate()
+    return TEST_DATABASE_URL
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return get_settings()
+
+
+@pytest.fixture
+async def db() -> AsyncIterator[Database]:
+    yield get_database()
+
+
+@pytest.fixture(autouse=True)
+async def _isolated(migrated_database: str) -> AsyncIterator[None]:
+    """Each test starts from empty tables and fresh process singletons."""
+    bootstrap.reset()
+    yield
+    subject = bootstrap._subject
+    if subject is not None:
+        await subject.settle()
+    bootstrap.reset()
+    database = get_database()
+    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
+    async with database.transaction() as conn:
+        if database.dialect == "postgresql":
+            await conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                await conn.execute(sa.text(f"DELETE FROM {name}"))
+    await reset_database()
+
+
+SAMPLE_MOVIES = [
+    MovieData(source="test", external_id="1", title="The Godfather", original_title="The Godfather",
+              year=1972, genres=("Crime", "Drama"), overview="A crime family's patriarch."),
+    MovieData(source="test", external_id="2", title="Spirited Away", original_title="千と千尋の神隠し",
+              year=2001, genres=("Animation", "Fantasy"), overview="A girl in a spirit world."),
+    MovieData(source="test", external_id="3", title="Parasite", original_title="기생충",
+              year=2019, genres=("Drama", "Thriller", "Comedy"), overview="Two families."),
+    MovieData(source="test", external_id="4", title="City of God", original_title="Cidade de Deus",
+              year=2002, genres=("Crime", "Drama"), overview="Growing up in a favela."),
+    MovieData(source="test", external_id="5", title="Amélie", original_title="Le Fabuleux Destin d'Amélie Poulain",
+              year=2001, genres=("Comedy", "Romance"), overview="A shy waitress in Paris."),
+]
+
+
+@pytest.fixture
+async def movies(db: Database) -> list[int]:
+    """Five movies; returns their ids in SAMPLE_MOVIES order."""
+    await catalogue.upsert_movies(SAMPLE_MOVIES)
+    async with db.engine.connect() as conn:
+        rows = await conn.execute(sa.text("SELECT external_id, id FROM movies WHERE source = 'test'"))
+        ids = {e: i for e, i in rows}
+    return [ids[m.external_id] for m in SAMPLE_MOVIES]
+
+
+@pytest.fixture
+def make_user() -> Callable[..., Awaitable[User]]:
+    counter = iter(range(1, 1_000_000))
+
+    async def make(email: str | None = None, password: str = "correct horse", **kw: object) -> User:
+        n = next(counter)
+        return await accounts.sign_up(
+            email=email or f"user{n}@example.com",
+            password=password,
+            display_name=str(kw.pop("display_name", f"User {n}")),
+            **kw,  # type: ignore[arg-type]
+        )
+
+    return make
