@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import time
 from pathlib import Path
 
@@ -24,8 +23,9 @@ BUNDLED_CATALOGUE = Path(__file__).resolve().parent / "data" / "catalogue.json"
 
 def migrate() -> None:
     """Bring the database schema to the newest Alembic revision."""
-    from alembic import command
     from alembic.config import Config
+
+    from alembic import command
 
     config = Config(str(PROJECT_ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
@@ -49,9 +49,9 @@ async def seed(*, quiet: bool = False) -> catalogue.ImportResult | None:
     return await import_source(source, quiet=quiet)
 
 
-async def wait_for_database(timeout: float = 60.0) -> None:
+async def wait_for_database(timeout_seconds: float = 60.0) -> None:
     """Wait until the database accepts connections."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout_seconds
     while True:
         try:
             async with get_database().engine.connect() as conn:
@@ -59,7 +59,9 @@ async def wait_for_database(timeout: float = 60.0) -> None:
             return
         except Exception as exc:
             if time.monotonic() > deadline:
-                raise SystemExit(f"database not reachable after {timeout:.0f} s: {exc}") from exc
+                raise SystemExit(
+                    f"database not reachable after {timeout_seconds:.0f} s: {exc}"
+                ) from exc
             await asyncio.sleep(1)
 
 
@@ -93,7 +95,9 @@ async def _run(args: argparse.Namespace) -> None:
     try:
         if args.command == "seed":
             result = await seed(quiet=args.quiet)
-            print("catalogue already present" if result is None else f"seeded {result.created} movies")
+            print(
+                "catalogue already present" if result is None else f"seeded {result.created} movies"
+            )
         elif args.command == "import":
             await _import(args)
         elif args.command == "prestart":
@@ -134,4 +138,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

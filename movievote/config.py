@@ -11,7 +11,9 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SECRET_KEY = "change-me-in-production"  # noqa: S105 - refused in production
+DEFAULT_SECRET_KEY = (
+    "movievote-development-secret-do-not-use-in-production"  # refused in production
+)
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'movievote.db'}"
 
 Channel = Literal["email", "sms", "in_app"]
@@ -83,7 +85,9 @@ class Settings(BaseSettings):
     @property
     def async_database_url(self) -> str:
         """The URL for the application's async engine."""
-        return _with_driver(self.database_url, sqlite="sqlite+aiosqlite", postgres="postgresql+psycopg")
+        return _with_driver(
+            self.database_url, sqlite="sqlite+aiosqlite", postgres="postgresql+psycopg"
+        )
 
 
 def _with_driver(url: str, *, sqlite: str, postgres: str) -> str:

@@ -51,7 +51,13 @@ class AlreadyVoted(DomainError):
     code = "already_voted"
 
     def __init__(
-        self, message: str, *, vote_id: int, movie_id: int, period: date, voted_at: datetime,
+        self,
+        message: str,
+        *,
+        vote_id: int,
+        movie_id: int,
+        period: date,
+        voted_at: datetime,
         next_vote_at: datetime,
     ) -> None:
         super().__init__(message, period=period, movie_id=movie_id, next_vote_at=next_vote_at)

@@ -156,13 +156,13 @@ class AllTimeTally(SQLModel, table=True):
 sa.Index(
     "ix_monthly_tallies_ranking",
     MonthlyTally.period,  # type: ignore[arg-type]
-    sa.desc(MonthlyTally.votes),  # type: ignore[arg-type]
+    sa.desc(MonthlyTally.votes),  # type: ignore[call-overload]
     MonthlyTally.reached_at,  # type: ignore[arg-type]
     MonthlyTally.movie_id,  # type: ignore[arg-type]
 )
 sa.Index(
     "ix_all_time_tallies_ranking",
-    sa.desc(AllTimeTally.votes),  # type: ignore[arg-type]
+    sa.desc(AllTimeTally.votes),  # type: ignore[call-overload]
     AllTimeTally.reached_at,  # type: ignore[arg-type]
     AllTimeTally.movie_id,  # type: ignore[arg-type]
 )

@@ -19,7 +19,11 @@ def period_of(instant: datetime, zone: ZoneInfo) -> date:
 
 
 def next_period(period: date) -> date:
-    return date(period.year + 1, 1, 1) if period.month == 12 else date(period.year, period.month + 1, 1)
+    return (
+        date(period.year + 1, 1, 1)
+        if period.month == 12
+        else date(period.year, period.month + 1, 1)
+    )
 
 
 def period_start(period: date, zone: ZoneInfo) -> datetime:

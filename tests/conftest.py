@@ -18,7 +18,13 @@ os.environ.setdefault("RANKING_REFRESH_DELAY_SECONDS", "0.02")
 os.environ.setdefault("NOTIFY_RETRY_SECONDS", "0.01")
 os.environ.setdefault("REFLEX_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("REFLEX_USE_NPM", "1")
-for name in ("SECRET_KEY", "MOVIEVOTE_ENV", "VOTE_TIMEZONE", "NOTIFY_SMTP_URL", "NOTIFY_SMS_GATEWAY_URL"):
+for name in (
+    "SECRET_KEY",
+    "MOVIEVOTE_ENV",
+    "VOTE_TIMEZONE",
+    "NOTIFY_SMTP_URL",
+    "NOTIFY_SMS_GATEWAY_URL",
+):
     os.environ.pop(name, None)
 
 import sqlalchemy as sa  # noqa: E402
@@ -91,16 +97,51 @@ async def _isolated(migrated_database: str) -> AsyncIterator[None]:
 
 
 SAMPLE_MOVIES = [
-    MovieData(source="test", external_id="1", title="The Godfather", original_title="The Godfather",
-              year=1972, genres=("Crime", "Drama"), overview="A crime family's patriarch."),
-    MovieData(source="test", external_id="2", title="Spirited Away", original_title="千と千尋の神隠し",
-              year=2001, genres=("Animation", "Fantasy"), overview="A girl in a spirit world."),
-    MovieData(source="test", external_id="3", title="Parasite", original_title="기생충",
-              year=2019, genres=("Drama", "Thriller", "Comedy"), overview="Two families."),
-    MovieData(source="test", external_id="4", title="City of God", original_title="Cidade de Deus",
-              year=2002, genres=("Crime", "Drama"), overview="Growing up in a favela."),
-    MovieData(source="test", external_id="5", title="Amélie", original_title="Le Fabuleux Destin d'Amélie Poulain",
-              year=2001, genres=("Comedy", "Romance"), overview="A shy waitress in Paris."),
+    MovieData(
+        source="test",
+        external_id="1",
+        title="The Godfather",
+        original_title="The Godfather",
+        year=1972,
+        genres=("Crime", "Drama"),
+        overview="A crime family's patriarch.",
+    ),
+    MovieData(
+        source="test",
+        external_id="2",
+        title="Spirited Away",
+        original_title="千と千尋の神隠し",
+        year=2001,
+        genres=("Animation", "Fantasy"),
+        overview="A girl in a spirit world.",
+    ),
+    MovieData(
+        source="test",
+        external_id="3",
+        title="Parasite",
+        original_title="기생충",
+        year=2019,
+        genres=("Drama", "Thriller", "Comedy"),
+        overview="Two families.",
+    ),
+    MovieData(
+        source="test",
+        external_id="4",
+        title="City of God",
+        original_title="Cidade de Deus",
+        year=2002,
+        genres=("Crime", "Drama"),
+        overview="Growing up in a favela.",
+    ),
+    MovieData(
+        source="test",
+        external_id="5",
+        title="Amélie",
+        original_title="Le Fabuleux Destin d'Amélie Poulain",
+        year=2001,
+        genres=("Comedy", "Romance"),
+        overview="A shy waitress in Paris.",
+    ),
 ]
 
 
@@ -109,7 +150,9 @@ async def movies(db: Database) -> list[int]:
     """Five movies; returns their ids in SAMPLE_MOVIES order."""
     await catalogue.upsert_movies(SAMPLE_MOVIES)
     async with db.engine.connect() as conn:
-        rows = await conn.execute(sa.text("SELECT external_id, id FROM movies WHERE source = 'test'"))
+        rows = await conn.execute(
+            sa.text("SELECT external_id, id FROM movies WHERE source = 'test'")
+        )
         ids = {e: i for e, i in rows}
     return [ids[m.external_id] for m in SAMPLE_MOVIES]
 

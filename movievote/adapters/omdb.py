@@ -52,7 +52,13 @@ class OmdbClient:
     """Searches OMDb by title and fetches each result in full."""
 
     def __init__(
-        self, *, http: httpx.AsyncClient, base_url: str, api_key: str, search: str, max_pages: int = 3
+        self,
+        *,
+        http: httpx.AsyncClient,
+        base_url: str,
+        api_key: str,
+        search: str,
+        max_pages: int = 3,
     ) -> None:
         self.name = "omdb"
         self.http = http
@@ -63,7 +69,9 @@ class OmdbClient:
         self.adapter = OmdbAdapter()
 
     async def _get(self, **params: Any) -> dict[str, Any]:
-        response = await self.http.get(f"{self.base_url}/", params={"apikey": self.api_key, **params})
+        response = await self.http.get(
+            f"{self.base_url}/", params={"apikey": self.api_key, **params}
+        )
         response.raise_for_status()
         data: dict[str, Any] = response.json()
         return data

@@ -87,7 +87,9 @@ class TmdbClient:
 
     async def movies(self) -> AsyncIterator[MovieData]:
         genres = (await self._get("/genre/movie/list")).get("genres", [])
-        adapter = TmdbAdapter(genres=TmdbAdapter.genre_map(genres), image_base_url=self.image_base_url)
+        adapter = TmdbAdapter(
+            genres=TmdbAdapter.genre_map(genres), image_base_url=self.image_base_url
+        )
         page, last = 1, 1
         while page <= min(last, self.max_pages):
             data = await self._page(page)

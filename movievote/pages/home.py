@@ -34,7 +34,7 @@ class HomeState(rx.State):
         ]
 
 
-def _row(item: rx.Var) -> rx.Component:
+def _row(item: rx.vars.ObjectVar[dict[str, str]]) -> rx.Component:
     return rx.table.row(
         rx.table.cell(item["rank"]),
         rx.table.cell(rx.text(item["title"], weight="medium"), rx.text(item["year"], size="1")),

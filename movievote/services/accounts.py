@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
+from sqlmodel import select
 
 from movievote.config import Channel, Settings, get_settings
 from movievote.db import Database, get_database
@@ -71,7 +71,9 @@ async def sign_up(
     name = _clean_display_name(display_name)
     channel = notification_channel or settings.notify_default_channel
     if channel not in CHANNELS:
-        raise InvalidInput(f"Unknown notification channel {channel!r}.", field="notification_channel")
+        raise InvalidInput(
+            f"Unknown notification channel {channel!r}.", field="notification_channel"
+        )
     password_hash = await hash_password(password, rounds=settings.bcrypt_rounds)
     statement = (
         db.insert(User)
@@ -125,8 +127,8 @@ async def get_user(*, user_id: int, db: Database | None = None) -> User:
 async def get_user_by_email(*, email: str, db: Database | None = None) -> User | None:
     db = db or get_database()
     async with db.session() as session:
-        result = await session.exec(sa.select(User).where(User.email == email.lower()))  # type: ignore[call-overload]
-        return result.scalars().first()
+        result = await session.exec(select(User).where(User.email == email.lower()))
+        return result.first()
 
 
 def issue_token(

@@ -49,12 +49,3 @@ class TTLCache(Generic[K, V]):
                 self.computations += 1
                 self.put(key, value)
             return value
-
-    async def refresh(self, key: K, compute: Callable[[], Awaitable[V]]) -> V:
-        """Recompute now and store, whatever the entry's age."""
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        async with lock:
-            value = await compute()
-            self.computations += 1
-            self.put(key, value)
-            return value

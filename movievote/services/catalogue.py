@@ -101,14 +101,18 @@ async def list_movies(
             sa.select(sa.func.count()).select_from(movies_t).where(*conditions)
         )
         rows = (
-            await conn.execute(
-                sa.select(*PUBLIC_COLUMNS)
-                .where(*conditions)
-                .order_by(movies_t.c.title, movies_t.c.id)
-                .limit(page_size)
-                .offset((page - 1) * page_size)
+            (
+                await conn.execute(
+                    sa.select(*PUBLIC_COLUMNS)
+                    .where(*conditions)
+                    .order_by(movies_t.c.title, movies_t.c.id)
+                    .limit(page_size)
+                    .offset((page - 1) * page_size)
+                )
             )
-        ).mappings().all()
+            .mappings()
+            .all()
+        )
         genres = await genres_of(conn, [r["id"] for r in rows])
     return MoviePage(
         items=[to_public(r, genres) for r in rows], total=total or 0, page=page, page_size=page_size
@@ -120,8 +124,10 @@ async def get_movie(*, movie_id: int, db: Database | None = None) -> MoviePublic
     db = db or get_database()
     async with db.engine.connect() as conn:
         row = (
-            await conn.execute(sa.select(*PUBLIC_COLUMNS).where(movies_t.c.id == movie_id))
-        ).mappings().first()
+            (await conn.execute(sa.select(*PUBLIC_COLUMNS).where(movies_t.c.id == movie_id)))
+            .mappings()
+            .first()
+        )
         if row is None:
             raise MovieNotFound(f"There is no movie with id {movie_id}.")
         genres = await genres_of(conn, [movie_id])
@@ -156,9 +162,7 @@ class ImportResult:
         return self.created + self.updated
 
 
-async def upsert_movies(
-    items: Iterable[MovieData], *, db: Database | None = None
-) -> ImportResult:
+async def upsert_movies(items: Iterable[MovieData], *, db: Database | None = None) -> ImportResult:
     """Insert new movies and update known ones (same source and external id), in one transaction."""
     db = db or get_database()
     batch = list({(m.source, m.external_id): m for m in items}.values())
@@ -168,13 +172,16 @@ async def upsert_movies(
     now = utcnow()
     async with db.transaction() as conn:
         known = set(
-            tuple(row) for row in (await conn.execute(
-                sa.select(movies_t.c.source, movies_t.c.external_id).where(
-                    sa.tuple_(movies_t.c.source, movies_t.c.external_id).in_(
-                        [(m.source, m.external_id) for m in batch]
+            tuple(row)
+            for row in (
+                await conn.execute(
+                    sa.select(movies_t.c.source, movies_t.c.external_id).where(
+                        sa.tuple_(movies_t.c.source, movies_t.c.external_id).in_(
+                            [(m.source, m.external_id) for m in batch]
+                        )
                     )
                 )
-            )).all()
+            ).all()
         )
         statement = db.insert(movies_t)
         statement = statement.on_conflict_do_update(
@@ -182,7 +189,12 @@ async def upsert_movies(
             set_={
                 name: statement.excluded[name]
                 for name in (
-                    "title", "original_title", "release_date", "year", "overview", "poster_url",
+                    "title",
+                    "original_title",
+                    "release_date",
+                    "year",
+                    "overview",
+                    "poster_url",
                     "updated_at",
                 )
             },
@@ -192,7 +204,9 @@ async def upsert_movies(
             row = (await conn.execute(statement, _movie_values(movie, now))).one()
             ids[(row.source, row.external_id)] = row.id
         genre_ids = await _ensure_genres(conn, db, {g for m in batch for g in m.genres})
-        await conn.execute(sa.delete(movie_genres_t).where(movie_genres_t.c.movie_id.in_(ids.values())))
+        await conn.execute(
+            sa.delete(movie_genres_t).where(movie_genres_t.c.movie_id.in_(ids.values()))
+        )
         links = [
             {"movie_id": ids[(m.source, m.external_id)], "genre_id": genre_ids[g]}
             for m in batch
@@ -227,7 +241,9 @@ async def _ensure_genres(conn: AsyncConnection, db: Database, names: set[str]) -
         db.insert(genres_t).on_conflict_do_nothing(index_elements=["name"]),
         [{"name": n} for n in sorted(names)],
     )
-    rows = await conn.execute(sa.select(genres_t.c.name, genres_t.c.id).where(genres_t.c.name.in_(names)))
+    rows = await conn.execute(
+        sa.select(genres_t.c.name, genres_t.c.id).where(genres_t.c.name.in_(names))
+    )
     return {name: gid for name, gid in rows}
 
 

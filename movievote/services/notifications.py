@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import sqlalchemy as sa
+from sqlmodel import select
 
 from movievote.config import Settings, get_settings
 from movievote.db import Database, get_database
@@ -70,7 +71,9 @@ class EmailNotifier:
 
     async def send(self, *, user: User, message: Message) -> None:
         if not self.smtp_url:
-            logger.info("email (simulated) to %s: %s | %s", user.email, message.subject, message.body)
+            logger.info(
+                "email (simulated) to %s: %s | %s", user.email, message.subject, message.body
+            )
             return
         mail = EmailMessage()
         mail["From"], mail["To"], mail["Subject"] = self.sender, user.email, message.subject
@@ -105,10 +108,14 @@ class SmsNotifier:
             return
         try:
             if self.http is not None:
-                response = await self.http.post(self.gateway_url, json={"to": user.phone, "body": text})
+                response = await self.http.post(
+                    self.gateway_url, json={"to": user.phone, "body": text}
+                )
             else:
                 async with httpx.AsyncClient(timeout=5) as client:
-                    response = await client.post(self.gateway_url, json={"to": user.phone, "body": text})
+                    response = await client.post(
+                        self.gateway_url, json={"to": user.phone, "body": text}
+                    )
         except httpx.HTTPError as exc:
             raise DeliveryError(f"SMS gateway unreachable: {exc}") from exc
         if response.status_code >= 400:
@@ -175,7 +182,12 @@ async def notify(
             error = str(exc)
             logger.warning(
                 "notification %s to user %s via %s failed (attempt %d/%d): %s",
-                note.id, user.id, channel, attempt, settings.notify_max_attempts, exc,
+                note.id,
+                user.id,
+                channel,
+                attempt,
+                settings.notify_max_attempts,
+                exc,
             )
             if exc.permanent:
                 break
@@ -189,7 +201,9 @@ async def notify(
         await conn.execute(
             sa.update(notifications_t)
             .where(notifications_t.c.id == note.id)
-            .values(status=status, attempts=attempts, last_error=error and error[:500], sent_at=sent_at)
+            .values(
+                status=status, attempts=attempts, last_error=error and error[:500], sent_at=sent_at
+            )
         )
     return note.model_copy(
         update={"status": status, "attempts": attempts, "last_error": error, "sent_at": sent_at}
@@ -201,9 +215,9 @@ async def list_notifications(
 ) -> list[Notification]:
     """A user's latest notifications, newest first."""
     db = db or get_database()
-    query = sa.select(Notification).where(Notification.user_id == user_id)  # type: ignore[arg-type]
+    query = select(Notification).where(Notification.user_id == user_id)
     if unread_only:
         query = query.where(Notification.read_at.is_(None))  # type: ignore[union-attr]
     query = query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)  # type: ignore[attr-defined,union-attr]
     async with db.session() as session:
-        return list((await session.exec(query)).all())  # type: ignore[call-overload]
+        return list((await session.exec(query)).all())

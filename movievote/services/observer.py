@@ -34,7 +34,7 @@ class RankingSubject:
         self, *, fold: Callable[[], Awaitable[set[date]]], delay_seconds: float = 0.05
     ) -> None:
         self._fold = fold
-        self._delay = delay_seconds
+        self.delay_seconds = delay_seconds
         self._observers: list[RankingObserver] = []
         self._pending: set[date] = set()
         self._dirty = False
@@ -62,7 +62,7 @@ class RankingSubject:
 
     async def _run(self) -> None:
         while self._dirty:
-            await asyncio.sleep(self._delay)
+            await asyncio.sleep(self.delay_seconds)
             self._dirty = False
             try:
                 await self.refresh()

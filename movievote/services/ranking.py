@@ -7,6 +7,7 @@ first (`reached_at`, the time of the vote that took it there); then the lower mo
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
@@ -98,22 +99,38 @@ class RankingCache:
         self.entries: TTLCache[str, Ranking] = TTLCache(ttl_seconds=ttl_seconds)
         self.db = db
 
-    def _compute(self, scope: Scope):  # type: ignore[no-untyped-def]
-        return lambda: compute_ranking(scope, limit=MAX_LIMIT, db=self.db)
-
     async def get(self, scope: Scope, *, limit: int = 10) -> Ranking:
         """The cached ranking of a scope, cut to `limit` rows."""
-        full = await self.entries.get(scope_key(scope), self._compute(scope))
-        return full if limit >= len(full.items) else full.model_copy(update={"items": full.items[:limit]})
+        full = await self.entries.get(
+            scope_key(scope), lambda: compute_ranking(scope, limit=MAX_LIMIT, db=self.db)
+        )
+        return (
+            full
+            if limit >= len(full.items)
+            else full.model_copy(update={"items": full.items[:limit]})
+        )
 
     async def ranking_changed(self, change: RankingChange) -> None:
         """Observer: recompute the cached scopes the change touches (all time always)."""
         cached = set(self.entries.keys())
         scopes: list[Scope] = [p for p in sorted(change.periods) if format_period(p) in cached]
-        if ALL_TIME in cached:
-            scopes.append(ALL_TIME)
-        for scope in scopes:
-            await self.entries.refresh(scope_key(scope), self._compute(scope))
+        if "all" in cached:
+            scopes.append("all")
+        fresh = [await compute_ranking(scope, limit=MAX_LIMIT, db=self.db) for scope in scopes]
+        for ranking in fresh:  # all at once, so readers never see the month and all-time disagree
+            self.entries.put(ranking.period, ranking)
+        self.entries.computations += len(fresh)
+
+
+@dataclass
+class _Sum:
+    votes: int = 0
+    reached_at: datetime | None = None
+
+    def add(self, votes: int, at: datetime | None) -> None:
+        self.votes += votes
+        if at is not None and (self.reached_at is None or at > self.reached_at):
+            self.reached_at = at
 
 
 async def fold_vote_deltas(*, db: Database | None = None) -> set[date]:
@@ -135,31 +152,27 @@ async def fold_vote_deltas(*, db: Database | None = None) -> set[date]:
         ).all()
         if not rows:
             return set()
-        monthly: dict[tuple[date, int], list] = defaultdict(lambda: [0, None])  # type: ignore[type-arg]
+        monthly: dict[tuple[date, int], _Sum] = defaultdict(_Sum)
         for period, movie_id, delta, voted_at in rows:
-            entry = monthly[(period, movie_id)]
-            entry[0] += delta
-            entry[1] = voted_at if entry[1] is None else max(entry[1], voted_at)
+            monthly[(period, movie_id)].add(delta, voted_at)
         live = set(
             await conn.scalars(
                 sa.select(movies_t.c.id).where(movies_t.c.id.in_({m for _, m in monthly}))
             )
         )
-        all_time: dict[int, list] = defaultdict(lambda: [0, None])  # type: ignore[type-arg]
+        all_time: dict[int, _Sum] = defaultdict(_Sum)
         totals: dict[date, int] = defaultdict(int)
-        for (period, movie_id), (votes, reached) in monthly.items():
-            totals[period] += votes
-            entry = all_time[movie_id]
-            entry[0] += votes
-            entry[1] = reached if entry[1] is None else max(entry[1], reached)
+        for (period, movie_id), summed in monthly.items():
+            totals[period] += summed.votes
+            all_time[movie_id].add(summed.votes, summed.reached_at)
         month_rows = [
-            {"period": p, "movie_id": m, "votes": v, "reached_at": r}
-            for (p, m), (v, r) in sorted(monthly.items())
+            {"period": p, "movie_id": m, "votes": t.votes, "reached_at": t.reached_at}
+            for (p, m), t in sorted(monthly.items())
             if m in live
         ]
         movie_rows = [
-            {"movie_id": m, "votes": v, "reached_at": r}
-            for m, (v, r) in sorted(all_time.items())
+            {"movie_id": m, "votes": t.votes, "reached_at": t.reached_at}
+            for m, t in sorted(all_time.items())
             if m in live
         ]
         if month_rows:
@@ -176,16 +189,16 @@ def _add_votes(db: Database, table: sa.Table, keys: list[str]) -> sa.Executable:
     updates = {"votes": table.c.votes + statement.excluded.votes}
     if "reached_at" in table.c:
         newer = statement.excluded.reached_at > table.c.reached_at
-        updates["reached_at"] = sa.case((newer, statement.excluded.reached_at), else_=table.c.reached_at)
+        updates["reached_at"] = sa.case(
+            (newer, statement.excluded.reached_at), else_=table.c.reached_at
+        )
     return statement.on_conflict_do_update(index_elements=keys, set_=updates)
 
 
 async def rebuild_tallies(*, db: Database | None = None) -> None:
     """Recompute every tally from the votes themselves (repair and verification path)."""
     db = db or get_database()
-    votes = sa.table(
-        "votes", sa.column("period"), sa.column("movie_id"), sa.column("created_at")
-    )
+    votes = sa.table("votes", sa.column("period"), sa.column("movie_id"), sa.column("created_at"))
     async with db.transaction() as conn:
         if db.dialect == "postgresql":
             await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(FOLD_LOCK_KEY)))
@@ -195,7 +208,10 @@ async def rebuild_tallies(*, db: Database | None = None) -> None:
             sa.insert(monthly_t).from_select(
                 ["period", "movie_id", "votes", "reached_at"],
                 sa.select(
-                    votes.c.period, votes.c.movie_id, sa.func.count(), sa.func.max(votes.c.created_at)
+                    votes.c.period,
+                    votes.c.movie_id,
+                    sa.func.count(),
+                    sa.func.max(votes.c.created_at),
                 ).group_by(votes.c.period, votes.c.movie_id),
             )
         )
@@ -203,14 +219,18 @@ async def rebuild_tallies(*, db: Database | None = None) -> None:
             sa.insert(all_time_t).from_select(
                 ["movie_id", "votes", "reached_at"],
                 sa.select(
-                    monthly_t.c.movie_id, sa.func.sum(monthly_t.c.votes), sa.func.max(monthly_t.c.reached_at)
+                    monthly_t.c.movie_id,
+                    sa.func.sum(monthly_t.c.votes),
+                    sa.func.max(monthly_t.c.reached_at),
                 ).group_by(monthly_t.c.movie_id),
             )
         )
         await conn.execute(
             sa.insert(totals_t).from_select(
                 ["period", "votes"],
-                sa.select(monthly_t.c.period, sa.func.sum(monthly_t.c.votes)).group_by(monthly_t.c.period),
+                sa.select(monthly_t.c.period, sa.func.sum(monthly_t.c.votes)).group_by(
+                    monthly_t.c.period
+                ),
             )
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from movievote.config import Settings, get_settings
 from movievote.db import Database, get_database
@@ -71,7 +72,9 @@ async def cast_vote(
     async with db.autocommit() as conn:
         row = (await conn.execute(statement)).mappings().first()
         if row is None:
-            await _raise_refusal(conn, user_id=user_id, movie_id=movie_id, period=period, settings=settings)
+            await _raise_refusal(
+                conn, user_id=user_id, movie_id=movie_id, period=period, settings=settings
+            )
     assert row is not None
     if subject is None:
         from movievote import bootstrap
@@ -82,16 +85,24 @@ async def cast_vote(
 
 
 async def _raise_refusal(
-    conn: sa.ext.asyncio.AsyncConnection, *, user_id: int, movie_id: int, period: date,
+    conn: AsyncConnection,
+    *,
+    user_id: int,
+    movie_id: int,
+    period: date,
     settings: Settings,
 ) -> None:
     existing = (
-        await conn.execute(
-            sa.select(votes_t.c.id, votes_t.c.movie_id, votes_t.c.period, votes_t.c.created_at).where(
-                votes_t.c.user_id == user_id, votes_t.c.period == period
+        (
+            await conn.execute(
+                sa.select(
+                    votes_t.c.id, votes_t.c.movie_id, votes_t.c.period, votes_t.c.created_at
+                ).where(votes_t.c.user_id == user_id, votes_t.c.period == period)
             )
         )
-    ).mappings().first()
+        .mappings()
+        .first()
+    )
     if existing is not None:
         opens = next_vote_opens(period, settings.zone)
         raise AlreadyVoted(
@@ -109,7 +120,10 @@ async def _raise_refusal(
 
 
 async def vote_of(
-    *, user_id: int, period: date | None = None, settings: Settings | None = None,
+    *,
+    user_id: int,
+    period: date | None = None,
+    settings: Settings | None = None,
     db: Database | None = None,
 ) -> VotePublic | None:
     """The user's vote in a period (default: the current one), or None."""
@@ -118,9 +132,14 @@ async def vote_of(
     period = period or current_period(settings=settings)
     async with db.engine.connect() as conn:
         row = (
-            await conn.execute(
-                sa.select(votes_t.c.id, votes_t.c.movie_id, votes_t.c.period, votes_t.c.created_at)
-                .where(votes_t.c.user_id == user_id, votes_t.c.period == period)
+            (
+                await conn.execute(
+                    sa.select(
+                        votes_t.c.id, votes_t.c.movie_id, votes_t.c.period, votes_t.c.created_at
+                    ).where(votes_t.c.user_id == user_id, votes_t.c.period == period)
+                )
             )
-        ).mappings().first()
+            .mappings()
+            .first()
+        )
     return _public(row, settings) if row else None

@@ -31,7 +31,9 @@ async def test_a_vote_is_recorded_with_its_period_and_next_opening(db, movies, m
     assert await voting.vote_of(user_id=user.id, period=date(2026, 11, 1)) == vote
 
 
-async def test_second_vote_in_the_month_is_refused_with_the_vote_already_cast(db, movies, make_user):
+async def test_second_vote_in_the_month_is_refused_with_the_vote_already_cast(
+    db, movies, make_user
+):
     user = await make_user()
     first = await voting.cast_vote(
         user_id=user.id, movie_id=movies[0], now=datetime(2026, 11, 1, 0, 0, tzinfo=UTC)
@@ -52,7 +54,9 @@ async def test_second_vote_in_the_month_is_refused_with_the_vote_already_cast(db
 
 async def test_the_next_month_opens_a_new_vote(db, movies, make_user):
     user = await make_user()
-    await voting.cast_vote(user_id=user.id, movie_id=movies[0], now=datetime(2026, 11, 30, tzinfo=UTC))
+    await voting.cast_vote(
+        user_id=user.id, movie_id=movies[0], now=datetime(2026, 11, 30, tzinfo=UTC)
+    )
     december = await voting.cast_vote(
         user_id=user.id, movie_id=movies[0], now=datetime(2026, 12, 1, tzinfo=UTC)
     )
@@ -76,8 +80,10 @@ async def test_month_boundary_follows_the_vote_time_zone(db, movies, make_user, 
     assert february.period == "2026-02"
     with pytest.raises(AlreadyVoted):
         await voting.cast_vote(
-            user_id=user.id, movie_id=movies[2],
-            now=datetime(2026, 2, 28, 23, 59, 59, tzinfo=zone), settings=settings,
+            user_id=user.id,
+            movie_id=movies[2],
+            now=datetime(2026, 2, 28, 23, 59, 59, tzinfo=zone),
+            settings=settings,
         )
     # the same two instants, seen from UTC, are one month: the zone is what decides
     other = await make_user()
@@ -105,13 +111,17 @@ async def test_100_concurrent_votes_by_one_user_record_exactly_one(db, movies, m
     )
     cast = [r for r in results if not isinstance(r, BaseException)]
     refused = [r for r in results if isinstance(r, AlreadyVoted)]
-    assert len(cast) == 1, [r for r in results if isinstance(r, BaseException) and not isinstance(r, AlreadyVoted)][:3]
+    assert len(cast) == 1, [
+        r for r in results if isinstance(r, BaseException) and not isinstance(r, AlreadyVoted)
+    ][:3]
     assert len(refused) == 99
     assert {r.vote_id for r in refused} == {cast[0].id}
     assert await _count(db, "SELECT count(*) FROM votes WHERE user_id = :u", u=user.id) == 1
-    assert await _count(db, "SELECT count(*) FROM vote_deltas") + await _count(
-        db, "SELECT coalesce(sum(votes), 0) FROM period_totals"
-    ) == 1
+    assert (
+        await _count(db, "SELECT count(*) FROM vote_deltas")
+        + await _count(db, "SELECT coalesce(sum(votes), 0) FROM period_totals")
+        == 1
+    )
 
 
 async def test_the_database_itself_refuses_a_second_vote(db, movies, make_user):

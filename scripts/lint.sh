@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Lint and type-check.
+source "$(dirname "$0")/_env.sh"
+ruff check movievote tests scripts alembic/env.py
+ruff format --check movievote tests scripts alembic/env.py
+mypy movievote

@@ -1,0 +1,193 @@
+"""Accounts: sign-up rules, authentication without timing leaks, tokens that can't be forged."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+
+import jwt
+import pytest
+import sqlalchemy as sa
+
+from movievote.config import Settings
+from movievote.errors import (
+    EmailTaken,
+    InvalidCredentials,
+    InvalidInput,
+    InvalidToken,
+    UserNotFound,
+)
+from movievote.services import accounts
+
+
+async def test_sign_up_stores_a_bcrypt_hash_and_a_lowercased_email(db):
+    user = await accounts.sign_up(
+        email="  Ana.Silva@Example.COM ", password="s3cret-pass", display_name=" Ana  Silva "
+    )
+    assert user.id is not None
+    assert user.email == "ana.silva@example.com"
+    assert user.display_name == "Ana Silva"
+    assert user.password_hash.startswith("$2b$") and "s3cret-pass" not in user.password_hash
+    assert user.notification_channel == "in_app" and user.is_admin is False
+
+
+async def test_email_is_unique_whatever_its_case(db):
+    await accounts.sign_up(email="bob@example.com", password="password1", display_name="Bob")
+    with pytest.raises(EmailTaken):
+        await accounts.sign_up(email="BOB@Example.com", password="password2", display_name="Bob 2")
+
+
+async def test_concurrent_sign_ups_with_one_email_create_one_account(db):
+    results = await asyncio.gather(
+        *(
+            accounts.sign_up(email="race@example.com", password="password1", display_name=f"R{i}")
+            for i in range(10)
+        ),
+        return_exceptions=True,
+    )
+    assert sum(not isinstance(r, BaseException) for r in results) == 1
+    assert sum(isinstance(r, EmailTaken) for r in results) == 9
+
+
+async def test_the_database_refuses_a_mixed_case_email(db):
+    with pytest.raises(sa.exc.IntegrityError):
+        async with db.transaction() as conn:
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO users (email, display_name, password_hash, notification_channel, is_admin, created_at) "
+                    "VALUES ('Mixed@Example.com', 'x', 'x', 'in_app', false, :t)"
+                ),
+                {"t": datetime.now(UTC)},
+            )
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "name", "field"),
+    [
+        ("not-an-email", "password1", "X", "email"),
+        ("a@b", "password1", "X", "email"),
+        ("ok@example.com", "short", "X", "password"),
+        ("ok@example.com", "x" * 73, "X", "password"),
+        ("ok@example.com", "é" * 37, "X", "password"),  # 37 characters but 74 bytes
+        ("ok@example.com", "password1", "   ", "display_name"),
+        ("ok@example.com", "password1", "n" * 81, "display_name"),
+    ],
+)
+async def test_sign_up_rejects_bad_input_with_a_clear_message(db, email, password, name, field):
+    with pytest.raises(InvalidInput) as refused:
+        await accounts.sign_up(email=email, password=password, display_name=name)
+    assert refused.value.field == field
+    assert refused.value.message.endswith(".") or refused.value.message.endswith(")")
+
+
+async def test_a_72_byte_password_is_accepted_and_checked_in_full(db):
+    password = "p" * 71 + "!"
+    await accounts.sign_up(email="long@example.com", password=password, display_name="L")
+    assert (
+        await accounts.authenticate(email="long@example.com", password=password)
+    ).email == "long@example.com"
+    with pytest.raises(InvalidCredentials):
+        await accounts.authenticate(email="long@example.com", password="p" * 71 + "?")
+
+
+async def test_authenticate_accepts_the_right_password_only(db, make_user):
+    user = await make_user(email="carla@example.com", password="right-password")
+    assert (
+        await accounts.authenticate(email="CARLA@example.com", password="right-password")
+    ).id == user.id
+    for email, password in [
+        ("carla@example.com", "wrong-password"),
+        ("nobody@example.com", "right-password"),
+        ("garbage", "x"),
+    ]:
+        with pytest.raises(InvalidCredentials) as refused:
+            await accounts.authenticate(email=email, password=password)
+        assert refused.value.message == "Incorrect email or password."
+
+
+async def test_bcrypt_never_blocks_the_event_loop(db, make_user):
+    settings = Settings(bcrypt_rounds=12)
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.005)
+            ticks += 1
+
+    task = asyncio.create_task(ticker())
+    started = time.monotonic()
+    user = await accounts.sign_up(
+        email="slow@example.com", password="password1", display_name="S", settings=settings
+    )
+    with pytest.raises(InvalidCredentials):  # unknown email: the dummy check costs as much
+        await accounts.authenticate(
+            email="unknown@example.com", password="password1", settings=settings
+        )
+    elapsed = time.monotonic() - started
+    task.cancel()
+    assert user.password_hash.startswith("$2b$12$")
+    assert elapsed > 0.1  # bcrypt at 12 rounds really ran twice
+    assert ticks >= elapsed / 0.005 / 4  # the loop kept ticking meanwhile
+
+
+async def test_unknown_email_costs_a_real_bcrypt_check(db, make_user, monkeypatch):
+    from movievote import security
+
+    checked: list[str] = []
+    real = security._check_sync
+    monkeypatch.setattr(security, "_check_sync", lambda p, h: checked.append(h) or real(p, h))
+    with pytest.raises(InvalidCredentials):
+        await accounts.authenticate(email="ghost@example.com", password="whatever1")
+    assert len(checked) == 1 and checked[0].startswith("$2b$")
+
+
+async def test_token_round_trip_and_claims(db, make_user, settings):
+    user = await make_user()
+    token, expires_in = accounts.issue_token(user=user)
+    assert expires_in == settings.access_token_minutes * 60
+    claims = jwt.decode(token, settings.secret_key, algorithms=["HS256"])
+    assert claims["sub"] == str(user.id) and claims["exp"] - claims["iat"] == expires_in
+    assert (await accounts.user_from_token(token=token)).id == user.id
+
+
+async def test_expired_tampered_wrong_key_and_unsigned_tokens_are_rejected(db, make_user, settings):
+    user = await make_user()
+    old, _ = accounts.issue_token(user=user, now=datetime.now(UTC) - timedelta(days=30))
+    good, _ = accounts.issue_token(user=user)
+    header, payload, signature = good.split(".")
+    forged_payload = jwt.utils.base64url_encode(b'{"sub":"1","iat":1,"exp":9999999999}').decode()
+    now = int(datetime.now(UTC).timestamp())
+    claims = {"sub": str(user.id), "iat": now, "exp": now + 600}
+    bad_tokens = {
+        "expired": old,
+        "tampered payload": f"{header}.{forged_payload}.{signature}",
+        "tampered signature": f"{header}.{payload}.{signature[:-4]}AAAA",
+        "wrong key": jwt.encode(
+            claims, "another-secret-that-is-long-enough-32b", algorithm="HS256"
+        ),
+        "alg none": jwt.encode(claims, None, algorithm="none"),
+        "HS512": jwt.encode(claims, settings.secret_key, algorithm="HS512"),
+        "no exp": jwt.encode(
+            {"sub": str(user.id), "iat": now}, settings.secret_key, algorithm="HS256"
+        ),
+        "non-numeric sub": jwt.encode(
+            {**claims, "sub": "admin"}, settings.secret_key, algorithm="HS256"
+        ),
+        "garbage": "not.a.token",
+        "empty": "",
+    }
+    for name, token in bad_tokens.items():
+        with pytest.raises(InvalidToken):
+            await accounts.user_from_token(token=token)
+        assert name
+
+
+async def test_a_token_for_a_deleted_user_is_refused(db, make_user):
+    user = await make_user()
+    token, _ = accounts.issue_token(user=user)
+    async with db.transaction() as conn:
+        await conn.execute(sa.text("DELETE FROM users WHERE id = :u"), {"u": user.id})
+    with pytest.raises(UserNotFound):
+        await accounts.user_from_token(token=token)

@@ -1,0 +1,88 @@
+"""The database singleton and the migrations."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from movievote import db as db_module
+from movievote.models import SQLModel
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def test_one_database_one_engine_one_session_factory_per_process():
+    first = db_module.get_database()
+    assert db_module.get_database() is first
+    assert first._engine is None  # nothing connects until someone needs it
+    engine = first.engine
+    assert first.engine is engine and first.sessions is first.sessions
+    async with first.session() as s1, first.session() as s2:
+        assert s1.bind is s2.bind is engine
+        assert await s1.scalar(sa.text("SELECT 1")) == 1
+
+
+def test_importing_the_app_modules_does_no_io():
+    code = (
+        "import movievote.db as d, movievote.services.voting, movievote.services.ranking, "
+        "movievote.bootstrap, movievote.cli; assert d._database is None; print('clean')"
+    )
+    env = {"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT
+    )
+    assert out.stdout.strip() == "clean", out.stderr
+
+
+async def test_migrations_match_the_models_exactly(db):
+    def diff(connection):
+        return compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+
+    async with db.engine.connect() as conn:
+        assert await conn.run_sync(diff) == []
+
+
+def test_alembic_cli_and_reflex_migrate_build_the_same_schema_from_nothing(tmp_path):
+    env_base = {
+        "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "REFLEX_TELEMETRY_ENABLED": "false",
+    }
+    schemas = []
+    for tool in (["alembic", "upgrade", "head"], ["reflex", "db", "migrate"]):
+        target = tmp_path / f"{tool[0]}.db"
+        env = {**env_base, "DATABASE_URL": f"sqlite:///{target}"}
+        done = subprocess.run(
+            [str(Path(sys.executable).parent / tool[0]), *tool[1:]],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        engine = sa.create_engine(f"sqlite:///{target}")
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name"
+                )
+            ).all()
+            version = conn.scalar(sa.text("SELECT version_num FROM alembic_version"))
+        engine.dispose()
+        schemas.append((rows, version))
+    assert schemas[0] == schemas[1]
+    names = {name for _, name, _ in schemas[0][0]}
+    assert {
+        "users",
+        "movies",
+        "votes",
+        "monthly_tallies",
+        "notifications",
+        "votes_insert_delta",
+    } <= names

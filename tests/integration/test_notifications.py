@@ -1,0 +1,156 @@
+"""Notifications: the factory, recorded deliveries, bounded retries, failures that spare the vote."""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from movievote.config import Settings
+from movievote.errors import InvalidInput
+from movievote.services import notifications, voting
+from movievote.services.notifications import (
+    EmailNotifier,
+    InAppNotifier,
+    SmsNotifier,
+    create_notifier,
+)
+
+PAYLOAD = {
+    "movie_title": "Parasite",
+    "period_label": "November 2026",
+    "next_vote_label": "1 December 2026",
+}
+
+
+def test_the_factory_makes_one_notifier_per_channel():
+    settings = Settings(_env_file=None)
+    assert isinstance(create_notifier("email", settings=settings), EmailNotifier)
+    assert isinstance(create_notifier("sms", settings=settings), SmsNotifier)
+    assert isinstance(create_notifier("in_app", settings=settings), InAppNotifier)
+    with pytest.raises(InvalidInput):
+        create_notifier("pigeon", settings=settings)
+
+
+def test_the_message_names_the_movie_the_month_and_the_next_vote():
+    message = notifications.render("vote_registered", PAYLOAD)
+    assert (
+        message.body
+        == "You voted for Parasite in November 2026. Your next vote opens on 1 December 2026."
+    )
+
+
+async def _rows(db):
+    async with db.engine.connect() as conn:
+        return (
+            (
+                await conn.execute(
+                    sa.text(
+                        "SELECT channel, kind, status, attempts, last_error, sent_at FROM notifications ORDER BY id"
+                    )
+                )
+            )
+            .mappings()
+            .all()
+        )
+
+
+@pytest.mark.parametrize("channel", ["in_app", "email"])
+async def test_a_delivery_is_recorded_and_logged(db, make_user, caplog, channel):
+    user = await make_user(notification_channel=channel)
+    with caplog.at_level(logging.INFO, logger="movievote.notifications"):
+        note = await notifications.notify(user=user, kind="vote_registered", payload=PAYLOAD)
+    assert (note.status, note.attempts, note.channel) == ("sent", 1, channel)
+    [row] = await _rows(db)
+    assert (row["channel"], row["kind"], row["status"], row["attempts"]) == (
+        channel,
+        "vote_registered",
+        "sent",
+        1,
+    )
+    assert row["sent_at"] is not None
+    assert "You voted for Parasite" in caplog.text
+    [listed] = await notifications.list_notifications(user_id=user.id, unread_only=True)
+    assert listed.payload == PAYLOAD
+
+
+async def test_sms_retries_a_failing_gateway_then_delivers(db, make_user):
+    user = await make_user(notification_channel="sms")
+    async with db.transaction() as conn:
+        await conn.execute(
+            sa.text("UPDATE users SET phone = '+5511999990000' WHERE id = :u"), {"u": user.id}
+        )
+    user.phone = "+5511999990000"
+    answers = iter([503, 503, 200])
+    bodies = []
+
+    def gateway(request: httpx.Request) -> httpx.Response:
+        bodies.append(request.content)
+        return httpx.Response(next(answers), json={})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(gateway)) as http:
+        settings = Settings(
+            _env_file=None,
+            notify_sms_gateway_url="https://sms.example/send",
+            notify_retry_seconds=0.01,
+        )
+        notifier = create_notifier("sms", settings=settings, http=http)
+        note = await notifications.notify(
+            user=user, kind="vote_registered", payload=PAYLOAD, notifier=notifier, settings=settings
+        )
+    assert (note.status, note.attempts) == ("sent", 3)
+    assert len(bodies) == 3 and b"+5511999990000" in bodies[0]
+    assert [(r["status"], r["attempts"]) for r in await _rows(db)] == [("sent", 3)]
+
+
+async def test_sms_without_a_phone_fails_at_once_and_is_not_retried(db, make_user):
+    user = await make_user(notification_channel="sms")
+    note = await notifications.notify(user=user, kind="vote_registered", payload=PAYLOAD)
+    assert (note.status, note.attempts, note.last_error) == (
+        "failed",
+        1,
+        "no phone number on the account",
+    )
+
+
+async def test_an_unreachable_mail_server_is_retried_with_a_bound_and_spares_the_vote(
+    db, movies, make_user, caplog
+):
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = Settings(
+        _env_file=None,
+        notify_smtp_url=f"smtp://127.0.0.1:{port}",
+        notify_max_attempts=3,
+        notify_retry_seconds=0.01,
+    )
+    user = await make_user(notification_channel="email")
+    vote = await voting.cast_vote(user_id=user.id, movie_id=movies[0])
+    with caplog.at_level(logging.WARNING, logger="movievote.notifications"):
+        note = await notifications.notify(
+            user=user, kind="vote_registered", payload=PAYLOAD, settings=settings
+        )
+    assert (note.status, note.attempts) == ("failed", 3)
+    assert "SMTP delivery failed" in note.last_error
+    assert caplog.text.count("failed (attempt") == 3
+    [row] = await _rows(db)
+    assert (row["status"], row["attempts"], row["sent_at"]) == ("failed", 3, None)
+    assert await voting.vote_of(user_id=user.id) == vote
+
+
+async def test_a_crashing_notifier_is_recorded_not_raised(db, make_user):
+    class Crashing:
+        channel = "in_app"
+
+        async def send(self, *, user, message):
+            raise RuntimeError("bug")
+
+    user = await make_user()
+    note = await notifications.notify(
+        user=user, kind="vote_registered", payload=PAYLOAD, notifier=Crashing()
+    )
+    assert note.status == "failed" and note.last_error == "RuntimeError: bug"
