@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
@@ -27,6 +27,7 @@ class Database:
         self.settings = settings
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
+        self._autocommit_engine: AsyncEngine | None = None
         self._lock = threading.Lock()
 
     @property
@@ -57,11 +58,11 @@ class Database:
         """A new ORM session (use as `async with db.session() as s:`)."""
         return self.sessions()
 
-    @asynccontextmanager
-    async def autocommit(self) -> AsyncIterator[AsyncConnection]:
+    def autocommit(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """A connection where each statement commits on its own: one round trip per write."""
-        async with self.engine.connect() as conn:
-            yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+        if self._autocommit_engine is None:
+            self._autocommit_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        return self._autocommit_engine.connect()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -74,6 +75,7 @@ class Database:
             await self._engine.dispose()
         self._engine = None
         self._sessions = None
+        self._autocommit_engine = None
 
     def _create_engine(self) -> AsyncEngine:
         url = self.settings.async_database_url
@@ -87,6 +89,7 @@ class Database:
             max_overflow=self.settings.database_pool_size,
             pool_pre_ping=False,
             pool_recycle=1800,
+            skip_autocommit_rollback=True,  # autocommit has nothing to roll back: skip the call
         )
 
 

@@ -122,6 +122,35 @@ class RankingCache:
         self.entries.computations += len(fresh)
 
 
+# PostgreSQL folds in one statement, server-side: no rows travel to Python and back.
+PG_FOLD = sa.text(
+    """
+    WITH d AS (
+        DELETE FROM vote_deltas RETURNING period, movie_id, delta, voted_at
+    ), m AS (
+        SELECT period, movie_id, sum(delta)::int AS votes, max(voted_at) AS reached_at
+        FROM d WHERE movie_id IN (SELECT id FROM movies) GROUP BY period, movie_id
+    ), monthly AS (
+        INSERT INTO monthly_tallies (period, movie_id, votes, reached_at)
+        SELECT period, movie_id, votes, reached_at FROM m
+        ON CONFLICT (period, movie_id) DO UPDATE
+        SET votes = monthly_tallies.votes + EXCLUDED.votes,
+            reached_at = GREATEST(monthly_tallies.reached_at, EXCLUDED.reached_at)
+    ), all_time AS (
+        INSERT INTO all_time_tallies (movie_id, votes, reached_at)
+        SELECT movie_id, sum(votes)::int, max(reached_at) FROM m GROUP BY movie_id
+        ON CONFLICT (movie_id) DO UPDATE
+        SET votes = all_time_tallies.votes + EXCLUDED.votes,
+            reached_at = GREATEST(all_time_tallies.reached_at, EXCLUDED.reached_at)
+    )
+    INSERT INTO period_totals (period, votes)
+    SELECT period, sum(delta)::int FROM d GROUP BY period
+    ON CONFLICT (period) DO UPDATE SET votes = period_totals.votes + EXCLUDED.votes
+    RETURNING period
+    """
+).columns(period=sa.Date())
+
+
 @dataclass
 class _Sum:
     votes: int = 0
@@ -140,9 +169,11 @@ async def fold_vote_deltas(*, db: Database | None = None) -> set[date]:
     committed deltas, so a vote committing meanwhile is folded next time, never lost or doubled.
     """
     db = db or get_database()
-    async with db.transaction() as conn:
-        if db.dialect == "postgresql":
+    if db.dialect == "postgresql":
+        async with db.transaction() as conn:
             await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(FOLD_LOCK_KEY)))
+            return set(await conn.scalars(PG_FOLD))
+    async with db.transaction() as conn:  # SQLite: one writer at a time anyway
         rows = (
             await conn.execute(
                 sa.delete(deltas_t).returning(

@@ -185,7 +185,9 @@ async def test_a_burst_of_votes_is_coalesced_into_one_refresh(db, movies, make_u
     users = [await make_user() for _ in range(50)]
     started = time.monotonic()
     await asyncio.gather(*(voting.cast_vote(user_id=u.id, movie_id=movies[1]) for u in users))
-    assert time.monotonic() - started < 1.0, "the burst outlasted the window; the test means nothing"
+    assert time.monotonic() - started < 1.0, (
+        "the burst outlasted the window; the test means nothing"
+    )
     await subject.settle()
     assert subject.refreshes == 1
     assert cache.entries.computations - computed_before == 1  # the month; all time was not cached
