@@ -20,19 +20,22 @@ genres_t = Genre.__table__  # type: ignore[attr-defined]
 movie_genres_t = MovieGenre.__table__  # type: ignore[attr-defined]
 
 
-async def genres_of(conn: AsyncConnection, movie_ids: Sequence[int]) -> dict[int, list[str]]:
-    """Genre names per movie, alphabetical, for a handful of movies in one query."""
-    found: dict[int, list[str]] = defaultdict(list)
-    if not movie_ids:
-        return found
-    rows = await conn.execute(
+def genres_query(movie_ids: Sequence[int]) -> sa.Select[tuple[int, str]]:
+    return (
         sa.select(movie_genres_t.c.movie_id, genres_t.c.name)
         .join(genres_t, genres_t.c.id == movie_genres_t.c.genre_id)
         .where(movie_genres_t.c.movie_id.in_(list(movie_ids)))
         .order_by(movie_genres_t.c.movie_id, genres_t.c.name)
     )
-    for movie_id, name in rows:
-        found[movie_id].append(name)
+
+
+async def genres_of(conn: AsyncConnection, movie_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Genre names per movie, alphabetical, for a handful of movies in one query."""
+    found: dict[int, list[str]] = defaultdict(list)
+    if not movie_ids:
+        return found
+    for row in await conn.execute(genres_query(movie_ids)):
+        found[row.movie_id].append(row.name)
     return found
 
 

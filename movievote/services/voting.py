@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -65,11 +66,11 @@ async def _insert_vote(db: Database, params: dict[str, Any]) -> tuple[Any, ...] 
             found = (await conn.execute(CAST_VOTE, params)).first()
             return tuple(found) if found else None
     async with db.engine.connect() as conn:
-        driver = (await conn.get_raw_connection()).driver_connection
+        driver: psycopg.AsyncConnection[Any] = (await conn.get_raw_connection()).driver_connection  # type: ignore[assignment]
         await driver.set_autocommit(True)
         try:
             cursor = await driver.execute(PG_CAST_VOTE, params)
-            return await cursor.fetchone()  # type: ignore[no-any-return]
+            return await cursor.fetchone()
         except Exception:
             await conn.invalidate()
             raise
