@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import logging
 
+from movievote import security
 from movievote.config import get_settings
-from movievote.services.observer import RankingSubject
+from movievote.services.observer import RankingBroadcast, RankingSubject
 from movievote.services.ranking import RankingCache, fold_vote_deltas
+from movievote.services.throttle import LoginThrottle
 
 logger = logging.getLogger(__name__)
 
 _cache: RankingCache | None = None
 _subject: RankingSubject | None = None
+_broadcast: RankingBroadcast | None = None
+_throttle: LoginThrottle | None = None
 
 
 def get_ranking_cache() -> RankingCache:
@@ -31,21 +35,38 @@ def get_ranking_subject() -> RankingSubject:
             fold=fold_vote_deltas, delay_seconds=settings.ranking_refresh_delay_seconds
         )
         _subject.subscribe(get_ranking_cache())
+        _subject.subscribe(get_ranking_broadcast())
     return _subject
+
+
+def get_ranking_broadcast() -> RankingBroadcast:
+    """Wakes listeners after the cache has refreshed (it subscribes second)."""
+    global _broadcast
+    if _broadcast is None:
+        _broadcast = RankingBroadcast()
+    return _broadcast
+
+
+def get_login_throttle() -> LoginThrottle:
+    global _throttle
+    if _throttle is None:
+        _throttle = LoginThrottle(get_settings())
+    return _throttle
 
 
 async def run_background() -> None:
     """Long-running work of a serving process: fold votes written elsewhere into the tallies."""
+    settings = get_settings()
+    await security.warm_up(rounds=settings.bcrypt_rounds)
     subject = get_ranking_subject()
     try:
         await subject.refresh()
     except Exception:
         logger.exception("initial ranking fold failed")
-    await subject.run_periodic(get_settings().ranking_fold_interval_seconds)
+    await subject.run_periodic(settings.ranking_fold_interval_seconds)
 
 
 def reset() -> None:
     """Forget the built objects (tests)."""
-    global _cache, _subject
-    _cache = None
-    _subject = None
+    global _cache, _subject, _broadcast, _throttle
+    _cache = _subject = _broadcast = _throttle = None

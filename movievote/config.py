@@ -36,7 +36,10 @@ class Settings(BaseSettings):
     ranking_refresh_delay_seconds: float = Field(default=0.05, ge=0, le=0.9)
     ranking_fold_interval_seconds: float = Field(default=1.0, gt=0)
     database_pool_size: int = Field(default=10, ge=1)
-    seed_catalogue_on_start: bool = True
+    login_failures_per_account: int = Field(default=5, ge=1)
+    login_failures_per_client: int = Field(default=20, ge=1)
+    login_failure_window_seconds: int = Field(default=15 * 60, ge=1)
+    rate_limit_storage_url: str = "memory://"  # or redis://host:6379 for many processes
 
     notify_default_channel: Channel = "in_app"
     notify_max_attempts: int = Field(default=3, ge=1, le=10)

@@ -37,6 +37,16 @@ class InvalidToken(DomainError):
     code = "invalid_token"
 
 
+class TooManyAttempts(DomainError):
+    """Too many failed logins for an account or from a client; try again after `retry_after`."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.retry_after = retry_after
+
+
 class UserNotFound(DomainError):
     code = "user_not_found"
 

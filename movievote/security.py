@@ -42,6 +42,11 @@ def _dummy_hash(rounds: int) -> str:
     return _hash_sync("movievote-dummy-password", rounds)
 
 
+async def warm_up(*, rounds: int) -> None:
+    """Compute the dummy hash ahead, so even the first unknown-email login takes the usual time."""
+    await asyncio.to_thread(_dummy_hash, rounds)
+
+
 async def burn_password_check(password: str, *, rounds: int) -> None:
     """Spend the time a real check takes, so an unknown email answers as slowly as a known one."""
     dummy = await asyncio.to_thread(_dummy_hash, rounds)

@@ -171,3 +171,28 @@ def make_user() -> Callable[..., Awaitable[User]]:
         )
 
     return make
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[object]:
+    """An HTTP client for the JSON API, over ASGI (the real app, no network)."""
+    import httpx
+
+    from movievote.api.app import create_api
+
+    transport = httpx.ASGITransport(app=create_api(), client=("203.0.113.7", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://movievote.test") as client:
+        yield client
+
+
+@pytest.fixture
+def login(api):  # type: ignore[no-untyped-def]
+    """Sign up (if needed) and log in through the API; returns the Authorization header."""
+
+    async def make(email: str = "voter@example.com", password: str = "password123") -> dict[str, str]:
+        await api.post("/api/signup", json={"email": email, "password": password, "display_name": email.split("@")[0]})
+        response = await api.post("/api/token", data={"username": email, "password": password})
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+    return make

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
@@ -19,6 +20,7 @@ from movievote.security import (
     hash_password,
     verify_password,
 )
+from movievote.services.throttle import LoginThrottle
 
 PASSWORD_MIN_CHARS = 8
 CHANNELS: tuple[Channel, ...] = ("email", "sms", "in_app")
@@ -129,6 +131,42 @@ async def get_user_by_email(*, email: str, db: Database | None = None) -> User |
     async with db.session() as session:
         result = await session.exec(select(User).where(User.email == email.lower()))
         return result.first()
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    user: User
+    token: str
+    expires_in: int
+
+
+async def log_in(
+    *,
+    email: str,
+    password: str,
+    client: str | None = None,
+    throttle: LoginThrottle | None = None,
+    settings: Settings | None = None,
+    db: Database | None = None,
+) -> AccessToken:
+    """Authenticate and issue a token, throttling failures per account and per client address.
+
+    TooManyAttempts once an account or a client has too many recent failures (checked before
+    the password, so a locked-out guesser learns nothing).
+    """
+    if throttle is None:
+        from movievote import bootstrap
+
+        throttle = bootstrap.get_login_throttle()
+    await throttle.check(email=email, client=client)
+    try:
+        user = await authenticate(email=email, password=password, settings=settings, db=db)
+    except InvalidCredentials:
+        await throttle.failed(email=email, client=client)
+        raise
+    await throttle.succeeded(email=email)
+    token, expires_in = issue_token(user=user, settings=settings)
+    return AccessToken(user=user, token=token, expires_in=expires_in)
 
 
 def issue_token(

@@ -22,7 +22,8 @@ from sqlmodel import select
 from movievote.config import Settings, get_settings
 from movievote.db import Database, get_database
 from movievote.errors import InvalidInput
-from movievote.models import Notification, User, utcnow
+from movievote.models import Notification, User, VotePublic, utcnow
+from movievote.periods import parse_period
 
 logger = logging.getLogger("movievote.notifications")
 notifications_t = Notification.__table__  # type: ignore[attr-defined]
@@ -221,3 +222,23 @@ async def list_notifications(
     query = query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)  # type: ignore[attr-defined,union-attr]
     async with db.session() as session:
         return list((await session.exec(query)).all())
+
+
+async def vote_registered(
+    *, user: User, vote: VotePublic, db: Database | None = None
+) -> Notification:
+    """The "vote registered" notification, through the user's channel (run after the response)."""
+    from movievote.services.catalogue import get_movie
+
+    movie = await get_movie(movie_id=vote.movie_id, db=db)
+    period = parse_period(vote.period)
+    payload = {
+        "vote_id": vote.id,
+        "movie_id": vote.movie_id,
+        "movie_title": movie.title,
+        "period": vote.period,
+        "period_label": f"{period:%B %Y}",
+        "next_vote_at": vote.next_vote_at.isoformat(),
+        "next_vote_label": f"{vote.next_vote_at.day} {vote.next_vote_at:%B %Y}",
+    }
+    return await notify(user=user, kind="vote_registered", payload=payload, db=db)

@@ -7,6 +7,7 @@ cause at most one more refresh.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -102,3 +103,28 @@ class RankingSubject:
                 await self.refresh()
             except Exception:
                 logger.exception("periodic ranking fold failed")
+
+
+class RankingBroadcast:
+    """Observer that wakes every waiting listener (API streams, live pages) on a change.
+
+    Listeners then read the cached ranking, which the cache observer has just refreshed: any
+    number of listeners cost one ranking computation per change.
+    """
+
+    def __init__(self) -> None:
+        self.version = 0
+        self._changed = asyncio.Event()
+
+    async def ranking_changed(self, change: RankingChange) -> None:
+        self.version += 1
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    async def wait(self, *, after: int, timeout_seconds: float) -> int:
+        """The version once it differs from `after`, or the same one after the timeout."""
+        changed = self._changed
+        if self.version == after:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), timeout_seconds)
+        return self.version

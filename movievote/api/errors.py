@@ -1,0 +1,127 @@
+"""Every error as `{"detail": "<sentence>", "code": "<stable_snake_case>"}` with its status."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from movievote import errors
+from movievote.periods import format_period
+
+
+class ErrorBody(BaseModel):
+    detail: str
+    code: str
+
+
+class InvalidInputBody(ErrorBody):
+    field: str | None = None
+    errors: list[dict[str, Any]] = []
+
+
+class AlreadyVotedBody(ErrorBody):
+    period: str
+    movie_id: int
+    next_vote_at: datetime
+
+
+class ApiError(Exception):
+    """An HTTP error with a stable code, raised by routes and dependencies."""
+
+    def __init__(
+        self, status: int, code: str, detail: str, *, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.detail, self.headers = status, code, detail, headers
+
+
+STATUS_OF: dict[type[errors.DomainError], int] = {
+    errors.InvalidInput: 422,
+    errors.EmailTaken: 409,
+    errors.InvalidCredentials: 401,
+    errors.InvalidToken: 401,
+    errors.UserNotFound: 401,
+    errors.MovieNotFound: 404,
+    errors.AlreadyVoted: 409,
+    errors.TooManyAttempts: 429,
+}
+
+
+def doc(
+    status: int, description: str, model: type[BaseModel] = ErrorBody
+) -> dict[int | str, dict[str, Any]]:
+    """An entry of a route's `responses=` documenting an error."""
+    return {status: {"model": model, "description": description}}
+
+
+VALIDATION = doc(422, "The input is malformed or breaks a rule.", InvalidInputBody)
+UNAUTHORIZED = doc(401, "No valid bearer token: `not_authenticated` or `invalid_token`.")
+
+
+def _json(status: int, body: BaseModel, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, errors.DomainError)
+    status = STATUS_OF.get(type(exc), 400)
+    if isinstance(exc, errors.AlreadyVoted):
+        return _json(
+            status,
+            AlreadyVotedBody(
+                detail=exc.message,
+                code=exc.code,
+                period=format_period(exc.period),
+                movie_id=exc.movie_id,
+                next_vote_at=exc.next_vote_at,
+            ),
+        )
+    if isinstance(exc, errors.InvalidInput):
+        return _json(status, InvalidInputBody(detail=exc.message, code=exc.code, field=exc.field))
+    headers = {}
+    if isinstance(exc, errors.TooManyAttempts):
+        headers["Retry-After"] = str(exc.retry_after)
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    code = "invalid_token" if isinstance(exc, errors.UserNotFound) else exc.code
+    return _json(status, ErrorBody(detail=exc.message, code=code), headers)
+
+
+async def _api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return _json(exc.status, ErrorBody(detail=exc.detail, code=exc.code), exc.headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        {"loc": [str(part) for part in e.get("loc", ())], "msg": str(e.get("msg", ""))}
+        for e in exc.errors()
+    ]
+    first = problems[0] if problems else {"loc": [], "msg": "invalid input"}
+    where = ".".join(part for part in first["loc"] if part not in ("body", "query", "path"))
+    field = where or None
+    detail = f"Invalid {where}: {first['msg']}." if where else f"Invalid request: {first['msg']}."
+    return _json(
+        422, InvalidInputBody(detail=detail, code="invalid_input", field=field, errors=problems)
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return _json(exc.status_code, ErrorBody(detail=str(exc.detail), code=code), exc.headers)
+
+
+def install(api: FastAPI) -> None:
+    api.add_exception_handler(errors.DomainError, _domain_error)
+    api.add_exception_handler(ApiError, _api_error)
+    api.add_exception_handler(RequestValidationError, _validation_error)
+    api.add_exception_handler(StarletteHTTPException, _http_error)

@@ -1,0 +1,114 @@
+"""Rankings: a cached snapshot (with ETag) and a live Server-Sent Events stream."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import StreamingResponse
+
+from movievote import bootstrap
+from movievote.api.errors import VALIDATION, ApiError
+from movievote.models import Ranking
+from movievote.periods import ALL_TIME, parse_period
+from movievote.services import ranking as ranking_service
+from movievote.services.ranking import Scope
+
+router = APIRouter(tags=["ranking"])
+HEARTBEAT_SECONDS = 15.0
+PeriodParam = Annotated[
+    str, Query(max_length=16, description="`current`, `all`, or a month written `YYYY-MM`")
+]
+
+
+def parse_scope(period: str) -> Scope | None:
+    """None means the current month (resolved at read time, so it rolls over by itself)."""
+    if period == "current":
+        return None
+    if period == ALL_TIME:
+        return "all"
+    try:
+        return parse_period(period)
+    except ValueError as exc:
+        raise ApiError(422, "invalid_period", f"{exc}; use current, all or YYYY-MM.") from exc
+
+
+def etag_of(board: Ranking) -> str:
+    """Changes exactly when what the ranking says changes (not when it was recomputed)."""
+    content = [board.period, board.total_votes, [(e.movie.id, e.votes) for e in board.items]]
+    return (
+        '"'
+        + hashlib.sha1(json.dumps(content).encode(), usedforsecurity=False).hexdigest()[:20]
+        + '"'
+    )
+
+
+@router.get(
+    "/api/ranking",
+    response_model=Ranking,
+    summary="The most-voted movies of a month or of all time (cached)",
+    responses={
+        304: {"description": "Unchanged since the ETag sent in If-None-Match."},
+        **VALIDATION,
+    },
+)
+async def get_ranking(
+    request: Request,
+    response: Response,
+    period: PeriodParam = "current",
+    limit: Annotated[int, Query(ge=1, le=ranking_service.MAX_LIMIT)] = 10,
+) -> Ranking | Response:
+    board = await ranking_service.ranking_for(parse_scope(period), limit=limit)
+    etag = etag_of(board)
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    response.headers.update(headers)
+    return board
+
+
+@router.get(
+    "/api/ranking/stream",
+    summary="Follow a ranking live (Server-Sent Events)",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "`event: ranking` with the ranking as JSON at once and after every "
+            "change; a `: heartbeat` comment every 15 s.",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        },
+        **VALIDATION,
+    },
+)
+async def stream_ranking(
+    request: Request,
+    period: PeriodParam = "current",
+    limit: Annotated[int, Query(ge=1, le=ranking_service.MAX_LIMIT)] = 10,
+) -> StreamingResponse:
+    scope = parse_scope(period)
+    return StreamingResponse(
+        _events(request, scope, limit),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _events(request: Request, scope: Scope | None, limit: int) -> AsyncIterator[str]:
+    broadcast = bootstrap.get_ranking_broadcast()
+    version = broadcast.version
+    sent = ""
+    while True:
+        board = await ranking_service.ranking_for(scope, limit=limit)  # from the cache
+        etag = etag_of(board)
+        if etag != sent:
+            sent = etag
+            yield f"event: ranking\nid: {etag.strip(chr(34))}\ndata: {board.model_dump_json()}\n\n"
+        if await request.is_disconnected():
+            return
+        latest = await broadcast.wait(after=version, timeout_seconds=HEARTBEAT_SECONDS)
+        if latest == version:
+            yield ": heartbeat\n\n"
+        version = latest

@@ -1,0 +1,65 @@
+"""Voting: once per calendar month."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, BackgroundTasks
+from pydantic import BaseModel
+
+from movievote.api.deps import CurrentUser
+from movievote.api.errors import UNAUTHORIZED, VALIDATION, AlreadyVotedBody, doc
+from movievote.api.movies import MovieId
+from movievote.models import VotePublic
+from movievote.periods import format_period
+from movievote.services import notifications, voting
+
+router = APIRouter(tags=["votes"])
+
+
+class MyVote(BaseModel):
+    period: str
+    vote: VotePublic | None
+    can_vote: bool
+    next_vote_at: datetime | None = None
+
+
+@router.post(
+    "/api/vote/{movie_id}",
+    status_code=201,
+    response_model=VotePublic,
+    summary="Vote for a movie (once per calendar month)",
+    responses={
+        **UNAUTHORIZED,
+        **doc(404, "No such movie (`movie_not_found`)."),
+        **doc(
+            409,
+            "Already voted this month (`already_voted`): the vote cast and when the next opens.",
+            AlreadyVotedBody,
+        ),
+        **VALIDATION,
+    },
+)
+async def vote(movie_id: MovieId, user: CurrentUser, background: BackgroundTasks) -> VotePublic:
+    assert user.id is not None
+    cast = await voting.cast_vote(user_id=user.id, movie_id=movie_id)
+    background.add_task(notifications.vote_registered, user=user, vote=cast)
+    return cast
+
+
+@router.get(
+    "/api/votes/me",
+    response_model=MyVote,
+    summary="My vote this month, and when I can vote next",
+    responses={**UNAUTHORIZED},
+)
+async def my_vote(user: CurrentUser) -> MyVote:
+    assert user.id is not None
+    period = voting.current_period()
+    cast = await voting.vote_of(user_id=user.id, period=period)
+    return MyVote(
+        period=format_period(period),
+        vote=cast,
+        can_vote=cast is None,
+        next_vote_at=cast.next_vote_at if cast else None,
+    )
