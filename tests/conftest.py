@@ -189,8 +189,13 @@ async def api() -> AsyncIterator[object]:
 def login(api):  # type: ignore[no-untyped-def]
     """Sign up (if needed) and log in through the API; returns the Authorization header."""
 
-    async def make(email: str = "voter@example.com", password: str = "password123") -> dict[str, str]:
-        await api.post("/api/signup", json={"email": email, "password": password, "display_name": email.split("@")[0]})
+    async def make(
+        email: str = "voter@example.com", password: str = "password123"
+    ) -> dict[str, str]:
+        await api.post(
+            "/api/signup",
+            json={"email": email, "password": password, "display_name": email.split("@")[0]},
+        )
         response = await api.post("/api/token", data={"username": email, "password": password})
         assert response.status_code == 200, response.text
         return {"Authorization": f"Bearer {response.json()['access_token']}"}

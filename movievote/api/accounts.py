@@ -9,7 +9,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
 from movievote.api.deps import ClientAddress, CurrentUser
-from movievote.api.errors import UNAUTHORIZED, VALIDATION, doc
+from movievote.api.errors import MALFORMED_BODY, UNAUTHORIZED, VALIDATION, doc
 from movievote.models import UserPublic
 from movievote.services import accounts
 
@@ -17,7 +17,9 @@ router = APIRouter(tags=["accounts"])
 
 
 class SignupRequest(BaseModel):
-    email: str = Field(max_length=254, examples=["ana@example.com"])
+    email: str = Field(
+        max_length=254, examples=["ana@example.com"], json_schema_extra={"format": "email"}
+    )
     password: str = Field(min_length=8, max_length=72, description="8 characters to 72 bytes")
     display_name: str = Field(min_length=1, max_length=80, examples=["Ana"])
 
@@ -33,7 +35,11 @@ class TokenResponse(BaseModel):
     status_code=201,
     response_model=UserPublic,
     summary="Create an account",
-    responses={**doc(409, "An account with this email exists (`email_taken`)."), **VALIDATION},
+    responses={
+        **doc(409, "An account with this email exists (`email_taken`)."),
+        **MALFORMED_BODY,
+        **VALIDATION,
+    },
 )
 async def signup(body: SignupRequest) -> UserPublic:
     user = await accounts.sign_up(
@@ -49,6 +55,7 @@ async def signup(body: SignupRequest) -> UserPublic:
     responses={
         **doc(401, "Wrong email or password (`invalid_credentials`)."),
         **doc(429, "Too many failed logins (`too_many_attempts`); see Retry-After."),
+        **MALFORMED_BODY,
         **VALIDATION,
     },
 )

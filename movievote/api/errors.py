@@ -61,6 +61,7 @@ def doc(
     return {status: {"model": model, "description": description}}
 
 
+MALFORMED_BODY = doc(400, "The body could not be parsed at all (`malformed_body`).")
 VALIDATION = doc(422, "The input is malformed or breaks a rule.", InvalidInputBody)
 UNAUTHORIZED = doc(401, "No valid bearer token: `not_authenticated` or `invalid_token`.")
 
@@ -116,8 +117,13 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return _json(exc.status_code, ErrorBody(detail=str(exc.detail), code=code), exc.headers)
+    code = {400: "malformed_body", 404: "not_found", 405: "method_not_allowed"}.get(
+        exc.status_code, "http_error"
+    )
+    detail = str(exc.detail)
+    if code == "malformed_body":
+        detail = "The request body could not be parsed: send it as the documentation shows."
+    return _json(exc.status_code, ErrorBody(detail=detail, code=code), exc.headers)
 
 
 def install(api: FastAPI) -> None:

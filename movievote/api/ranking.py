@@ -20,7 +20,11 @@ from movievote.services.ranking import Scope
 router = APIRouter(tags=["ranking"])
 HEARTBEAT_SECONDS = 15.0
 PeriodParam = Annotated[
-    str, Query(max_length=16, description="`current`, `all`, or a month written `YYYY-MM`")
+    str,
+    Query(
+        pattern=r"^(current|all|[0-9]{4}-(0[1-9]|1[0-2]))$",
+        description="`current`, `all`, or a month written `YYYY-MM`",
+    ),
 ]
 
 

@@ -29,7 +29,8 @@ CHANNELS: tuple[Channel, ...] = ("email", "sms", "in_app")
 def normalize_email(email: str) -> str:
     """A valid email, lower-cased; InvalidInput otherwise."""
     try:
-        result = validate_email(email.strip(), check_deliverability=False)
+        # test_environment: also accept the reserved `.test` domain (RFC 2606) used in testing
+        result = validate_email(email.strip(), check_deliverability=False, test_environment=True)
     except EmailNotValidError as exc:
         raise InvalidInput(f"Enter a valid email address ({exc}).", field="email") from exc
     return result.normalized.lower()

@@ -19,7 +19,10 @@ def assert_error(response, status: int, code: str) -> dict:
 
 
 async def test_signup_returns_the_user_without_the_hash(api):
-    response = await api.post("/api/signup", json={"email": "Ana@Example.com", "password": "password123", "display_name": "Ana"})
+    response = await api.post(
+        "/api/signup",
+        json={"email": "Ana@Example.com", "password": "password123", "display_name": "Ana"},
+    )
     assert response.status_code == 201
     body = response.json()
     assert body["email"] == "ana@example.com" and body["display_name"] == "Ana"
@@ -29,7 +32,11 @@ async def test_signup_returns_the_user_without_the_hash(api):
 async def test_signup_with_a_taken_email_is_409(api):
     payload = {"email": "bob@example.com", "password": "password123", "display_name": "Bob"}
     assert (await api.post("/api/signup", json=payload)).status_code == 201
-    assert_error(await api.post("/api/signup", json={**payload, "email": "BOB@example.com"}), 409, "email_taken")
+    assert_error(
+        await api.post("/api/signup", json={**payload, "email": "BOB@example.com"}),
+        409,
+        "email_taken",
+    )
 
 
 @pytest.mark.parametrize(
@@ -49,32 +56,55 @@ async def test_signup_with_bad_input_is_422_with_the_field(api, payload, field):
 
 
 async def test_malformed_json_is_422_not_500(api):
-    response = await api.post("/api/signup", content=b"{not json", headers={"content-type": "application/json"})
+    response = await api.post(
+        "/api/signup", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert_error(response, 422, "invalid_input")
 
 
 async def test_token_and_me(api, login):
     headers = await login("carla@example.com")
-    response = await api.post("/api/token", data={"username": "carla@example.com", "password": "password123"})
+    response = await api.post(
+        "/api/token", data={"username": "carla@example.com", "password": "password123"}
+    )
     body = response.json()
-    assert body["token_type"] == "bearer" and body["expires_in"] == get_settings().access_token_minutes * 60
+    assert (
+        body["token_type"] == "bearer"
+        and body["expires_in"] == get_settings().access_token_minutes * 60
+    )
     me = await api.get("/api/me", headers=headers)
     assert me.status_code == 200 and me.json()["email"] == "carla@example.com"
 
 
 async def test_wrong_password_and_unknown_email_look_the_same(api, login):
     await login("dan@example.com")
-    wrong = await api.post("/api/token", data={"username": "dan@example.com", "password": "wrong-password"})
-    unknown = await api.post("/api/token", data={"username": "ghost@example.com", "password": "password123"})
-    assert wrong.json() == unknown.json() == {"detail": "Incorrect email or password.", "code": "invalid_credentials"}
+    wrong = await api.post(
+        "/api/token", data={"username": "dan@example.com", "password": "wrong-password"}
+    )
+    unknown = await api.post(
+        "/api/token", data={"username": "ghost@example.com", "password": "password123"}
+    )
+    assert (
+        wrong.json()
+        == unknown.json()
+        == {"detail": "Incorrect email or password.", "code": "invalid_credentials"}
+    )
     assert wrong.status_code == unknown.status_code == 401
 
 
 async def test_five_failures_lock_the_account_with_retry_after(api, login):
     await login("eve@example.com")
     for _ in range(5):
-        assert_error(await api.post("/api/token", data={"username": "eve@example.com", "password": "bad-pass"}), 401, "invalid_credentials")
-    locked = await api.post("/api/token", data={"username": "eve@example.com", "password": "password123"})
+        assert_error(
+            await api.post(
+                "/api/token", data={"username": "eve@example.com", "password": "bad-pass"}
+            ),
+            401,
+            "invalid_credentials",
+        )
+    locked = await api.post(
+        "/api/token", data={"username": "eve@example.com", "password": "password123"}
+    )
     assert_error(locked, 429, "too_many_attempts")
     assert 800 < int(locked.headers["Retry-After"]) <= 900
 
@@ -82,22 +112,42 @@ async def test_five_failures_lock_the_account_with_retry_after(api, login):
 async def test_twenty_failures_from_one_address_lock_that_address(api, login):
     await login("fay@example.com")
     for i in range(20):
-        response = await api.post("/api/token", data={"username": f"guess{i}@example.com", "password": "bad-pass"})
+        response = await api.post(
+            "/api/token", data={"username": f"guess{i}@example.com", "password": "bad-pass"}
+        )
         assert_error(response, 401, "invalid_credentials")
-    assert_error(await api.post("/api/token", data={"username": "fay@example.com", "password": "password123"}), 429, "too_many_attempts")
+    assert_error(
+        await api.post(
+            "/api/token", data={"username": "fay@example.com", "password": "password123"}
+        ),
+        429,
+        "too_many_attempts",
+    )
 
 
 async def test_a_success_forgives_the_account_failures(api, login):
     await login("gil@example.com")
     for _ in range(4):
         await api.post("/api/token", data={"username": "gil@example.com", "password": "bad-pass"})
-    assert (await api.post("/api/token", data={"username": "gil@example.com", "password": "password123"})).status_code == 200
+    assert (
+        await api.post(
+            "/api/token", data={"username": "gil@example.com", "password": "password123"}
+        )
+    ).status_code == 200
     for _ in range(4):
-        assert_error(await api.post("/api/token", data={"username": "gil@example.com", "password": "bad-pass"}), 401, "invalid_credentials")
+        assert_error(
+            await api.post(
+                "/api/token", data={"username": "gil@example.com", "password": "bad-pass"}
+            ),
+            401,
+            "invalid_credentials",
+        )
 
 
 async def test_token_form_fields_are_required(api):
-    assert_error(await api.post("/api/token", data={"username": "x@example.com"}), 422, "invalid_input")
+    assert_error(
+        await api.post("/api/token", data={"username": "x@example.com"}), 422, "invalid_input"
+    )
 
 
 async def test_every_bad_token_is_401(api, login, db):
@@ -106,7 +156,11 @@ async def test_every_bad_token_is_401(api, login, db):
     settings = get_settings()
     claims = jwt.decode(token, settings.secret_key, algorithms=["HS256"])
     past = datetime.now(UTC) - timedelta(days=3)
-    expired = jwt.encode({**claims, "iat": past, "exp": past + timedelta(minutes=5)}, settings.secret_key, algorithm="HS256")
+    expired = jwt.encode(
+        {**claims, "iat": past, "exp": past + timedelta(minutes=5)},
+        settings.secret_key,
+        algorithm="HS256",
+    )
     none_alg = jwt.encode(claims, None, algorithm="none")
     wrong_key = jwt.encode(claims, "x" * 40, algorithm="HS256")
     head, body, sig = token.split(".")

@@ -21,16 +21,30 @@ async def test_ranking_reflects_votes_with_an_etag(api, movies, login):
     assert fresh.status_code == 200 and fresh.headers["ETag"] != etag
     body = fresh.json()
     assert body["total_votes"] == 3
-    assert [(e["rank"], e["movie"]["id"], e["votes"]) for e in body["items"]] == [(1, movies[1], 2), (2, movies[3], 1)]
+    assert [(e["rank"], e["movie"]["id"], e["votes"]) for e in body["items"]] == [
+        (1, movies[1], 2),
+        (2, movies[3], 1),
+    ]
     assert abs(body["items"][0]["share"] - 2 / 3) < 1e-6
-    assert (await api.get("/api/ranking", params={"period": body["period"], "limit": 1})).json()["items"][0]["votes"] == 2
+    assert (await api.get("/api/ranking", params={"period": body["period"], "limit": 1})).json()[
+        "items"
+    ][0]["votes"] == 2
     assert (await api.get("/api/ranking", params={"period": "all"})).json()["total_votes"] == 3
 
 
 async def test_bad_periods_and_limits_are_422(api):
-    for params in ({"period": "2026-13"}, {"period": "last"}, {"period": "2026-1"}, {"limit": 0}, {"limit": 101}):
+    for params in (
+        {"period": "2026-13"},
+        {"period": "last"},
+        {"period": "2026-1"},
+        {"limit": 0},
+        {"limit": 101},
+    ):
         response = await api.get("/api/ranking", params=params)
-        assert response.status_code == 422 and response.json()["code"] in ("invalid_period", "invalid_input")
+        assert response.status_code == 422 and response.json()["code"] in (
+            "invalid_period",
+            "invalid_input",
+        )
     assert (await api.get("/api/ranking", params={"period": "1999-01"})).json()["items"] == []
 
 

@@ -43,18 +43,28 @@ async def next_event(lines: AsyncIterator[str]) -> dict:
 
 
 async def test_stream_sends_the_ranking_then_each_change_within_a_second(live_api, movies):
-    async with httpx.AsyncClient(base_url=live_api, timeout=10) as voter, httpx.AsyncClient(
-        base_url=live_api, timeout=10
-    ) as watcher:
-        await voter.post("/api/signup", json={"email": "v@example.com", "password": "password123", "display_name": "V"})
-        token = (await voter.post("/api/token", data={"username": "v@example.com", "password": "password123"})).json()["access_token"]
+    async with (
+        httpx.AsyncClient(base_url=live_api, timeout=10) as voter,
+        httpx.AsyncClient(base_url=live_api, timeout=10) as watcher,
+    ):
+        await voter.post(
+            "/api/signup",
+            json={"email": "v@example.com", "password": "password123", "display_name": "V"},
+        )
+        token = (
+            await voter.post(
+                "/api/token", data={"username": "v@example.com", "password": "password123"}
+            )
+        ).json()["access_token"]
         async with watcher.stream("GET", "/api/ranking/stream") as stream:
             assert stream.headers["content-type"].startswith("text/event-stream")
             lines = stream.aiter_lines()
             first = await next_event(lines)
             assert first["total_votes"] == 0
             started = time.monotonic()
-            response = await voter.post(f"/api/vote/{movies[4]}", headers={"Authorization": f"Bearer {token}"})
+            response = await voter.post(
+                f"/api/vote/{movies[4]}", headers={"Authorization": f"Bearer {token}"}
+            )
             assert response.status_code == 201
             update = await asyncio.wait_for(next_event(lines), timeout=1.0)
             elapsed = time.monotonic() - started
@@ -66,8 +76,15 @@ async def test_many_listeners_cost_one_computation_per_change(live_api, movies):
     from movievote import bootstrap
 
     async with httpx.AsyncClient(base_url=live_api, timeout=10) as client:
-        await client.post("/api/signup", json={"email": "w@example.com", "password": "password123", "display_name": "W"})
-        token = (await client.post("/api/token", data={"username": "w@example.com", "password": "password123"})).json()["access_token"]
+        await client.post(
+            "/api/signup",
+            json={"email": "w@example.com", "password": "password123", "display_name": "W"},
+        )
+        token = (
+            await client.post(
+                "/api/token", data={"username": "w@example.com", "password": "password123"}
+            )
+        ).json()["access_token"]
         listeners = [client.stream("GET", "/api/ranking/stream") for _ in range(20)]
         streams = [await s.__aenter__() for s in listeners]
         iterators = [s.aiter_lines() for s in streams]
@@ -75,8 +92,14 @@ async def test_many_listeners_cost_one_computation_per_change(live_api, movies):
             assert (await next_event(lines))["total_votes"] == 0
         cache = bootstrap.get_ranking_cache()
         before = cache.entries.computations
-        assert (await client.post(f"/api/vote/{movies[0]}", headers={"Authorization": f"Bearer {token}"})).status_code == 201
-        updates = await asyncio.gather(*(asyncio.wait_for(next_event(lines), 2.0) for lines in iterators))
+        assert (
+            await client.post(
+                f"/api/vote/{movies[0]}", headers={"Authorization": f"Bearer {token}"}
+            )
+        ).status_code == 201
+        updates = await asyncio.gather(
+            *(asyncio.wait_for(next_event(lines), 2.0) for lines in iterators)
+        )
         assert all(u["total_votes"] == 1 for u in updates)
         assert cache.entries.computations - before == 1
         for s in listeners:

@@ -15,7 +15,9 @@ async def test_movies_list_filters_and_bounds(api, movies):
     assert [m["title"] for m in body["items"]] == ["City of God", "The Godfather"]
     assert (body["total"], body["page"], body["page_size"]) == (2, 1, 24)
     paged = (await api.get("/api/movies", params={"page": 2, "page_size": 2})).json()
-    assert [m["title"] for m in paged["items"]] == ["Parasite", "Spirited Away"] and paged["total"] == 5
+    assert [m["title"] for m in paged["items"]] == ["Parasite", "Spirited Away"] and paged[
+        "total"
+    ] == 5
     for bad in ({"page_size": 0}, {"page_size": 101}, {"page": 0}, {"year": "abc"}):
         assert_error(await api.get("/api/movies", params=bad), 422, "invalid_input")
 
@@ -37,7 +39,11 @@ async def test_vote_then_already_voted_with_the_vote_cast(api, movies, login, db
     assert vote["movie_id"] == movies[2]
     again = await api.post(f"/api/vote/{movies[0]}", headers=headers)
     body = assert_error(again, 409, "already_voted")
-    assert (body["period"], body["movie_id"], body["next_vote_at"]) == (vote["period"], movies[2], vote["next_vote_at"])
+    assert (body["period"], body["movie_id"], body["next_vote_at"]) == (
+        vote["period"],
+        movies[2],
+        vote["next_vote_at"],
+    )
     mine = (await api.get("/api/votes/me", headers=headers)).json()
     assert mine["vote"]["id"] == vote["id"] and mine["can_vote"] is False
     assert mine["next_vote_at"] == vote["next_vote_at"] and mine["period"] == vote["period"]
@@ -56,7 +62,9 @@ async def test_the_vote_registered_notification_is_sent_after_the_response(api, 
     headers = await login()
     vote = (await api.post(f"/api/vote/{movies[0]}", headers=headers)).json()
     async with db.engine.connect() as conn:  # ASGI transport returns once background tasks ran
-        rows = (await conn.execute(sa.text("SELECT channel, kind, status, payload FROM notifications"))).all()
+        rows = (
+            await conn.execute(sa.text("SELECT channel, kind, status, payload FROM notifications"))
+        ).all()
     assert len(rows) == 1
     channel, kind, status, payload = rows[0]
     assert (channel, kind, status) == ("in_app", "vote_registered", "sent")
@@ -65,7 +73,9 @@ async def test_the_vote_registered_notification_is_sent_after_the_response(api, 
 
 
 @pytest.mark.parametrize("attempts", [50])
-async def test_50_parallel_votes_by_one_user_give_one_201_and_49_409(api, movies, login, db, attempts):
+async def test_50_parallel_votes_by_one_user_give_one_201_and_49_409(
+    api, movies, login, db, attempts
+):
     headers = await login()
     responses = await asyncio.gather(
         *(api.post(f"/api/vote/{movies[i % 5]}", headers=headers) for i in range(attempts))

@@ -205,7 +205,9 @@ async def test_observers_subscribe_and_unsubscribe(db, movies, make_user):
     screen = Screen()
     subject.subscribe(screen)
     assert subject.observers == (
-        bootstrap.get_ranking_cache(), bootstrap.get_ranking_broadcast(), screen
+        bootstrap.get_ranking_cache(),
+        bootstrap.get_ranking_broadcast(),
+        screen,
     )
     await voting.cast_vote(user_id=(await make_user()).id, movie_id=movies[0], now=at(2))
     await subject.settle()
