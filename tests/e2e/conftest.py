@@ -89,3 +89,34 @@ def _isolated() -> Iterator[None]:
     """Browser tests drive servers of their own: no per-test emptying of the test database
     (and no asyncio fixture, which Playwright's sync API cannot share a thread with)."""
     yield
+
+
+@pytest.fixture(scope="session")
+def prod_backend(tmp_path_factory: pytest.TempPathFactory, migrated_database: str) -> Iterator[str]:
+    """The real production backend (`reflex run --env prod --backend-only`, granian, one
+    worker) on the test database, seeded with the catalogue; yields its base URL."""
+    import sys
+
+    env = {**os.environ, "DATABASE_URL": migrated_database, "BCRYPT_ROUNDS": "4"}
+    seeded = subprocess.run(
+        [sys.executable, "-m", "movievote.cli", "seed", "--quiet"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert seeded.returncode == 0, seeded.stderr
+    port = free_port()
+    reflex = str(Path(sys.executable).parent / "reflex")
+    server = Server(
+        [reflex, "run", "--env", "prod", "--backend-only", "--backend-port", str(port)],
+        env=env,
+        log=tmp_path_factory.mktemp("prod") / "reflex.log",
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        server.wait_http(f"{base}/api/health", timeout=180)
+        yield base
+    finally:
+        server.stop()

@@ -59,3 +59,10 @@ async def test_health_and_openapi(api):
     assert "401" in spec["paths"]["/api/vote/{movie_id}"]["post"]["responses"]
     assert (await api.get("/api/docs")).status_code == 200
     assert_error(await api.get("/api/nothing-here"), 404, "not_found")
+
+
+async def test_wrong_method_is_405_with_allow(api):
+    response = await api.delete("/api/ranking")
+    assert_error(response, 405, "method_not_allowed")
+    assert response.headers["Allow"] == "GET"
+    assert (await api.request("TRACE", "/api/vote/3")).headers["Allow"] == "POST"
