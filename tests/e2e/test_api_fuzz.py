@@ -3,16 +3,12 @@ real production backend: no 5xx, every response as documented, authenticated rou
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-
-from tests.e2e.conftest import ROOT, Server, free_port
 
 
 @pytest.fixture(scope="module")
