@@ -13,6 +13,6 @@ config = rx.Config(
     show_built_with_reflex=False,
     plugins=[
         rx.plugins.SitemapPlugin(),
-        rx.plugins.RadixThemesPlugin(),
+        rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="amber", radius="large")),
     ],
 )

@@ -6,6 +6,7 @@ import logging
 
 from movievote import security
 from movievote.config import get_settings
+from movievote.services.notifications import NotificationDispatcher
 from movievote.services.observer import RankingBroadcast, RankingSubject
 from movievote.services.ranking import RankingCache, fold_vote_deltas
 from movievote.services.throttle import LoginThrottle
@@ -16,6 +17,7 @@ _cache: RankingCache | None = None
 _subject: RankingSubject | None = None
 _broadcast: RankingBroadcast | None = None
 _throttle: LoginThrottle | None = None
+_dispatcher: NotificationDispatcher | None = None
 
 
 def get_ranking_cache() -> RankingCache:
@@ -47,6 +49,13 @@ def get_ranking_broadcast() -> RankingBroadcast:
     return _broadcast
 
 
+def get_notification_dispatcher() -> NotificationDispatcher:
+    global _dispatcher
+    if _dispatcher is None:
+        _dispatcher = NotificationDispatcher()
+    return _dispatcher
+
+
 def get_login_throttle() -> LoginThrottle:
     global _throttle
     if _throttle is None:
@@ -68,5 +77,5 @@ async def run_background() -> None:
 
 def reset() -> None:
     """Forget the built objects (tests)."""
-    global _cache, _subject, _broadcast, _throttle
-    _cache = _subject = _broadcast = _throttle = None
+    global _cache, _subject, _broadcast, _throttle, _dispatcher
+    _cache = _subject = _broadcast = _throttle = _dispatcher = None

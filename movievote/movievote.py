@@ -6,9 +6,6 @@ from movievote import bootstrap
 from movievote.api.app import create_api
 from movievote.pages.home import HomeState, home
 
-app = rx.App(
-    theme=rx.theme(accent_color="amber", radius="large"),
-    api_transformer=create_api(),
-)
+app = rx.App(api_transformer=create_api())
 app.add_page(home, route="/", title="movievote", on_load=HomeState.load)
 app.register_lifespan_task(bootstrap.run_background)

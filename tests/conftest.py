@@ -84,6 +84,8 @@ async def _isolated(migrated_database: str) -> AsyncIterator[None]:
     subject = bootstrap._subject
     if subject is not None:
         await subject.settle()
+    if bootstrap._dispatcher is not None:
+        await bootstrap._dispatcher.settle()
     bootstrap.reset()
     database = get_database()
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]

@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter, BackgroundTasks
 from pydantic import BaseModel
 
-from movievote.api.deps import CurrentUser
+from movievote.api.deps import CurrentUser, CurrentUserId
 from movievote.api.errors import UNAUTHORIZED, VALIDATION, AlreadyVotedBody, doc
 from movievote.api.movies import MovieId
 from movievote.models import VotePublic
@@ -40,10 +40,12 @@ class MyVote(BaseModel):
         **VALIDATION,
     },
 )
-async def vote(movie_id: MovieId, user: CurrentUser, background: BackgroundTasks) -> VotePublic:
-    assert user.id is not None
-    cast = await voting.cast_vote(user_id=user.id, movie_id=movie_id)
-    background.add_task(notifications.vote_registered, user=user, vote=cast)
+async def vote(
+    movie_id: MovieId, user_id: CurrentUserId, background: BackgroundTasks
+) -> VotePublic:
+    # cast_vote's statement checks that the account still exists (UserNotFound -> 401)
+    cast = await voting.cast_vote(user_id=user_id, movie_id=movie_id)
+    background.add_task(notifications.vote_registered, user_id=user_id, vote=cast)
     return cast
 
 

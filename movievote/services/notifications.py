@@ -22,11 +22,13 @@ from sqlmodel import select
 from movievote.config import Settings, get_settings
 from movievote.db import Database, get_database
 from movievote.errors import InvalidInput
-from movievote.models import Notification, User, VotePublic, utcnow
+from movievote.models import Movie, Notification, User, VotePublic, utcnow
 from movievote.periods import parse_period
 
 logger = logging.getLogger("movievote.notifications")
 notifications_t = Notification.__table__  # type: ignore[attr-defined]
+users_t = User.__table__  # type: ignore[attr-defined]
+movies_t = Movie.__table__  # type: ignore[attr-defined]
 
 
 class DeliveryError(Exception):
@@ -55,10 +57,31 @@ def render(kind: str, payload: dict[str, Any]) -> Message:
     return Message(subject=kind.replace("_", " ").capitalize(), body=str(payload.get("text", "")))
 
 
+class Recipient(Protocol):
+    """Whom a notification goes to: a User row, or the few columns of one."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def phone(self) -> str | None: ...
+    @property
+    def notification_channel(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Contact:
+    id: int
+    email: str
+    phone: str | None
+    notification_channel: str
+
+
 class Notifier(Protocol):
     channel: str
 
-    async def send(self, *, user: User, message: Message) -> None: ...
+    async def send(self, *, user: Recipient, message: Message) -> None: ...
 
 
 class EmailNotifier:
@@ -70,7 +93,7 @@ class EmailNotifier:
         self.smtp_url = smtp_url
         self.sender = sender
 
-    async def send(self, *, user: User, message: Message) -> None:
+    async def send(self, *, user: Recipient, message: Message) -> None:
         if not self.smtp_url:
             logger.info(
                 "email (simulated) to %s: %s | %s", user.email, message.subject, message.body
@@ -100,7 +123,7 @@ class SmsNotifier:
         self.gateway_url = gateway_url
         self.http = http
 
-    async def send(self, *, user: User, message: Message) -> None:
+    async def send(self, *, user: Recipient, message: Message) -> None:
         if not user.phone:
             raise DeliveryError("no phone number on the account", permanent=True)
         text = f"{message.subject}: {message.body}"[:320]
@@ -131,8 +154,9 @@ class InAppNotifier:
     """In-app: the stored row is the delivery; the user's pages read it (and mark it read)."""
 
     channel = "in_app"
+    instant = True  # nothing leaves the process: record the row once, already sent
 
-    async def send(self, *, user: User, message: Message) -> None:
+    async def send(self, *, user: Recipient, message: Message) -> None:
         logger.info("in-app notification for user %s: %s", user.id, message.body)
 
 
@@ -152,7 +176,7 @@ def create_notifier(
 
 async def notify(
     *,
-    user: User,
+    user: Recipient,
     kind: str,
     payload: dict[str, Any],
     channel: str | None = None,
@@ -160,55 +184,79 @@ async def notify(
     settings: Settings | None = None,
     db: Database | None = None,
 ) -> Notification:
-    """Record a notification, deliver it with bounded retries, record the outcome. Never raises
-    for a delivery failure: the outcome is in the returned row."""
+    """Deliver a notification with bounded retries and record it with its outcome. Never raises
+    for a delivery failure: the outcome is in the returned (and stored) row.
+
+    A channel whose delivery is the stored row itself (in-app) is written once, already sent;
+    the others are recorded as pending first, so a crash mid-delivery leaves a trace.
+    """
     settings = settings or get_settings()
     db = db or get_database()
     channel = channel or user.notification_channel or settings.notify_default_channel
     notifier = notifier or create_notifier(channel, settings=settings)
     message = render(kind, payload)
-    async with db.session() as session:
-        note = Notification(user_id=user.id, channel=channel, kind=kind, payload=payload)  # type: ignore[arg-type]
-        session.add(note)
-        await session.commit()
-    status, error = "failed", None
-    attempts = 0
+    row: dict[str, Any] = {
+        "user_id": user.id,
+        "channel": channel,
+        "kind": kind,
+        "payload": payload,
+        "status": "pending",
+        "attempts": 0,
+        "created_at": utcnow(),
+    }
+    if not getattr(notifier, "instant", False):
+        async with db.autocommit() as conn:
+            row["id"] = await conn.scalar(
+                sa.insert(notifications_t).values(row).returning(notifications_t.c.id)
+            )
+    status, attempts, error = await _deliver(notifier, user, message, settings)
+    outcome = {
+        "status": status,
+        "attempts": attempts,
+        "last_error": error[:500] if error else None,
+        "sent_at": utcnow() if status == "sent" else None,
+    }
+    async with db.autocommit() as conn:
+        if "id" in row:
+            await conn.execute(
+                sa.update(notifications_t).where(notifications_t.c.id == row["id"]).values(outcome)
+            )
+        else:
+            row["id"] = await conn.scalar(
+                sa.insert(notifications_t)
+                .values({**row, **outcome})
+                .returning(notifications_t.c.id)
+            )
+    return Notification.model_validate({**row, **outcome})
+
+
+async def _deliver(
+    notifier: Notifier, user: Recipient, message: Message, settings: Settings
+) -> tuple[str, int, str | None]:
+    """Try up to NOTIFY_MAX_ATTEMPTS times with exponential back-off: (status, attempts, error)."""
+    error: str | None = None
     for attempt in range(1, settings.notify_max_attempts + 1):
-        attempts = attempt
         try:
             await notifier.send(user=user, message=message)
-            status, error = "sent", None
-            break
+            return "sent", attempt, None
         except DeliveryError as exc:
             error = str(exc)
             logger.warning(
-                "notification %s to user %s via %s failed (attempt %d/%d): %s",
-                note.id,
+                "notification to user %s via %s failed (attempt %d/%d): %s",
                 user.id,
-                channel,
+                notifier.channel,
                 attempt,
                 settings.notify_max_attempts,
                 exc,
             )
             if exc.permanent:
-                break
+                return "failed", attempt, error
         except Exception as exc:  # a bug in a notifier must not escape into the vote's request
             error = f"{type(exc).__name__}: {exc}"
-            logger.exception("notifier %s crashed", channel)
+            logger.exception("notifier %s crashed", notifier.channel)
         if attempt < settings.notify_max_attempts:
             await asyncio.sleep(settings.notify_retry_seconds * 2 ** (attempt - 1))
-    sent_at = utcnow() if status == "sent" else None
-    async with db.transaction() as conn:
-        await conn.execute(
-            sa.update(notifications_t)
-            .where(notifications_t.c.id == note.id)
-            .values(
-                status=status, attempts=attempts, last_error=error and error[:500], sent_at=sent_at
-            )
-        )
-    return note.model_copy(
-        update={"status": status, "attempts": attempts, "last_error": error, "sent_at": sent_at}
-    )
+    return "failed", settings.notify_max_attempts, error
 
 
 async def list_notifications(
@@ -224,21 +272,166 @@ async def list_notifications(
         return list((await session.exec(query)).all())
 
 
-async def vote_registered(
-    *, user: User, vote: VotePublic, db: Database | None = None
-) -> Notification:
-    """The "vote registered" notification, through the user's channel (run after the response)."""
-    from movievote.services.catalogue import get_movie
-
-    movie = await get_movie(movie_id=vote.movie_id, db=db)
+def vote_registered_payload(vote: VotePublic, movie_title: str) -> dict[str, Any]:
     period = parse_period(vote.period)
-    payload = {
+    return {
         "vote_id": vote.id,
         "movie_id": vote.movie_id,
-        "movie_title": movie.title,
+        "movie_title": movie_title,
         "period": vote.period,
         "period_label": f"{period:%B %Y}",
         "next_vote_at": vote.next_vote_at.isoformat(),
         "next_vote_label": f"{vote.next_vote_at.day} {vote.next_vote_at:%B %Y}",
     }
-    return await notify(user=user, kind="vote_registered", payload=payload, db=db)
+
+
+async def vote_registered(*, user_id: int, vote: VotePublic) -> Notification | None:
+    """Send the "vote registered" notification through the user's channel; returns the stored
+    row (None if the account or movie went away). Run it after the response: it waits for the
+    dispatcher, which handles concurrent notifications together."""
+    from movievote import bootstrap
+
+    return await bootstrap.get_notification_dispatcher().vote_registered(user_id=user_id, vote=vote)
+
+
+@dataclass
+class _Job:
+    user_id: int
+    vote: VotePublic
+    done: asyncio.Future[Notification | None]
+
+
+class NotificationDispatcher:
+    """Sends "vote registered" notifications in batches: whatever queued up while the previous
+    batch was being written goes out together (one lookup, one insert for in-app ones), so a
+    burst of votes costs a few statements rather than several per vote. Never delays a lone
+    notification."""
+
+    def __init__(self, *, settings: Settings | None = None, db: Database | None = None) -> None:
+        self.settings = settings
+        self.db = db
+        self._queue: list[_Job] = []
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0
+
+    async def vote_registered(self, *, user_id: int, vote: VotePublic) -> Notification | None:
+        job = _Job(user_id, vote, asyncio.get_running_loop().create_future())
+        self._queue.append(job)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._drain(), name="notifications")
+        return await job.done
+
+    async def _drain(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue[:500], self._queue[500:]
+            try:
+                results = await self._send(batch)
+            except Exception as exc:
+                logger.exception("notification batch failed")
+                for job in batch:
+                    if not job.done.done():
+                        job.done.set_exception(exc)
+                continue
+            self.batches += 1
+            for job, result in zip(batch, results, strict=True):
+                if not job.done.done():
+                    job.done.set_result(result)
+
+    async def _send(self, batch: list[_Job]) -> list[Notification | None]:
+        settings = self.settings or get_settings()
+        db = self.db or get_database()
+        async with db.engine.connect() as conn:
+            contacts = {
+                row.id: Contact(
+                    id=row.id,
+                    email=row.email,
+                    phone=row.phone,
+                    notification_channel=row.notification_channel,
+                )
+                for row in await conn.execute(
+                    sa.select(
+                        users_t.c.id,
+                        users_t.c.email,
+                        users_t.c.phone,
+                        users_t.c.notification_channel,
+                    ).where(users_t.c.id.in_({job.user_id for job in batch}))
+                )
+            }
+            titles = dict(
+                (row.id, row.title)
+                for row in await conn.execute(
+                    sa.select(movies_t.c.id, movies_t.c.title).where(
+                        movies_t.c.id.in_({job.vote.movie_id for job in batch})
+                    )
+                )
+            )
+        results: list[Notification | None] = [None] * len(batch)
+        instant_rows: list[tuple[int, dict[str, Any]]] = []
+        others: list[tuple[int, Contact, dict[str, Any]]] = []
+        for index, job in enumerate(batch):
+            contact = contacts.get(job.user_id)
+            title = titles.get(job.vote.movie_id)
+            if contact is None or title is None:
+                continue
+            payload = vote_registered_payload(job.vote, title)
+            channel = contact.notification_channel or settings.notify_default_channel
+            notifier = create_notifier(channel, settings=settings)
+            if not getattr(notifier, "instant", False):
+                others.append((index, contact, payload))
+                continue
+            status, attempts, error = await _deliver(
+                notifier, contact, render("vote_registered", payload), settings
+            )
+            now = utcnow()
+            instant_rows.append(
+                (
+                    index,
+                    {
+                        "user_id": contact.id,
+                        "channel": channel,
+                        "kind": "vote_registered",
+                        "payload": payload,
+                        "status": status,
+                        "attempts": attempts,
+                        "last_error": error,
+                        "created_at": now,
+                        "sent_at": now if status == "sent" else None,
+                    },
+                )
+            )
+        if instant_rows:
+            async with db.autocommit() as conn:
+                ids = (
+                    (
+                        await conn.execute(
+                            sa.insert(notifications_t).returning(
+                                notifications_t.c.id, sort_by_parameter_order=True
+                            ),
+                            [row for _, row in instant_rows],
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
+            for (index, row), new_id in zip(instant_rows, ids, strict=True):
+                results[index] = Notification.model_validate({**row, "id": new_id})
+        if others:
+            sent = await asyncio.gather(
+                *(
+                    notify(
+                        user=contact,
+                        kind="vote_registered",
+                        payload=payload,
+                        settings=settings,
+                        db=db,
+                    )
+                    for _, contact, payload in others
+                )
+            )
+            for (index, _, _), note in zip(others, sent, strict=True):
+                results[index] = note
+        return results
+
+    async def settle(self) -> None:
+        while self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)

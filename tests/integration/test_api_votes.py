@@ -58,6 +58,15 @@ async def test_vote_errors(api, movies, login):
     assert mine["vote"] is None and mine["can_vote"] is True and mine["next_vote_at"] is None
 
 
+async def test_a_deleted_account_cannot_vote_with_its_old_token(api, movies, login, db):
+    headers = await login("gone@example.com")
+    async with db.transaction() as conn:
+        await conn.execute(sa.text("DELETE FROM users WHERE email = 'gone@example.com'"))
+    assert_error(await api.post(f"/api/vote/{movies[0]}", headers=headers), 401, "invalid_token")
+    async with db.engine.connect() as conn:
+        assert await conn.scalar(sa.text("SELECT count(*) FROM votes")) == 0
+
+
 async def test_the_vote_registered_notification_is_sent_after_the_response(api, movies, login, db):
     headers = await login()
     vote = (await api.post(f"/api/vote/{movies[0]}", headers=headers)).json()

