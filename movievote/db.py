@@ -86,7 +86,9 @@ class Database:
         return create_async_engine(
             url,
             pool_size=self.settings.database_pool_size,
-            max_overflow=self.settings.database_pool_size,
+            # few overflow connections: each is opened for one request and closed after,
+            # and under sustained load that churn costs more than waiting for a pooled one
+            max_overflow=self.settings.database_pool_size // 4,
             pool_pre_ping=False,
             pool_recycle=1800,
             skip_autocommit_rollback=True,  # autocommit has nothing to roll back: skip the call

@@ -3,9 +3,9 @@
 import reflex as rx
 
 from movievote import bootstrap
-from movievote.api.app import create_api
+from movievote.api.app import mount_api
 from movievote.pages.home import HomeState, home
 
-app = rx.App(api_transformer=create_api())
+app = rx.App(api_transformer=mount_api)
 app.add_page(home, route="/", title="movievote", on_load=HomeState.load)
 app.register_lifespan_task(bootstrap.run_background)

@@ -28,7 +28,7 @@ def _required(token: str | None) -> str:
     return token
 
 
-def current_user_id(token: Annotated[str | None, Depends(oauth2)]) -> int:
+async def current_user_id(token: Annotated[str | None, Depends(oauth2)]) -> int:
     """The user id of a valid, unexpired HS256 token, without a database read.
 
     For routes whose own statement proves the account still exists (voting does).
@@ -55,7 +55,7 @@ CurrentUser = Annotated[User, Depends(current_user)]
 CurrentUserId = Annotated[int, Depends(current_user_id)]
 
 
-def client_address(request: Request) -> str | None:
+async def client_address(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 

@@ -123,6 +123,11 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     detail = str(exc.detail)
     if code == "malformed_body":
         detail = "The request body could not be parsed: send it as the documentation shows."
+    elif code == "not_found":
+        detail = f"There is no API endpoint at {request.url.path}."
+    elif code == "method_not_allowed":
+        allowed = (exc.headers or {}).get("Allow", "")
+        detail = f"{request.method} is not allowed on {request.url.path}; use {allowed}."
     return _json(exc.status_code, ErrorBody(detail=detail, code=code), exc.headers)
 
 

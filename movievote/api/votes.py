@@ -45,7 +45,7 @@ async def vote(
 ) -> VotePublic:
     # cast_vote's statement checks that the account still exists (UserNotFound -> 401)
     cast = await voting.cast_vote(user_id=user_id, movie_id=movie_id)
-    background.add_task(notifications.vote_registered, user_id=user_id, vote=cast)
+    background.add_task(notifications.queue_vote_registered, user_id=user_id, vote=cast)
     return cast
 
 

@@ -285,6 +285,17 @@ def vote_registered_payload(vote: VotePublic, movie_title: str) -> dict[str, Any
     }
 
 
+async def queue_vote_registered(*, user_id: int, vote: VotePublic) -> None:
+    """Hand the "vote registered" notification to the dispatcher and return at once.
+
+    The API's background task calls this: awaiting delivery there would hold the client's
+    keep-alive connection until the notification is stored.
+    """
+    from movievote import bootstrap
+
+    bootstrap.get_notification_dispatcher().submit(user_id=user_id, vote=vote)
+
+
 async def vote_registered(*, user_id: int, vote: VotePublic) -> Notification | None:
     """Send the "vote registered" notification through the user's channel; returns the stored
     row (None if the account or movie went away). Run it after the response: it waits for the
@@ -292,6 +303,11 @@ async def vote_registered(*, user_id: int, vote: VotePublic) -> Notification | N
     from movievote import bootstrap
 
     return await bootstrap.get_notification_dispatcher().vote_registered(user_id=user_id, vote=vote)
+
+
+def _consume(future: asyncio.Future[Notification | None]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 @dataclass
@@ -314,12 +330,18 @@ class NotificationDispatcher:
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
 
-    async def vote_registered(self, *, user_id: int, vote: VotePublic) -> Notification | None:
-        job = _Job(user_id, vote, asyncio.get_running_loop().create_future())
+    def submit(self, *, user_id: int, vote: VotePublic) -> asyncio.Future[Notification | None]:
+        """Queue a notification; the future resolves once it is sent and stored."""
+        loop = asyncio.get_running_loop()
+        job = _Job(user_id, vote, loop.create_future())
+        job.done.add_done_callback(_consume)  # a failure is logged by _drain, not re-raised
         self._queue.append(job)
         if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._drain(), name="notifications")
-        return await job.done
+            self._task = loop.create_task(self._drain(), name="notifications")
+        return job.done
+
+    async def vote_registered(self, *, user_id: int, vote: VotePublic) -> Notification | None:
+        return await self.submit(user_id=user_id, vote=vote)
 
     async def _drain(self) -> None:
         while self._queue:

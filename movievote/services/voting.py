@@ -65,18 +65,14 @@ async def _insert_vote(db: Database, params: dict[str, Any]) -> tuple[Any, ...] 
         async with db.autocommit() as conn:
             found = (await conn.execute(CAST_VOTE, params)).first()
             return tuple(found) if found else None
-    async with db.engine.connect() as conn:
+    async with db.autocommit() as conn:  # autocommit: the pool skips the reset rollback
         driver: psycopg.AsyncConnection[Any] = (await conn.get_raw_connection()).driver_connection  # type: ignore[assignment]
-        await driver.set_autocommit(True)
         try:
             cursor = await driver.execute(PG_CAST_VOTE, params)
             return await cursor.fetchone()
         except Exception:
             await conn.invalidate()
             raise
-        finally:
-            if not driver.closed:
-                await driver.set_autocommit(False)
 
 
 def _public(row: Sequence[Any], settings: Settings) -> VotePublic:

@@ -160,11 +160,18 @@ async def test_a_crashing_notifier_is_recorded_not_raised(db, make_user):
 async def test_concurrent_vote_notifications_go_out_in_batches(db, movies, make_user):
     from movievote import bootstrap
 
-    users = [await make_user(notification_channel="in_app" if i % 3 else "email") for i in range(30)]
-    votes = [await voting.cast_vote(user_id=u.id, movie_id=movies[i % 5]) for i, u in enumerate(users)]
-    notes = await asyncio.gather(*(
-        notifications.vote_registered(user_id=u.id, vote=v) for u, v in zip(users, votes, strict=True)
-    ))
+    users = [
+        await make_user(notification_channel="in_app" if i % 3 else "email") for i in range(30)
+    ]
+    votes = [
+        await voting.cast_vote(user_id=u.id, movie_id=movies[i % 5]) for i, u in enumerate(users)
+    ]
+    notes = await asyncio.gather(
+        *(
+            notifications.vote_registered(user_id=u.id, vote=v)
+            for u, v in zip(users, votes, strict=True)
+        )
+    )
     assert [n.user_id for n in notes] == [u.id for u in users]
     assert all(n.status == "sent" and n.attempts == 1 for n in notes)
     assert [n.channel for n in notes] == ["email" if i % 3 == 0 else "in_app" for i in range(30)]
