@@ -4,8 +4,19 @@ import reflex as rx
 
 from movievote import bootstrap
 from movievote.api.app import mount_api
-from movievote.pages.home import HomeState, home
+from movievote.pages.auth import login, signup
+from movievote.pages.movies import MoviesState, movies_page
+from movievote.state import AuthState
 
-app = rx.App(api_transformer=mount_api)
-app.add_page(home, route="/", title="movievote", on_load=HomeState.load)
+app = rx.App(api_transformer=mount_api, toaster=rx.toast.provider(position="bottom-right"))
+app.add_page(
+    movies_page,
+    route="/",
+    title="Movies · movievote",
+    on_load=[AuthState.check_session, MoviesState.load],
+)
+app.add_page(login, route="/login", title="Log in · movievote", on_load=AuthState.clear_form_error)
+app.add_page(
+    signup, route="/signup", title="Sign up · movievote", on_load=AuthState.clear_form_error
+)
 app.register_lifespan_task(bootstrap.run_background)

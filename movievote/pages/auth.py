@@ -1,0 +1,84 @@
+"""Sign-up and log-in pages."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from movievote.components.layout import page
+from movievote.state import AuthState
+
+
+def _field(label: str, name: str, kind: str = "text", **props: object) -> rx.Component:
+    return rx.vstack(
+        rx.el.label(label, html_for=name, style={"font_weight": "500"}),
+        rx.input(id=name, name=name, type=kind, required=True, size="3", width="100%", **props),
+        spacing="1",
+        width="100%",
+    )
+
+
+def _error() -> rx.Component:
+    return rx.cond(
+        AuthState.form_error != "",
+        rx.callout(
+            AuthState.form_error,
+            icon="triangle_alert",
+            color_scheme="red",
+            role="alert",
+            id="form-error",
+        ),
+    )
+
+
+def _card(title: str, form: rx.Component, footer: rx.Component) -> rx.Component:
+    return page(
+        rx.center(
+            rx.card(
+                rx.vstack(
+                    rx.heading(title, size="7"), _error(), form, footer, spacing="4", width="100%"
+                ),
+                size="4",
+                width="100%",
+                max_width="28em",
+            ),
+            padding_top="2em",
+        )
+    )
+
+
+def login() -> rx.Component:
+    form = rx.form(
+        rx.vstack(
+            _field("Email", "email", "email", auto_complete="username"),
+            _field("Password", "password", "password", auto_complete="current-password"),
+            rx.button("Log in", type="submit", size="3", width="100%"),
+            spacing="3",
+            width="100%",
+        ),
+        on_submit=AuthState.log_in,
+        width="100%",
+    )
+    return _card(
+        "Log in", form, rx.text("New here? ", rx.link("Sign up", href="/signup"), size="2")
+    )
+
+
+def signup() -> rx.Component:
+    form = rx.form(
+        rx.vstack(
+            _field("Email", "email", "email", auto_complete="email"),
+            _field("Display name", "display_name", max_length=80, auto_complete="nickname"),
+            _field("Password", "password", "password", min_length=8, auto_complete="new-password"),
+            rx.text("At least 8 characters (at most 72 bytes).", size="1", color_scheme="gray"),
+            rx.button("Sign up", type="submit", size="3", width="100%"),
+            spacing="3",
+            width="100%",
+        ),
+        on_submit=AuthState.sign_up,
+        width="100%",
+    )
+    return _card(
+        "Create your account",
+        form,
+        rx.text("Have an account? ", rx.link("Log in", href="/login"), size="2"),
+    )

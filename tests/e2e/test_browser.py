@@ -1,0 +1,144 @@
+"""The browser app as its users see it: Chromium against the production server."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import ARTIFACTS
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+def new_email() -> str:
+    return f"web-{uuid.uuid4().hex[:10]}@example.com"
+
+
+def api_account(base: str, email: str, password: str = "password123") -> None:
+    response = httpx.post(
+        f"{base}/api/signup", json={"email": email, "password": password, "display_name": "Web"}
+    )
+    assert response.status_code == 201, response.text
+
+
+@pytest.fixture
+def page(browser, prod_backend) -> Page:  # type: ignore[no-untyped-def]
+    context = browser.new_context(base_url=prod_backend, viewport=DESKTOP)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def log_in(page: Page, email: str, password: str = "password123") -> None:
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def test_sign_up_then_vote_shows_banner_disabled_buttons_and_toast(page: Page, prod_backend):
+    page.goto("/signup")
+    expect(page).to_have_title("Sign up · movievote")
+    page.get_by_label("Email").fill(new_email())
+    page.get_by_label("Display name").fill("Beatriz")
+    page.get_by_label("Password").fill("password123")
+    page.get_by_role("button", name="Sign up").click()
+    expect(page).to_have_url(re.compile(r"/$"))
+    expect(page.locator("#whoami")).to_have_text("Hi, Beatriz")
+    first_card = page.locator(".movie-card").first
+    title = first_card.locator("h3").inner_text()
+    first_card.get_by_role("button", name="Vote").click()
+    now = datetime.now(UTC)
+    month = f"{now:%B %Y}"
+    next_month = datetime(now.year + (now.month == 12), now.month % 12 + 1, 1)
+    expect(page.locator("#vote-banner")).to_have_text(
+        f"You voted for {title} in {month}. Your next vote opens on 1 {next_month:%B %Y}.",
+        timeout=10_000,
+    )
+    buttons = page.locator(".vote-button")
+    expect(buttons.first).to_be_disabled()
+    assert buttons.count() > 1 and all(buttons.nth(i).is_disabled() for i in range(buttons.count()))
+    assert "already voted" in (buttons.nth(1).get_attribute("title") or "")
+    toast = page.locator("[data-sonner-toast]").filter(has_text=f"You voted for {title}")
+    expect(toast).to_be_visible(timeout=10_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "movies-voted-desktop.png"), full_page=False)
+    # the vote is final: after a reload the reason is still there and nothing can be cast
+    page.reload()
+    expect(page.locator("#vote-banner")).to_contain_text(f"You voted for {title}")
+    expect(page.locator(".vote-button").first).to_be_disabled()
+
+
+def test_logged_out_vote_leads_to_login_and_back(page: Page, prod_backend):
+    email = new_email()
+    api_account(prod_backend, email)
+    page.goto("/")
+    page.locator(".movie-card").first.get_by_role("button", name="Vote").click()
+    expect(page).to_have_url(re.compile(r"/login\?next=/$"))
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill("password123")
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/$"))
+    expect(page.locator("#whoami")).to_have_text("Hi, Web")
+    expect(page.locator(".vote-button").first).to_be_enabled()
+
+
+def test_login_errors_are_shown_next_to_the_form(page: Page, prod_backend):
+    email = new_email()
+    api_account(prod_backend, email)
+    log_in(page, email, "wrong-password")
+    expect(page.locator("#form-error")).to_have_text("Incorrect email or password.")
+    page.goto("/signup")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Display name").fill("Again")
+    page.get_by_label("Password").fill("password123")
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.locator("#form-error")).to_have_text("An account with this email already exists.")
+
+
+def test_a_login_survives_reload_and_new_tab_and_ends_on_logout(page: Page, prod_backend):
+    email = new_email()
+    api_account(prod_backend, email)
+    log_in(page, email)
+    expect(page.locator("#whoami")).to_have_text("Hi, Web")
+    page.reload()
+    expect(page.locator("#whoami")).to_have_text("Hi, Web")
+    other = page.context.new_page()
+    other.goto("/")
+    expect(other.locator("#whoami")).to_have_text("Hi, Web")
+    other.close()
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("link", name="Log in")).to_be_visible()
+    page.reload()
+    expect(page.get_by_role("link", name="Log in")).to_be_visible()
+
+
+def test_search_filters_and_pages(page: Page, prod_backend):
+    page.goto("/")
+    expect(page.locator("#movie-count")).to_contain_text("movies")
+    page.get_by_label("Search by title").fill("godfather")
+    expect(page.locator(".movie-card h3").first).to_contain_text("Godfather", timeout=10_000)
+    page.get_by_label("Search by title").fill("")
+    expect(page.locator("#page-label")).to_have_text(re.compile(r"Page 1 of \d+"))
+    page.get_by_role("button", name="Next").click()
+    expect(page.locator("#page-label")).to_have_text(re.compile(r"Page 2 of \d+"))
+
+
+@pytest.mark.parametrize(("name", "viewport"), [("desktop", DESKTOP), ("phone", PHONE)])
+def test_screenshots_of_every_page(browser, prod_backend, name, viewport):
+    context = browser.new_context(base_url=prod_backend, viewport=viewport)
+    page = context.new_page()
+    ARTIFACTS.mkdir(exist_ok=True)
+    for route, slug in (("/", "movies"), ("/login", "login"), ("/signup", "signup")):
+        page.goto(route)
+        page.wait_for_load_state("networkidle")
+        if route == "/":
+            expect(page.locator(".movie-card").first).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / f"{slug}-{name}.png"), full_page=False)
+    context.close()
