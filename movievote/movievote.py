@@ -5,6 +5,7 @@ import reflex as rx
 from movievote import bootstrap
 from movievote.api.app import mount_api
 from movievote.pages.auth import login, signup
+from movievote.pages.leaderboard import LeaderboardState, leaderboard_page, run_live_push
 from movievote.pages.movies import MoviesState, movies_page
 from movievote.state import AuthState
 
@@ -19,4 +20,11 @@ app.add_page(login, route="/login", title="Log in · movievote", on_load=AuthSta
 app.add_page(
     signup, route="/signup", title="Sign up · movievote", on_load=AuthState.clear_form_error
 )
+app.add_page(
+    leaderboard_page,
+    route="/leaderboard",
+    title="Leaderboard · movievote",
+    on_load=[AuthState.check_session, LeaderboardState.load],
+)
 app.register_lifespan_task(bootstrap.run_background)
+app.register_lifespan_task(run_live_push)

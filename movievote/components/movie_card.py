@@ -5,12 +5,21 @@ from __future__ import annotations
 import reflex as rx
 
 
-def poster(movie: rx.vars.ObjectVar[dict[str, str]], height: str = "16em") -> rx.Component:
+def initials_of(title: str) -> str:
+    """What a poster placeholder shows: "The Godfather" -> "TG", "12 Angry Men" -> "12"."""
+    words = [w for w in title.split() if w[:1].isalnum()]
+    text = words[0][:3] if words and words[0].isdigit() else "".join(w[0] for w in words[:2])
+    return text.upper() or "?"
+
+
+def poster(
+    movie: rx.vars.ObjectVar[dict[str, str]], height: str = "16em", text_size: str = "8"
+) -> rx.Component:
     return rx.cond(
         movie["poster_url"] != "",
         rx.image(
             src=movie["poster_url"],
-            alt="Poster of " + movie["title"],
+            alt="Poster of " + movie["title"].to(str),
             width="100%",
             height=height,
             object_fit="cover",
@@ -18,7 +27,7 @@ def poster(movie: rx.vars.ObjectVar[dict[str, str]], height: str = "16em") -> rx
             loading="lazy",
         ),
         rx.center(
-            rx.text(movie["initials"], size="8", weight="bold", color="var(--accent-11)"),
+            rx.text(movie["initials"], size=text_size, weight="bold", color="var(--accent-11)"),
             width="100%",
             height=height,
             border_radius="var(--radius-3)",

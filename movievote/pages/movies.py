@@ -8,7 +8,7 @@ from typing import Any
 import reflex as rx
 
 from movievote.components.layout import page
-from movievote.components.movie_card import movie_card
+from movievote.components.movie_card import initials_of, movie_card
 from movievote.errors import DomainError
 from movievote.models import MoviePublic, VotePublic
 from movievote.periods import parse_period
@@ -20,15 +20,13 @@ PAGE_SIZE = 24
 
 
 def card_data(movie: MoviePublic) -> dict[str, str]:
-    words = [w for w in movie.title.split() if w[:1].isalnum()]
-    initials = words[0][:3] if words and words[0].isdigit() else "".join(w[0] for w in words[:2])
     return {
         "id": str(movie.id),
         "title": movie.title,
         "year": str(movie.year or ""),
         "genres": ", ".join(movie.genres),
         "poster_url": movie.poster_url or "",
-        "initials": initials.upper() or "?",
+        "initials": initials_of(movie.title),
     }
 
 
@@ -50,6 +48,7 @@ class MoviesState(rx.State):
     voted_month: str = ""
     next_vote_label: str = ""
     vote_error: str = ""
+    loaded: bool = False  # False on the pre-rendered page, until the first search answers
     _pending: dict[str, Any] = {}
 
     @rx.var
@@ -89,6 +88,7 @@ class MoviesState(rx.State):
         )
         self.total = result.total
         self.movies = [card_data(m) for m in result.items]
+        self.loaded = True
 
     async def _unread(self, user_id: int) -> list[str]:
         unread = await notifications.list_notifications(user_id=user_id, unread_only=True)
@@ -245,7 +245,11 @@ def movies_page() -> rx.Component:
     return page(
         rx.vstack(
             rx.heading("Vote for the movie of the month", size="8", as_="h1"),
-            rx.text(MoviesState.total, " movies", color_scheme="gray", id="movie-count"),
+            rx.cond(
+                MoviesState.loaded,
+                rx.text(MoviesState.total, " movies", color_scheme="gray", id="movie-count"),
+                rx.text("Loading the catalogue…", color_scheme="gray"),
+            ),
             _banner(),
             rx.cond(
                 MoviesState.vote_error != "",
@@ -272,7 +276,10 @@ def movies_page() -> rx.Component:
                 spacing="4",
                 width="100%",
             ),
-            rx.cond(MoviesState.total == 0, rx.text("No movie matches. Try fewer filters.")),
+            rx.cond(
+                MoviesState.loaded & (MoviesState.total == 0),
+                rx.text("No movie matches. Try fewer filters."),
+            ),
             _pager(),
             spacing="4",
             width="100%",

@@ -280,3 +280,15 @@ async def ranking_for(
         raise InvalidInput(f"The limit must be 1 to {MAX_LIMIT}.", field="limit")
     cache = cache or bootstrap.get_ranking_cache()
     return await cache.get(scope or current_period(now=now), limit=limit)
+
+
+async def periods_with_votes(*, db: Database | None = None) -> list[date]:
+    """Every month that has votes, newest first (for choosing a past month's ranking)."""
+    db = db or get_database()
+    async with db.engine.connect() as conn:
+        rows = await conn.scalars(
+            sa.select(totals_t.c.period)
+            .where(totals_t.c.votes > 0)
+            .order_by(totals_t.c.period.desc())
+        )
+        return list(rows)
