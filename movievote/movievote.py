@@ -5,6 +5,7 @@ import reflex as rx
 from movievote import bootstrap
 from movievote.api.app import mount_api
 from movievote.pages.auth import login, signup
+from movievote.pages.display import DisplayState, display_page
 from movievote.pages.leaderboard import LeaderboardState, leaderboard_page, run_live_push
 from movievote.pages.movies import MoviesState, movies_page
 from movievote.state import AuthState
@@ -26,5 +27,6 @@ app.add_page(
     title="Leaderboard · movievote",
     on_load=[AuthState.check_session, LeaderboardState.load],
 )
+app.add_page(display_page, route="/display", title="Top 10 · movievote", on_load=DisplayState.load)
 app.register_lifespan_task(bootstrap.run_background)
 app.register_lifespan_task(run_live_push)

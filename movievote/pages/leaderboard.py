@@ -9,8 +9,9 @@ import reflex as rx
 
 from movievote.components.layout import page
 from movievote.components.movie_card import initials_of, poster
+from movievote.config import get_settings
 from movievote.models import Ranking
-from movievote.periods import ALL_TIME, format_period, parse_period
+from movievote.periods import ALL_TIME, format_period, next_vote_opens, parse_period
 from movievote.services import ranking
 from movievote.services.observer import RankingChange
 from movievote.services.voting import current_period
@@ -47,6 +48,7 @@ class LiveRanking(rx.SharedState):
     all_total: int = 0
     all_rows: list[dict[str, Any]] = []
     updated_at: str = ""  # ISO 8601, when the ranking was computed
+    closes_at: str = ""  # ISO 8601, when this month's voting closes
 
     def apply(self, month: Ranking, all_time: Ranking) -> None:
         self.month = month.period
@@ -55,6 +57,8 @@ class LiveRanking(rx.SharedState):
         self.all_total = all_time.total_votes
         self.all_rows = rows_of(all_time)
         self.updated_at = max(month.generated_at, all_time.generated_at).isoformat()
+        period = parse_period(month.period)
+        self.closes_at = next_vote_opens(period, get_settings().zone).isoformat()
 
     @rx.event
     async def link(self) -> None:

@@ -1,0 +1,150 @@
+"""The lobby screen: this month's top 10, full-screen and dark, updating by itself for days."""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+
+import reflex as rx
+import segno
+
+from movievote.pages.leaderboard import LiveRanking
+
+KEEPALIVE_MS = 5_000  # re-link this often: after a restart or state expiry, live again in 5 s
+
+ROW_CSS = """
+@keyframes mv-rise { from { transform: translateY(0.6em); opacity: 0.2 } to { transform: none; opacity: 1 } }
+.mv-row { animation: mv-rise 0.6s ease-out; }
+@media (prefers-reduced-motion: reduce) { .mv-row { animation: none; } }
+"""
+
+
+def qr_svg_data_uri(url: str) -> str:
+    """A QR code of `url` as an SVG data URI (light on dark, for the screen)."""
+    buffer = io.BytesIO()
+    segno.make(url, error="m").save(
+        buffer, kind="svg", scale=8, dark="#f5f5f5", light="#111111", border=2
+    )
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+class DisplayState(rx.State):
+    """Per screen: the QR code of the voting page, on the address the screen itself uses."""
+
+    qr: str = ""
+    vote_url: str = ""
+
+    @rx.event
+    def load(self):  # type: ignore[no-untyped-def]
+        origin = self.router.url.origin
+        self.vote_url = f"{origin}/"
+        self.qr = qr_svg_data_uri(self.vote_url)
+        return LiveRanking.link
+
+
+def _row(row: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
+    return rx.hstack(
+        rx.text(row["rank"], font_size="4.5vh", font_weight="800", width="2.2em", color="#fbbf24"),
+        rx.text(
+            row["title"],
+            font_size="4.5vh",
+            font_weight="600",
+            flex="1",
+            trim="both",
+            white_space="nowrap",
+            line_height="1.35",
+            overflow="hidden",
+            text_overflow="ellipsis",
+        ),
+        rx.text(row["votes"], font_size="4.5vh", font_weight="700", class_name="votes"),
+        rx.text(row["share"], font_size="3vh", color="#a3a3a3", width="5em", text_align="right"),
+        key=row["id"].to(str) + "-" + row["votes"].to(str),  # re-mount (and animate) on a change
+        class_name="mv-row display-row",
+        width="100%",
+        align="center",
+        padding_y="0.6vh",
+        border_bottom="1px solid #262626",
+    )
+
+
+def display_page() -> rx.Component:
+    return rx.box(
+        rx.el.style(ROW_CSS),
+        rx.hstack(
+            rx.vstack(
+                rx.text("movievote · top 10 of the month", font_size="3vh", color="#a3a3a3"),
+                rx.cond(
+                    LiveRanking.updated_at == "",
+                    rx.text("Loading the ranking…", font_size="4vh"),
+                    rx.cond(
+                        LiveRanking.month_rows.length() > 0,
+                        rx.vstack(
+                            rx.foreach(LiveRanking.month_rows, _row), width="100%", spacing="0"
+                        ),
+                        rx.text(
+                            "No votes yet this month. Scan the code and be the first!",
+                            font_size="4vh",
+                        ),
+                    ),
+                ),
+                width="68%",
+                spacing="3",
+            ),
+            rx.vstack(
+                rx.image(
+                    src=DisplayState.qr,
+                    alt="QR code of the voting page",
+                    width="30vh",
+                    height="30vh",
+                ),
+                rx.text("Scan to vote", font_size="3.5vh", font_weight="700"),
+                rx.text(DisplayState.vote_url, font_size="2vh", color="#a3a3a3"),
+                rx.cond(
+                    LiveRanking.updated_at != "",  # not on the pre-rendered page
+                    rx.vstack(
+                        rx.text(
+                            LiveRanking.month_total,
+                            rx.cond(LiveRanking.month_total == 1, " vote", " votes"),
+                            " this month",
+                            font_size="3vh",
+                            id="display-total",
+                        ),
+                        rx.hstack(
+                            rx.text("Voting closes", font_size="2.5vh", color="#a3a3a3"),
+                            rx.moment(
+                                LiveRanking.closes_at,
+                                from_now=True,
+                                interval=60_000,
+                                font_size="2.5vh",
+                            ),
+                        ),
+                        rx.hstack(
+                            rx.text("Updated", font_size="2vh", color="#737373"),
+                            rx.moment(
+                                LiveRanking.updated_at,
+                                from_now=True,
+                                interval=1_000,
+                                font_size="2vh",
+                                color="#737373",
+                                id="display-freshness",
+                            ),
+                        ),
+                        align="center",
+                    ),
+                ),
+                align="center",
+                spacing="3",
+                width="30%",
+            ),
+            align="start",
+            spacing="6",
+            width="100%",
+        ),
+        rx.moment(interval=KEEPALIVE_MS, on_change=LiveRanking.keepalive, display="none"),
+        background_color="#0a0a0a",
+        color="#f5f5f5",
+        min_height="100vh",
+        padding="4vh 4vw",
+        font_family="system-ui, sans-serif",
+    )
