@@ -51,15 +51,16 @@ class AuthState(rx.State):
     def _client(self) -> str | None:
         return self.router.session.client_ip or None
 
-    @rx.event
-    async def log_in(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+    async def _log_in(self, form: dict[str, str], *, create: bool):  # type: ignore[no-untyped-def]
+        """Sign up first if asked, then log in; errors go next to the form."""
         self.form_error = ""
+        email, password = form.get("email", ""), form.get("password", "")
         try:
-            issued = await accounts.log_in(
-                email=form.get("email", ""),
-                password=form.get("password", ""),
-                client=self._client(),
-            )
+            if create:
+                await accounts.sign_up(
+                    email=email, password=password, display_name=form.get("display_name", "")
+                )
+            issued = await accounts.log_in(email=email, password=password, client=self._client())
         except DomainError as exc:
             self.form_error = exc.message
             return None
@@ -68,25 +69,12 @@ class AuthState(rx.State):
         return rx.redirect(safe_next(self.router.url.query_parameters.get("next")))
 
     @rx.event
+    async def log_in(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+        return await self._log_in(form, create=False)
+
+    @rx.event
     async def sign_up(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
-        self.form_error = ""
-        try:
-            await accounts.sign_up(
-                email=form.get("email", ""),
-                password=form.get("password", ""),
-                display_name=form.get("display_name", ""),
-            )
-            issued = await accounts.log_in(
-                email=form.get("email", ""),
-                password=form.get("password", ""),
-                client=self._client(),
-            )
-        except DomainError as exc:
-            self.form_error = exc.message
-            return None
-        self.token = issued.token
-        self.display_name = issued.user.display_name
-        return rx.redirect(safe_next(self.router.url.query_parameters.get("next")))
+        return await self._log_in(form, create=True)
 
     @rx.event
     def log_out(self):  # type: ignore[no-untyped-def]
