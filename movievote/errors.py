@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 
 class DomainError(Exception):
@@ -11,17 +10,16 @@ class DomainError(Exception):
 
     code = "domain_error"
 
-    def __init__(self, message: str, **context: Any) -> None:
+    def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-        self.context = context
 
 
 class InvalidInput(DomainError):
     code = "invalid_input"
 
     def __init__(self, message: str, *, field: str) -> None:
-        super().__init__(message, field=field)
+        super().__init__(message)
         self.field = field
 
 
@@ -43,7 +41,7 @@ class TooManyAttempts(DomainError):
     code = "too_many_attempts"
 
     def __init__(self, message: str, *, retry_after: int) -> None:
-        super().__init__(message, retry_after=retry_after)
+        super().__init__(message)
         self.retry_after = retry_after
 
 
@@ -70,7 +68,7 @@ class AlreadyVoted(DomainError):
         voted_at: datetime,
         next_vote_at: datetime,
     ) -> None:
-        super().__init__(message, period=period, movie_id=movie_id, next_vote_at=next_vote_at)
+        super().__init__(message)
         self.vote_id = vote_id
         self.movie_id = movie_id
         self.period = period

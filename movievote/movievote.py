@@ -15,7 +15,7 @@ app.add_page(
     movies_page,
     route="/",
     title="Movies · movievote",
-    on_load=[AuthState.check_session, MoviesState.load],
+    on_load=MoviesState.load,  # it verifies the session itself
 )
 app.add_page(login, route="/login", title="Log in · movievote", on_load=AuthState.clear_form_error)
 app.add_page(

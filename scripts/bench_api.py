@@ -66,12 +66,10 @@ def prepare_database(dsn: str) -> None:
     import psycopg
     import sqlalchemy as sa
 
+    from movievote.db import recreate_postgres_database
+
     url = sa.make_url(dsn)
-    with psycopg.connect(
-        url.set(database="postgres").render_as_string(False), autocommit=True
-    ) as c:
-        c.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
-        c.execute(f'CREATE DATABASE "{url.database}"')
+    recreate_postgres_database(dsn)
     env = {**os.environ, "DATABASE_URL": dsn}
     subprocess.run(
         [sys.executable, "-m", "movievote.cli", "prestart", "--quiet"],

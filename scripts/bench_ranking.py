@@ -54,18 +54,6 @@ def months_back(current: date, n: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def recreate(dsn: str) -> None:
-    import psycopg
-    import sqlalchemy as sa
-
-    url = sa.make_url(dsn)
-    with psycopg.connect(
-        url.set(database="postgres").render_as_string(False), autocommit=True
-    ) as c:
-        c.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
-        c.execute(f'CREATE DATABASE "{url.database}"')
-
-
 async def load(conn, *, first_user: int, last_user: int, current: date) -> None:
     """Votes of users first..last in each of the 24 months before `current`, skewed to popular movies."""
     oldest = months_back(current, MONTHS)
@@ -268,11 +256,11 @@ async def main() -> None:
     import sqlalchemy as sa
 
     from movievote.cli import migrate
-    from movievote.db import reset_database
+    from movievote.db import recreate_postgres_database, reset_database
     from movievote.services.ranking import rebuild_tallies
     from movievote.services.voting import current_period
 
-    recreate(args.dsn)
+    recreate_postgres_database(args.dsn)
     await asyncio.to_thread(migrate)
     sizes = [int(s) for s in args.sizes.split(",")]
     current = current_period()

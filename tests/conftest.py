@@ -32,26 +32,17 @@ import sqlalchemy as sa  # noqa: E402
 from movievote import bootstrap  # noqa: E402
 from movievote.adapters.base import MovieData  # noqa: E402
 from movievote.config import Settings, get_settings  # noqa: E402
-from movievote.db import Database, get_database, reset_database  # noqa: E402
+from movievote.db import (  # noqa: E402
+    Database,
+    get_database,
+    recreate_postgres_database,
+    reset_database,
+)
 from movievote.models import SQLModel, User  # noqa: E402
 from movievote.services import accounts, catalogue  # noqa: E402
 
 IS_POSTGRES = TEST_DATABASE_URL.startswith("postgres")
 postgres_only = pytest.mark.skipif(not IS_POSTGRES, reason="needs PostgreSQL")
-
-
-def _recreate_postgres_database(url: str) -> None:
-    """Drop and create the test database named in the URL (never `postgres` itself)."""
-    import psycopg
-
-    parsed = sa.make_url(url)
-    name = parsed.database
-    assert name and name not in ("postgres", "template0", "template1"), name
-    admin = parsed.set(drivername="postgresql", database="postgres")
-    dsn = admin.render_as_string(hide_password=False)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -61,7 +52,7 @@ def migrated_database() -> str:
 
     get_settings.cache_clear()
     if IS_POSTGRES:
-        _recreate_postgres_database(TEST_DATABASE_URL)
+        recreate_postgres_database(TEST_DATABASE_URL)
     migrate()
     return TEST_DATABASE_URL
 

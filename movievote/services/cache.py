@@ -31,9 +31,6 @@ class TTLCache(Generic[K, V]):
     def put(self, key: K, value: V) -> None:
         self._entries[key] = (self.clock() + self.ttl, value)
 
-    def invalidate(self, key: K) -> None:
-        self._entries.pop(key, None)
-
     def keys(self) -> list[K]:
         return list(self._entries)
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import IS_POSTGRES, TEST_DATABASE_URL, _recreate_postgres_database
+from movievote.db import recreate_postgres_database
+from tests.conftest import IS_POSTGRES, TEST_DATABASE_URL
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,7 +24,7 @@ def empty_database_url(tmp_path) -> str:
             database=f"{sa.make_url(TEST_DATABASE_URL).database}_cli"
         )
         text = url.render_as_string(hide_password=False)
-        _recreate_postgres_database(text)
+        recreate_postgres_database(text)
         return text
     return f"sqlite:///{tmp_path / 'fresh.db'}"
 
