@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from functools import partial
 
 from movievote import security
 from movievote.config import get_settings
+from movievote.db import get_database
+from movievote.services.changes import ChangeListener, process_origin
 from movievote.services.notifications import NotificationDispatcher
 from movievote.services.observer import RankingBroadcast, RankingSubject
 from movievote.services.ranking import RankingCache, fold_vote_deltas
 from movievote.services.throttle import LoginThrottle
+from movievote.services.voting import current_period
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +39,8 @@ def get_ranking_subject() -> RankingSubject:
     if _subject is None:
         settings = get_settings()
         _subject = RankingSubject(
-            fold=fold_vote_deltas, delay_seconds=settings.ranking_refresh_delay_seconds
+            fold=partial(fold_vote_deltas, origin=process_origin()),
+            delay_seconds=settings.ranking_refresh_delay_seconds,
         )
         _subject.subscribe(get_ranking_cache())
         _subject.subscribe(get_ranking_broadcast())
@@ -64,7 +70,8 @@ def get_login_throttle() -> LoginThrottle:
 
 
 async def run_background() -> None:
-    """Long-running work of a serving process: fold votes written elsewhere into the tallies."""
+    """Long-running work of a serving process: fold votes written elsewhere into the tallies
+    and, on PostgreSQL, hear what other processes folded (services.changes)."""
     settings = get_settings()
     await security.warm_up(rounds=settings.bcrypt_rounds)
     subject = get_ranking_subject()
@@ -72,7 +79,13 @@ async def run_background() -> None:
         await subject.refresh()
     except Exception:
         logger.exception("initial ranking fold failed")
-    await subject.run_periodic(settings.ranking_fold_interval_seconds)
+    async with asyncio.TaskGroup() as tasks:
+        if get_database().dialect == "postgresql":
+            listener = ChangeListener(
+                subject, settings.database_url, origin=process_origin(), current=current_period
+            )
+            tasks.create_task(listener.run(), name="ranking-change-listener")
+        tasks.create_task(subject.run_periodic(settings.ranking_fold_interval_seconds))
 
 
 def reset() -> None:

@@ -40,7 +40,10 @@ class Settings(BaseSettings):
     login_failures_per_account: int = Field(default=5, ge=1)
     login_failures_per_client: int = Field(default=20, ge=1)
     login_failure_window_seconds: int = Field(default=15 * 60, ge=1)
-    rate_limit_storage_url: str = "memory://"  # or redis://host:6379 for many processes
+    # where failed-login counters live; empty: Reflex's Redis when there is one (many workers
+    # must share them), else this process's memory
+    rate_limit_storage_url: str = ""
+    reflex_redis_url: str = ""  # REFLEX_REDIS_URL, read by Reflex too: state in Redis, many workers
 
     notify_default_channel: Channel = "in_app"
     notify_max_attempts: int = Field(default=3, ge=1, le=10)

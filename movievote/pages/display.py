@@ -141,7 +141,7 @@ def display_page() -> rx.Component:
             spacing="6",
             width="100%",
         ),
-        rx.moment(interval=KEEPALIVE_MS, on_change=LiveRanking.keepalive, display="none"),
+        rx.moment(interval=KEEPALIVE_MS, on_change=LiveRanking.link, display="none"),
         background_color="#0a0a0a",
         color="#f5f5f5",
         min_height="100vh",

@@ -18,6 +18,7 @@ from movievote.services.voting import current_period
 
 LIVE_TOKEN = "movievote-live-ranking"  # the shared state every live screen links to
 TOP = 10
+KEEPALIVE_MS = 60_000  # a person's page: re-link every minute (a screen: display.KEEPALIVE_MS)
 
 
 def rows_of(board: Ranking) -> list[dict[str, Any]]:
@@ -50,6 +51,16 @@ class LiveRanking(rx.SharedState):
     updated_at: str = ""  # ISO 8601, when the ranking was computed
     closes_at: str = ""  # ISO 8601, when this month's voting closes
 
+    def shows(self, month: Ranking, all_time: Ranking) -> bool:
+        """Whether this state already holds these rankings (nothing to push)."""
+        return (
+            self.month == month.period
+            and self.month_total == month.total_votes
+            and self.all_total == all_time.total_votes
+            and self.month_rows == rows_of(month)
+            and self.all_rows == rows_of(all_time)
+        )
+
     def apply(self, month: Ranking, all_time: Ranking) -> None:
         self.month = month.period
         self.month_total = month.total_votes
@@ -61,17 +72,14 @@ class LiveRanking(rx.SharedState):
         self.closes_at = next_vote_opens(period, get_settings().zone).isoformat()
 
     @rx.event
-    async def link(self) -> None:
-        """Join the live ranking; fill it from the service if this server has not yet."""
+    async def link(self, _tick: str = "") -> None:
+        """Join the live ranking, filling it from the service when it is empty (new server,
+        expired state) or last month's. Live pages call this on load and then every few
+        seconds: Reflex forgets a state nobody wrote for `redis_token_expiration` seconds, and
+        any event of a linked client re-registers it with the shared state (REFLEX_NOTES 2)."""
         shared = await self._link_to(LIVE_TOKEN)
-        if not shared.month or shared.month != format_period(current_period()):
+        if shared.month != format_period(current_period()):
             shared.apply(*await latest())
-
-    @rx.event
-    async def keepalive(self, _tick: str = "") -> None:
-        """Re-link now and then: shared state expires after a quiet hour (REFLEX_NOTES 2)."""
-        if self._linked_to != LIVE_TOKEN:
-            await self._link_to(LIVE_TOKEN)
 
 
 async def latest() -> tuple[Ranking, Ranking]:
@@ -80,16 +88,23 @@ async def latest() -> tuple[Ranking, Ranking]:
 
 class LivePush:
     """Ranking observer: after each change, set the shared live ranking (pushed to every
-    linked browser by Reflex) from the freshly refreshed cache."""
+    linked browser by Reflex) from the freshly refreshed cache. With many workers each one
+    hears every change; the first sets the state and the others find it already current, so
+    browsers get one update per change, not one per worker."""
 
     def __init__(self, app: rx.App) -> None:
         self.app = app
+        self.pushes = 0
 
     async def ranking_changed(self, change: RankingChange) -> None:
         month, all_time = await latest()
         token = rx.BaseStateToken(ident=LIVE_TOKEN, cls=LiveRanking)
         async with self.app.modify_state(token) as root:
-            (await root.get_state(LiveRanking)).apply(month, all_time)
+            live = await root.get_state(LiveRanking)
+            if live.shows(month, all_time):
+                return
+            live.apply(month, all_time)
+            self.pushes += 1
 
 
 async def run_live_push(app: rx.App) -> None:
@@ -208,7 +223,7 @@ def leaderboard_page() -> rx.Component:
                     _board(LeaderboardState.past_rows, LeaderboardState.past_total),
                 ),
             ),
-            rx.moment(interval=300_000, on_change=LiveRanking.keepalive, display="none"),
+            rx.moment(interval=KEEPALIVE_MS, on_change=LiveRanking.link, display="none"),
             spacing="4",
             width="100%",
         )

@@ -78,10 +78,13 @@ class RankingSubject:
         except Exception:
             self._pending |= local
             raise
-        periods = frozenset(local | folded)
+        return await self.announce(local | folded)
+
+    async def announce(self, periods: set[date]) -> RankingChange | None:
+        """Tell the observers that these months changed (already folded, here or elsewhere)."""
         if not periods:
             return None
-        change = RankingChange(periods=periods)
+        change = RankingChange(periods=frozenset(periods))
         self.refreshes += 1
         for observer in tuple(self._observers):
             try:

@@ -33,6 +33,7 @@ from movievote.services.voting import current_period
 
 MAX_LIMIT = 100
 FOLD_LOCK_KEY = 0x6D76_0001  # pg advisory lock: one fold at a time across processes
+CHANGES_CHANNEL = "movievote_ranking"  # pg NOTIFY channel: "<origin> <YYYY-MM>,<YYYY-MM>..."
 Scope = date | Literal["all"]
 
 monthly_t = MonthlyTally.__table__  # type: ignore[attr-defined]
@@ -162,17 +163,24 @@ class _Sum:
             self.reached_at = at
 
 
-async def fold_vote_deltas(*, db: Database | None = None) -> set[date]:
+async def fold_vote_deltas(*, db: Database | None = None, origin: str = "") -> set[date]:
     """Move pending vote deltas into the tallies; returns the periods that changed.
 
     One folder at a time (a PostgreSQL advisory lock); DELETE ... RETURNING takes exactly the
     committed deltas, so a vote committing meanwhile is folded next time, never lost or doubled.
+    On PostgreSQL a fold that changed anything also sends one NOTIFY on CHANGES_CHANNEL, in the
+    same transaction (so it is heard exactly when the new tallies are visible), naming `origin`
+    and the periods: every other process then knows, whoever cast the votes (services.changes).
     """
     db = db or get_database()
     if db.dialect == "postgresql":
         async with db.transaction() as conn:
             await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(FOLD_LOCK_KEY)))
-            return set(await conn.scalars(PG_FOLD))
+            periods = set(await conn.scalars(PG_FOLD))
+            if periods:
+                payload = f"{origin} {','.join(sorted(format_period(p) for p in periods))}"
+                await conn.execute(sa.select(sa.func.pg_notify(CHANGES_CHANNEL, payload)))
+            return periods
     async with db.transaction() as conn:  # SQLite: one writer at a time anyway
         rows = (
             await conn.execute(

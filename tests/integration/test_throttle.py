@@ -1,0 +1,42 @@
+"""Failed-login counters shared by many processes through Redis (as many workers use them)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+import redis
+
+from movievote.config import Settings
+from movievote.errors import TooManyAttempts
+from movievote.services.throttle import LoginThrottle
+
+REDIS_URL = os.environ.get("MOVIEVOTE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def worker(**settings: object) -> LoginThrottle:
+    return LoginThrottle(Settings(**settings))  # type: ignore[arg-type]
+
+
+async def test_workers_on_redis_share_the_failures_of_an_account():
+    redis.Redis.from_url(REDIS_URL).ping()  # fails clearly when Redis is not running
+    email = f"shared-{uuid.uuid4().hex}@example.com"
+    workers = [worker(reflex_redis_url=REDIS_URL) for _ in range(3)]  # Reflex's Redis: used
+    for attempt in range(5):  # 5 failures, spread over the three workers
+        await workers[attempt % 3].failed(email=email, client=None)
+    for w in workers:
+        with pytest.raises(TooManyAttempts):
+            await w.check(email=email, client=None)
+    await workers[0].succeeded(email=email)  # forgiven everywhere
+    await workers[2].check(email=email, client=None)
+
+
+async def test_workers_in_memory_count_apart():
+    email = f"apart-{uuid.uuid4().hex}@example.com"
+    one, other = worker(), worker()
+    for _ in range(5):
+        await one.failed(email=email, client=None)
+    with pytest.raises(TooManyAttempts):
+        await one.check(email=email, client=None)
+    await other.check(email=email, client=None)  # memory:// is one process's own
