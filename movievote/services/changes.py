@@ -78,6 +78,8 @@ class ChangeListener:
                 await self._listen()
             except (psycopg.Error, OSError) as exc:
                 logger.warning("ranking change listener lost its connection (%s); retrying", exc)
+            except Exception:  # never let the listener die: it is how this process hears others
+                logger.exception("ranking change listener failed; retrying")
             finally:
                 self.connected.clear()
             await asyncio.sleep(self.retry_seconds)
@@ -93,7 +95,11 @@ class ChangeListener:
             await self.subject.announce({self.current()})
             while True:
                 async for note in conn.notifies(timeout=self.probe_seconds):
-                    origin, periods = parse_payload(note.payload)
+                    try:
+                        origin, periods = parse_payload(note.payload)
+                    except ValueError:  # someone else's NOTIFY on our channel: not a fold
+                        logger.warning("ignored notification %r", note.payload)
+                        continue
                     if origin != self.origin:
                         await self.subject.announce(periods)
                 await conn.execute("SELECT 1")  # quiet for a while: is the server still there?

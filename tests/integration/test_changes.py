@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import date
 from functools import partial
 
@@ -49,6 +50,12 @@ async def other_process(origin: str = "B") -> tuple[ChangeListener, Heard, async
     return listener, heard, task
 
 
+async def stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task  # its connection is closed before the next test counts connections
+
+
 async def _no_fold() -> set[date]:
     return set()
 
@@ -78,7 +85,21 @@ async def test_a_fold_elsewhere_is_heard_and_a_process_ignores_its_own(db, movie
         await asyncio.sleep(0.3)
         assert heard.changes.empty()
     finally:
-        task.cancel()
+        await stop(task)
+
+
+async def test_a_stray_notification_on_the_channel_is_ignored(db, movies, make_user):
+    _, heard, task = await other_process("B")
+    try:
+        async with db.autocommit() as conn:
+            await conn.execute(sa.text("SELECT pg_notify('movievote_ranking', 'x not-a-month')"))
+        user = await make_user()
+        await voting.cast_vote(user_id=user.id, movie_id=movies[0], subject=QUIET)
+        assert await fold_vote_deltas(origin="A") == {voting.current_period()}
+        assert (await heard.next()).periods == {voting.current_period()}  # still listening
+        assert not task.done()
+    finally:
+        await stop(task)
 
 
 async def test_votes_written_by_a_sql_client_are_announced_by_the_next_fold(db, movies, make_user):
@@ -96,7 +117,7 @@ async def test_votes_written_by_a_sql_client_are_announced_by_the_next_fold(db, 
         assert await fold_vote_deltas(origin="A") == {voting.current_period()}
         assert (await heard.next()).periods == {voting.current_period()}
     finally:
-        task.cancel()
+        await stop(task)
 
 
 async def test_the_listener_reconnects_and_re_reads_the_ranking(db):
@@ -106,7 +127,7 @@ async def test_the_listener_reconnects_and_re_reads_the_ranking(db):
             killed = await conn.scalar(
                 sa.text(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE application_name = :name"
+                    "WHERE application_name = :name AND datname = current_database()"
                 ),
                 {"name": APPLICATION_NAME},
             )
@@ -115,4 +136,4 @@ async def test_the_listener_reconnects_and_re_reads_the_ranking(db):
         assert change.periods == {voting.current_period()}
         assert listener.connections == 2
     finally:
-        task.cancel()
+        await stop(task)

@@ -1,0 +1,118 @@
+"""The browser's state handlers, called directly on a real database (no browser): identity
+comes from the verified token, the vote goes through the service, the live ranking is SET."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from reflex.state import State
+
+from movievote.models import Vote
+from movievote.pages.leaderboard import LiveRanking, latest
+from movievote.pages.movies import MoviesState
+from movievote.services import accounts, voting
+from movievote.state import AuthState, safe_next
+
+
+def redirect_target(spec: Any) -> str | None:
+    """Where an `rx.redirect(...)` returned by a handler leads, or None if it is not one."""
+    if spec is None or spec.handler.fn.__qualname__ != "_redirect":
+        return None
+    return next(value._var_value for name, value in spec.args if name._js_expr == "path")
+
+
+async def browser(token: str = "") -> tuple[MoviesState, AuthState]:
+    """One browser's fresh state tree, logged in with `token`."""
+    root = State(_reflex_internal_init=True)
+    movies = root.get_substate(MoviesState.get_full_name().split(".")[1:])
+    auth = await movies.get_state(AuthState)
+    auth.token = token
+    return movies, auth
+
+
+async def test_a_logged_out_vote_leads_to_login_and_back(db, movies):
+    page, _ = await browser()
+    assert redirect_target(await MoviesState.vote.fn(page, str(movies[0]))) == "/login?next=/"
+    assert await db_votes(db) == 0
+
+
+async def test_a_forged_token_is_not_an_identity(db, movies, make_user):
+    user = await make_user()
+    token, _ = accounts.issue_token(user=user)
+    page, auth = await browser(token[:-4] + "AAAA")  # signature no longer matches
+    assert redirect_target(await MoviesState.vote.fn(page, str(movies[0]))) == "/login?next=/"
+    assert auth.token == "" and await db_votes(db) == 0
+
+
+async def test_vote_shows_the_banner_then_refuses_a_second_with_the_reason(db, movies, make_user):
+    user = await make_user(display_name="Beatriz")
+    token, _ = accounts.issue_token(user=user)
+    page, auth = await browser(token)
+    await MoviesState.load.fn(page)
+    assert auth.display_name == "Beatriz" and not page.has_voted
+    first = page.movies[0]
+    follow_up = await MoviesState.vote.fn(page, first["id"])
+    assert follow_up is not None  # the notification goes through the background path
+    assert page.voted_title == first["title"]
+    assert page.voted_month == f"{voting.current_period():%B %Y}"
+    assert page.has_voted and page.vote_reason.startswith("You have already voted this month.")
+    other, _ = await browser(token)  # a second tab, same account
+    await MoviesState.load.fn(other)
+    assert other.voted_title == first["title"]  # the vote is read back from the database
+    await MoviesState.vote.fn(other, page.movies[1]["id"])
+    assert "already voted" in other.vote_error
+    assert other.voted_title == first["title"]
+    assert await db_votes(db) == 1
+
+
+async def test_log_in_errors_go_next_to_the_form_and_success_keeps_the_token(db, make_user):
+    await make_user(email="ana@example.com", display_name="Ana")
+    _, auth = await browser()
+    wrong = {"email": "ana@example.com", "password": "wrong password"}
+    assert await AuthState.log_in.fn(auth, wrong) is None
+    assert auth.form_error == "Incorrect email or password." and auth.token == ""
+    right = {"email": "ana@example.com", "password": "correct horse"}
+    assert redirect_target(await AuthState.log_in.fn(auth, right)) == "/"
+    assert auth.token and auth.display_name == "Ana" and auth.form_error == ""
+    assert (await accounts.user_from_token(token=auth.token)).display_name == "Ana"
+    AuthState.log_out.fn(auth)
+    assert auth.token == "" and not auth.logged_in
+
+
+async def test_the_live_ranking_is_set_whole_and_knows_when_it_is_current(db, movies, make_user):
+    live = LiveRanking(_reflex_internal_init=True)
+    month, all_time = await latest()
+    live.apply(month, all_time)
+    assert live.month_total == 0 and live.month_rows == [] and live.closes_at
+    assert live.shows(month, all_time)
+    user = await make_user()
+    await voting.cast_vote(user_id=user.id, movie_id=movies[2])
+    from movievote import bootstrap
+
+    await bootstrap.get_ranking_subject().settle()
+    month, all_time = await latest()
+    assert not live.shows(month, all_time)  # a new vote: something to push
+    live.apply(month, all_time)
+    assert live.month_total == 1 and live.all_total == 1
+    assert live.month_rows[0]["id"] == movies[2] and live.month_rows[0]["share"] == "100.0%"
+    assert live.shows(month, all_time)
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/leaderboard", "/leaderboard"),
+        ("//evil.example", "/"),
+        ("https://evil.example", "/"),
+        (None, "/"),
+    ],
+)
+def test_after_login_only_same_site_paths(target, expected):
+    assert safe_next(target) == expected
+
+
+async def db_votes(db) -> int:  # type: ignore[no-untyped-def]
+    async with db.autocommit() as conn:
+        return int(await conn.scalar(sa.select(sa.func.count()).select_from(Vote)))
