@@ -54,6 +54,22 @@ def test_a_vote_over_tcp_reaches_a_live_stream_and_the_ranking(prod_backend):
     assert mine["vote"]["id"] == vote.json()["id"] and mine["can_vote"] is False
 
 
+def test_streams_are_never_dropped_by_the_server(prod_backend):
+    """Regression: the stream read `receive` twice (Starlette's disconnect listener and
+    `request.is_disconnected()`), and granian then closed about one stream in ten mid-body."""
+    base = prod_backend
+    for n in range(40):
+        _, headers = _account(base)
+        with (
+            httpx.Client(base_url=base, timeout=10) as watcher,
+            watcher.stream("GET", "/api/ranking/stream") as stream,
+        ):
+            lines = stream.iter_lines()
+            first = _next_event(lines)
+            assert httpx.post(f"{base}/api/vote/{n % 7 + 20}", headers=headers).status_code == 201
+            assert _next_event(lines)["total_votes"] > first["total_votes"]
+
+
 def test_a_vote_written_by_another_process_reaches_the_api_within_a_second(prod_backend):
     base = prod_backend
     email, _ = _account(base)

@@ -86,10 +86,9 @@ def test_browsers_on_different_workers_all_see_each_vote_within_a_second(
         page.context.close()
 
 
-def test_the_api_ranking_on_every_worker_follows_a_vote_within_a_second(workers_app: ProdApp):
-    base = workers_app.base
+def assert_every_worker_follows_a_vote_within_a_second(base: str, movie_id: int) -> None:
     before = httpx.get(f"{base}/api/ranking").json()["total_votes"]
-    vote_through_api(base, 9)
+    vote_through_api(base, movie_id)
     answered = time.monotonic()
     stale_after_a_second = []
     while time.monotonic() - answered < 2.0:
@@ -98,6 +97,27 @@ def test_the_api_ranking_on_every_worker_follows_a_vote_within_a_second(workers_
         if total < before + 1 and time.monotonic() - answered > 1.0:
             stale_after_a_second.append(total)
     assert stale_after_a_second == []
+
+
+def test_the_api_ranking_on_every_worker_follows_a_vote_within_a_second(workers_app: ProdApp):
+    assert_every_worker_follows_a_vote_within_a_second(workers_app.base, 9)
+
+
+def test_workers_that_lose_their_listener_connection_come_back(
+    workers_app: ProdApp, migrated_database: str
+):
+    import psycopg
+    import sqlalchemy as sa
+
+    dsn = sa.make_url(migrated_database).set(drivername="postgresql").render_as_string(False)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        killed = conn.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE application_name = 'movievote-listener' AND datname = current_database()"
+        ).fetchone()[0]  # type: ignore[index]
+    assert killed >= WORKERS  # every worker's (and the one-worker app's, same database)
+    time.sleep(2)  # they reconnect after a second
+    assert_every_worker_follows_a_vote_within_a_second(workers_app.base, 11)
 
 
 def test_a_vote_written_by_another_process_reaches_an_open_display(
