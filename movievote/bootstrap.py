@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from functools import partial
+from datetime import date
 
 from movievote import security
 from movievote.config import get_settings
@@ -33,13 +33,19 @@ def get_ranking_cache() -> RankingCache:
     return _cache
 
 
+async def _fold_here() -> set[date]:
+    """Fold, naming this process as the origin; asked at each fold, never cached, so a subject
+    built before granian forks its workers still names the worker that folds."""
+    return await fold_vote_deltas(origin=process_origin())
+
+
 def get_ranking_subject() -> RankingSubject:
     """The process's ranking subject; the cache is its first observer, so it refreshes first."""
     global _subject
     if _subject is None:
         settings = get_settings()
         _subject = RankingSubject(
-            fold=partial(fold_vote_deltas, origin=process_origin()),
+            fold=_fold_here,
             delay_seconds=settings.ranking_refresh_delay_seconds,
         )
         _subject.subscribe(get_ranking_cache())
