@@ -6,7 +6,8 @@ from movievote import bootstrap
 from movievote.api.app import mount_api
 from movievote.pages.auth import login, signup
 from movievote.pages.display import DisplayState, display_page
-from movievote.pages.leaderboard import LeaderboardState, leaderboard_page, run_live_push
+from movievote.pages.leaderboard import LeaderboardState, leaderboard_page
+from movievote.pages.live import run_live_feed
 from movievote.pages.movies import MoviesState, movies_page
 from movievote.state import AuthState
 
@@ -29,4 +30,4 @@ app.add_page(
 )
 app.add_page(display_page, route="/display", title="Top 10 · movievote", on_load=DisplayState.load)
 app.register_lifespan_task(bootstrap.run_background)
-app.register_lifespan_task(run_live_push)
+app.register_lifespan_task(run_live_feed)

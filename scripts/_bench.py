@@ -122,6 +122,22 @@ def production_server(
                 server.wait()
 
 
+def server_cpu_seconds(base_url: str) -> float:
+    """CPU time (user + system) used so far by the processes of the server at `base_url`
+    (`reflex run` and its granian workers, which all carry its port on their command line)."""
+    port = base_url.rsplit(":", 1)[1]
+    ticks = 0
+    for proc in Path("/proc").iterdir():
+        try:
+            args = (proc / "cmdline").read_bytes().split(b"\0")
+            if b"--backend-port" in args and port.encode() in args:
+                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+                ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, ValueError, IndexError):
+            continue
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], q: float) -> float:
     """The q-quantile of `values` (seconds) in milliseconds."""
     ordered = sorted(values)

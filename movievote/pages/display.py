@@ -9,9 +9,9 @@ from typing import Any
 import reflex as rx
 import segno
 
-from movievote.pages.leaderboard import LiveRanking
+from movievote.pages.live import LiveRanking
 
-KEEPALIVE_MS = 5_000  # re-link this often: after a restart or state expiry, live again in 5 s
+KEEPALIVE_MS = 5_000  # re-link this often: after a restart or a new month, live again in 5 s
 
 ROW_CSS = """
 @keyframes mv-rise { from { transform: translateY(0.6em); opacity: 0.2 } to { transform: none; opacity: 1 } }

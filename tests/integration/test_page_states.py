@@ -3,16 +3,19 @@ comes from the verified token, the vote goes through the service, the live ranki
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from reflex.state import State
+from reflex.utils.token_manager import LocalTokenManager, SocketRecord
 
 from movievote.models import Vote
-from movievote.pages.leaderboard import LiveRanking, latest
+from movievote.pages.live import REGISTRATION_SECONDS, LiveFeed
 from movievote.pages.movies import MoviesState
 from movievote.services import accounts, voting
+from movievote.services.observer import RankingChange
 from movievote.state import AuthState, safe_next
 
 
@@ -81,23 +84,75 @@ async def test_log_in_errors_go_next_to_the_form_and_success_keeps_the_token(db,
     assert auth.token == "" and not auth.logged_in
 
 
-async def test_the_live_ranking_is_set_whole_and_knows_when_it_is_current(db, movies, make_user):
-    live = LiveRanking(_reflex_internal_init=True)
-    month, all_time = await latest()
-    live.apply(month, all_time)
-    assert live.month_total == 0 and live.month_rows == [] and live.closes_at
-    assert live.shows(month, all_time)
-    user = await make_user()
-    await voting.cast_vote(user_id=user.id, movie_id=movies[2])
+class Sockets:
+    """Reflex's event namespace as the feed sees it: its real token manager, and the websocket
+    edge recorded instead of written (one entry per emit: the socket ids and the delta)."""
+
+    def __init__(self) -> None:
+        self._token_manager = LocalTokenManager()
+        self.sent: list[tuple[list[str], dict[str, Any]]] = []
+
+    def connect(self, token: str, sid: str) -> None:
+        manager = self._token_manager
+        manager.token_to_socket[token] = SocketRecord(instance_id=manager.instance_id, sid=sid)
+
+    async def emit(self, event: str, update: Any, to: list[str]) -> None:
+        assert event == "event"
+        (values,) = update.delta.values()
+        self.sent.append((to, {k.removesuffix("_rx_state_"): v for k, v in values.items()}))
+
+
+async def test_the_live_feed_sends_each_ranking_once_to_each_live_page(db, movies, make_user):
+    sockets = Sockets()
+    feed = LiveFeed(SimpleNamespace(event_namespace=sockets))
+    sockets.connect("tab-a", "sid-a")
+    await feed.link("tab-a")
+    ((to, values),) = sockets.sent
+    assert to == ["sid-a"] and values["month_total"] == 0 and values["month_rows"] == []
+    assert values["closes_at"] and values["month"] == f"{voting.current_period():%Y-%m}"
+    await feed.link("tab-a")  # the page's timer: it already has this ranking
+    assert len(sockets.sent) == 1
+
+    sockets.connect("tab-b", "sid-b")
+    await feed.link("tab-b")
+    sockets.connect("tab-c", "sid-c")
+    await feed.link("tab-c")
+    del sockets._token_manager.token_to_socket["tab-c"]  # tab c closed
+    sockets.sent.clear()
+    await vote_and_announce(feed, make_user, movies[2])
+    ((to, values),) = sockets.sent  # one emit for every open live page
+    assert sorted(to) == ["sid-a", "sid-b"]
+    assert values["month_total"] == 1 and values["all_total"] == 1
+    assert values["month_rows"][0]["id"] == movies[2]
+    assert values["month_rows"][0]["share"] == "100.0%"
+
+    await feed.ranking_changed(RankingChange(periods=frozenset({voting.current_period()})))
+    assert len(sockets.sent) == 1  # the same ranking again (another worker's fold): nothing
+    sockets.connect("tab-a", "sid-a2")  # tab a reconnected: a new socket, the page reset
+    await feed.link("tab-a")
+    assert sockets.sent[-1][0] == ["sid-a2"] and sockets.sent[-1][1]["month_total"] == 1
+    assert feed.live_pages() == 3
+    for page in feed._pages.values():
+        page.expires -= REGISTRATION_SECONDS + 1  # no link for that long: the pages are gone
+    await vote_and_announce(feed, make_user, movies[3])
+    assert len(sockets.sent) == 2 and feed.live_pages() == 0 and not feed._pages
+
+    for token in ("tab-d", "tab-e"):
+        sockets.connect(token, f"sid-{token}")
+        await feed.link(token)
+    feed._pages["tab-d"].expires -= REGISTRATION_SECONDS + 1  # silent since; no vote pruned it
+    feed._swept -= REGISTRATION_SECONDS + 1
+    await feed.link("tab-e")
+    assert list(feed._pages) == ["tab-e"]
+
+
+async def vote_and_announce(feed: LiveFeed, make_user: Any, movie_id: int) -> None:
     from movievote import bootstrap
 
+    user = await make_user()
+    await voting.cast_vote(user_id=user.id, movie_id=movie_id)
     await bootstrap.get_ranking_subject().settle()
-    month, all_time = await latest()
-    assert not live.shows(month, all_time)  # a new vote: something to push
-    live.apply(month, all_time)
-    assert live.month_total == 1 and live.all_total == 1
-    assert live.month_rows[0]["id"] == movies[2] and live.month_rows[0]["share"] == "100.0%"
-    assert live.shows(month, all_time)
+    await feed.ranking_changed(RankingChange(periods=frozenset({voting.current_period()})))
 
 
 @pytest.mark.parametrize(
