@@ -3,15 +3,17 @@
 `LiveFeed`, a ranking observer (one per process), builds ONE state delta per change, encoded
 once by Socket.IO, and sends it to every live page whose websocket this process holds. Reflex's
 `rx.SharedState` did the same job by loading, patching and diffing every linked browser's state
-tree in turn (about 3.5 ms of server time per browser per change, measured: 175 ms for 50
-screens), so a page count that a lobby or a busy evening reaches would have held the event loop
-for seconds; here each extra page costs one socket write.
+tree in turn (about 3.5 ms of server time per browser per change, measured), so a few hundred open pages would have held the event loop for a second at every change (203 ms
+of server CPU per vote with 50 pages open, against 36 ms now); here each extra page costs one
+socket write.
 
 The pages bind to `LiveRanking`'s vars; only the feed writes them (straight into the browsers),
 never a handler, so every browser's copy is always SET whole from the service: a missed update
 heals with the next one. A live page calls `LiveRanking.link` on load and on a timer; the link
-registers the page with its worker's feed and sends it the current ranking if it has not had it
-yet (new page, reconnected socket, new month). With several workers each worker's feed serves
+registers the page with its worker's feed and sends it the current ranking: always on load
+(Reflex's hydrate, which precedes every load, resets the page's copy to the defaults the
+server-side state keeps), and on a tick only if the page lacks it (a new month, a socket that
+changed). With several workers each worker's feed serves
 its own sockets and hears every change (its own folds, and PostgreSQL NOTIFY for the others'),
 so every browser gets one update per change.
 """
@@ -19,7 +21,6 @@ so every browser gets one update per change.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -35,8 +36,6 @@ from movievote.periods import format_period, next_vote_opens, parse_period
 from movievote.services import ranking
 from movievote.services.observer import RankingChange
 from movievote.services.voting import current_period
-
-logger = logging.getLogger(__name__)
 
 TOP = 10
 REGISTRATION_SECONDS = 150.0  # pages re-link at least every 60 s; forget one silent this long
@@ -78,8 +77,8 @@ class LiveRanking(rx.State):
         (after a restart, a reconnect to another worker or a new month, the page is live and
         current again at the next tick)."""
         feed = get_live_feed()
-        if feed is not None:
-            await feed.link(self.router.session.client_token)
+        if feed is not None:  # a tick carries the time; a load (after a hydrate) carries none
+            await feed.link(self.router.session.client_token, loaded=not _tick)
 
 
 def live_values(month: Ranking, all_time: Ranking) -> dict[str, Any]:
@@ -121,7 +120,6 @@ class LiveFeed:
         self.app = app
         self.values: dict[str, Any] = {}
         self.version = 0  # bumped whenever `values` shows a different ranking
-        self.pushes = 0  # changes sent to all pages
         self._pages: dict[str, _Page] = {}  # client token -> what it has
         self._swept = time.monotonic()
         self._lock = asyncio.Lock()  # one writer at a time: each socket gets rankings in order
@@ -129,11 +127,11 @@ class LiveFeed:
     async def ranking_changed(self, change: RankingChange) -> None:
         async with self._lock:
             if await self._refresh():
-                self.pushes += 1
                 await self._send(list(self._pages))
 
-    async def link(self, token: str) -> None:
-        """Register the page of client `token`; send it the ranking if it lacks this one."""
+    async def link(self, token: str, *, loaded: bool = True) -> None:
+        """Register the page of client `token` and send it the ranking: if it was just
+        `loaded` (hydrated: it shows the defaults), or if it lacks this one."""
         async with self._lock:
             now = time.monotonic()
             if now - self._swept > REGISTRATION_SECONDS:  # closed pages, even with no votes
@@ -145,7 +143,7 @@ class LiveFeed:
             if stale and await self._refresh():  # a fresh process, or a new month: everyone
                 await self._send(list(self._pages))
             else:
-                await self._send([token], only_if_behind=True)
+                await self._send([token], only_if_behind=not loaded)
 
     def live_pages(self) -> int:
         return sum(1 for page in self._pages.values() if page.expires > time.monotonic())

@@ -40,6 +40,7 @@ class RankingSubject:
         self._pending: set[date] = set()
         self._dirty = False
         self._task: asyncio.Task[None] | None = None
+        self._announcing: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
         self.refreshes = 0
 
     def subscribe(self, observer: RankingObserver) -> None:
@@ -81,17 +82,28 @@ class RankingSubject:
         return await self.announce(local | folded)
 
     async def announce(self, periods: set[date]) -> RankingChange | None:
-        """Tell the observers that these months changed (already folded, here or elsewhere)."""
+        """Tell the observers that these months changed (already folded, here or elsewhere).
+
+        One announcement at a time: this subject's refresh, its periodic fold and the change
+        listener may all announce at once, and an observer that reads the database (the cache)
+        must not store an older reading after a newer one."""
         if not periods:
             return None
         change = RankingChange(periods=frozenset(periods))
-        self.refreshes += 1
-        for observer in tuple(self._observers):
-            try:
-                await observer.ranking_changed(change)
-            except Exception:
-                logger.exception("ranking observer %r failed", observer)
+        async with self._announcement_lock():
+            self.refreshes += 1
+            for observer in tuple(self._observers):
+                try:
+                    await observer.ranking_changed(change)
+                except Exception:
+                    logger.exception("ranking observer %r failed", observer)
         return change
+
+    def _announcement_lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        if self._announcing is None or self._announcing[0] is not loop:
+            self._announcing = (loop, asyncio.Lock())
+        return self._announcing[1]
 
     async def settle(self) -> None:
         """Wait until every vote seen so far has been folded and announced."""

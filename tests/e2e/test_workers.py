@@ -15,8 +15,8 @@ import redis
 from playwright.sync_api import expect
 
 from tests.conftest import IS_POSTGRES
-from tests.e2e.conftest import ProdApp, free_port, prod_env
-from tests.e2e.test_display import TV, vote_through_api
+from tests.e2e.conftest import STATE_EXPIRY_S, ProdApp, free_port, prod_env
+from tests.e2e.test_display import TV, outlives_the_expiry_of_its_server_state, vote_through_api
 
 pytestmark = pytest.mark.skipif(not IS_POSTGRES, reason="many workers need PostgreSQL")
 REDIS_URL = os.environ.get("MOVIEVOTE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -25,9 +25,15 @@ WORKERS = 3
 
 @pytest.fixture(scope="module")
 def workers_app(tmp_path_factory, migrated_database, prod_app) -> ProdApp:  # type: ignore[no-untyped-def]
-    """A second app instance, on the same database as `prod_app`: 3 workers, state in Redis."""
-    redis.Redis.from_url(REDIS_URL).flushdb()  # no shared state left from an earlier run
-    env = prod_env(migrated_database, REFLEX_REDIS_URL=REDIS_URL, GRANIAN_WORKERS=str(WORKERS))
+    """A second app instance, on the same database as `prod_app`: 3 workers, state in Redis,
+    expiring after STATE_EXPIRY_S of quiet like the first app's."""
+    redis.Redis.from_url(REDIS_URL).flushdb()  # no state left from an earlier run
+    env = prod_env(
+        migrated_database,
+        REFLEX_REDIS_URL=REDIS_URL,
+        GRANIAN_WORKERS=str(WORKERS),
+        REFLEX_REDIS_TOKEN_EXPIRATION=str(STATE_EXPIRY_S),
+    )
     app = ProdApp(env, tmp_path_factory.mktemp("workers"), free_port())
     app.start()
     yield app
@@ -149,3 +155,8 @@ def test_a_vote_written_by_another_process_reaches_an_open_display(
     )
     assert time.monotonic() - written < 3.0  # folded within a second, then pushed
     page.context.close()
+
+
+def test_a_display_outlives_the_expiry_of_its_state_in_redis(browser, workers_app: ProdApp):
+    """In Redis, a state nobody changes expires even while its page keeps sending events."""
+    outlives_the_expiry_of_its_server_state(browser, workers_app.base)

@@ -237,6 +237,34 @@ async def test_a_failing_observer_does_not_stop_the_others(db, movies, make_user
     assert len(seen) == 1
 
 
+async def test_announcements_run_one_at_a_time_so_the_newest_reading_wins(db, movies, make_user):
+    """The subject's refresh, its periodic fold and the change listener can announce at once;
+    an older cache computation must never be stored after a newer one."""
+    subject = bootstrap.get_ranking_subject()
+    cache = bootstrap.get_ranking_cache()
+    now = voting.current_period()
+    await ranking.ranking_for(None)  # cached
+    running, overlaps = 0, 0
+
+    class SlowScreen:
+        async def ranking_changed(self, change: RankingChange) -> None:
+            nonlocal running, overlaps
+            running += 1
+            overlaps += running > 1
+            await asyncio.sleep(0.05)
+            running -= 1
+
+    subject.subscribe(SlowScreen())
+    first = asyncio.create_task(subject.announce({now}))  # reads before the vote
+    await asyncio.sleep(0)
+    await voting.cast_vote(user_id=(await make_user()).id, movie_id=movies[0])
+    second = asyncio.create_task(subject.announce({now}))  # reads after it
+    await asyncio.gather(first, second)
+    await subject.settle()
+    assert overlaps == 0
+    assert (await cache.get(now)).total_votes == 1
+
+
 async def test_limit_is_bounded_and_cuts_the_cached_list(db, movies, make_user):
     await _vote_all(make_user, [(m, at(1)) for m in movies])
     await bootstrap.get_ranking_subject().settle()
