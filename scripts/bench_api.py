@@ -1,7 +1,8 @@
 """HTTP benchmark of the JSON API against the production server; prints figures, asserts nothing.
 
     python scripts/bench_api.py [--dsn postgresql://postgres@127.0.0.1:5432/movievote_bench_api]
-                                [--clients 32] [--seconds 10] [--workers 1] [--redis-url URL]
+                                [--clients 32] [--seconds 10] [--rounds 3] [--workers 1]
+                                [--redis-url URL]
 
 Starts `reflex run --env prod` (one port, granian, GRANIAN_WORKERS workers) on a fresh
 PostgreSQL database with the catalogue and 150,000 users, then drives it over real HTTP with
@@ -10,7 +11,7 @@ measure a server with, see DATABASE_NOTES.md):
   1. POST /api/vote/{id}, each request a different user's token, `--clients` at once;
   2. GET /api/ranking (the cached ranking);
   3. the votes again while 10 logins per second (POST /api/token, real bcrypt) run alongside.
-Runs 1 and 3 alternate twice; medians are printed. The client's own CPU use is printed next to
+Runs 1 and 3 alternate `--rounds` times; medians are printed. The client's own CPU use is printed next to
 every figure: on 2 cores the client, the server and PostgreSQL share the machine.
 """
 
@@ -39,6 +40,7 @@ def parse() -> argparse.Namespace:
     p.add_argument("--dsn", default="postgresql://postgres@127.0.0.1:5432/movievote_bench_api")
     p.add_argument("--clients", type=int, default=32)
     p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--rounds", type=int, default=3, help="alternations of runs 1 and 3")
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--redis-url", default="", help="REFLEX_REDIS_URL for the server (many workers)")
     p.add_argument("--logins-per-second", type=float, default=10.0)
@@ -151,7 +153,7 @@ def main() -> None:
                 next_at += interval
                 time.sleep(max(0.0, next_at - time.monotonic()))
 
-        for _ in range(2):
+        for _ in range(args.rounds):
             plain.append(drive(base, args.clients, args.seconds, vote_request))
             login_rec = Recorder()
             stop_logins.clear()
@@ -187,7 +189,7 @@ def main() -> None:
         login_latencies = [x for r in logins for x in r.latencies]
         login_count = sum(len(r.latencies) for r in logins)
         print(
-            f"{'  the logins alongside':<34} {login_count / (2 * args.seconds):>7,.1f} logins/s  "
+            f"{'  the logins alongside':<34} {login_count / (args.rounds * args.seconds):>7,.1f} logins/s  "
             f"p50 {pct(login_latencies, 0.5):6.1f} ms   p99 {pct(login_latencies, 0.99):6.1f} ms   "
             f"statuses {dict(sorted({s: n for r in logins for s, n in r.statuses.items()}.items()))}"
         )
