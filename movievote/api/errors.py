@@ -100,10 +100,22 @@ async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     return _json(exc.status, ErrorBody(detail=exc.detail, code=exc.code), exc.headers)
 
 
+def _message(request: Request, error: dict[str, Any]) -> str:
+    """Pydantic's message, except where it would show a person a regular expression: then what
+    the parameter's documentation says it expects."""
+    if error.get("type") == "string_pattern_mismatch" and error.get("loc"):
+        dependant = getattr(request.scope.get("route"), "dependant", None)
+        params = [*dependant.query_params, *dependant.path_params] if dependant else []
+        for param in params:
+            if param.name == error["loc"][-1] and param.field_info.description:
+                return f"expected {param.field_info.description}"
+    return str(error.get("msg", ""))
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems = [
-        {"loc": [str(part) for part in e.get("loc", ())], "msg": str(e.get("msg", ""))}
+        {"loc": [str(part) for part in e.get("loc", ())], "msg": _message(request, e)}
         for e in exc.errors()
     ]
     first = problems[0] if problems else {"loc": [], "msg": "invalid input"}

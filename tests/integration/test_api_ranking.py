@@ -46,6 +46,8 @@ async def test_bad_periods_and_limits_are_422(api):
             "invalid_input",
         )
     assert (await api.get("/api/ranking", params={"period": "1999-01"})).json()["items"] == []
+    detail = (await api.get("/api/ranking", params={"period": "2026-13"})).json()["detail"]
+    assert detail == "Invalid period: expected `current`, `all`, or a month written `YYYY-MM`."
 
 
 async def test_health_and_openapi(api):
