@@ -21,6 +21,7 @@ so every browser gets one update per change.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,7 @@ from movievote.services import ranking
 from movievote.services.observer import RankingChange
 from movievote.services.voting import current_period
 
+logger = logging.getLogger(__name__)
 TOP = 10
 REGISTRATION_SECONDS = 150.0  # pages re-link at least every 60 s; forget one silent this long
 
@@ -77,8 +79,12 @@ class LiveRanking(rx.State):
         (after a restart, a reconnect to another worker or a new month, the page is live and
         current again at the next tick)."""
         feed = get_live_feed()
-        if feed is not None:  # a tick carries the time; a load (after a hydrate) carries none
+        if feed is None:
+            return
+        try:  # a tick carries the time; a load (after a hydrate) carries none
             await feed.link(self.router.session.client_token, loaded=not _tick)
+        except Exception:  # the database is away: keep the page as it is, retry next tick
+            logger.warning("could not link a live page", exc_info=True)
 
 
 def live_values(month: Ranking, all_time: Ranking) -> dict[str, Any]:

@@ -173,3 +173,21 @@ def test_after_login_only_same_site_paths(target, expected):
 async def db_votes(db) -> int:  # type: ignore[no-untyped-def]
     async with db.autocommit() as conn:
         return int(await conn.scalar(sa.select(sa.func.count()).select_from(Vote)))
+
+
+async def test_a_live_page_keeps_its_ranking_when_the_database_is_away(db, monkeypatch, caplog):
+    """An unattended screen must not show an error (Reflex would toast it) on every tick."""
+    from movievote.pages import live
+
+    sockets = Sockets()
+    feed = LiveFeed(SimpleNamespace(event_namespace=sockets))
+    monkeypatch.setattr(live, "_feed", feed)
+
+    async def unreachable() -> Any:
+        raise ConnectionRefusedError("database away")
+
+    monkeypatch.setattr(live, "latest", unreachable)
+    root = State(_reflex_internal_init=True)
+    page = root.get_substate(live.LiveRanking.get_full_name().split(".")[1:])
+    await live.LiveRanking.link.fn(page, "")
+    assert sockets.sent == [] and "could not link a live page" in caplog.text
