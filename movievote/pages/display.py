@@ -51,7 +51,6 @@ def _row(row: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
             font_size="4.5vh",
             font_weight="600",
             flex="1",
-            trim="both",
             white_space="nowrap",
             line_height="1.35",
             overflow="hidden",
