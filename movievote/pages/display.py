@@ -11,6 +11,8 @@ import segno
 
 from movievote.pages.live import LiveRanking
 
+ROW_SIZE = "min(4.5vh, 6vw)"  # readable from five metres on a TV, still fits a phone's width
+SMALL_SIZE = "min(3vh, 4vw)"
 KEEPALIVE_MS = 5_000  # re-link this often: after a restart or a new month, live again in 5 s
 
 ROW_CSS = """
@@ -45,19 +47,22 @@ class DisplayState(rx.State):
 
 def _row(row: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
     return rx.hstack(
-        rx.text(row["rank"], font_size="4.5vh", font_weight="800", width="2.2em", color="#fbbf24"),
+        rx.text(row["rank"], font_size=ROW_SIZE, font_weight="800", width="2.2em", color="#fbbf24"),
         rx.text(
             row["title"],
-            font_size="4.5vh",
+            font_size=ROW_SIZE,
             font_weight="600",
             flex="1",
+            min_width="0",  # let a long title shrink to its ellipsis
             white_space="nowrap",
             line_height="1.35",
             overflow="hidden",
             text_overflow="ellipsis",
         ),
-        rx.text(row["votes"], font_size="4.5vh", font_weight="700", class_name="votes"),
-        rx.text(row["share"], font_size="3vh", color="#a3a3a3", width="5em", text_align="right"),
+        rx.text(row["votes"], font_size=ROW_SIZE, font_weight="700", class_name="votes"),
+        rx.text(
+            row["share"], font_size=SMALL_SIZE, color="#a3a3a3", width="4.5em", text_align="right"
+        ),
         key=row["id"].to(str) + "-" + row["votes"].to(str),  # re-mount (and animate) on a change
         class_name="mv-row display-row",
         width="100%",
@@ -70,7 +75,7 @@ def _row(row: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
 def display_page() -> rx.Component:
     return rx.box(
         rx.el.style(ROW_CSS),
-        rx.hstack(
+        rx.flex(  # a TV: the ranking beside the code; a phone held upright: one under the other
             rx.vstack(
                 rx.text("movievote · top 10 of the month", font_size="3vh", color="#a3a3a3"),
                 rx.cond(
@@ -87,7 +92,7 @@ def display_page() -> rx.Component:
                         ),
                     ),
                 ),
-                width="68%",
+                width=rx.breakpoints(initial="100%", md="68%"),
                 spacing="3",
             ),
             rx.vstack(
@@ -134,10 +139,11 @@ def display_page() -> rx.Component:
                 ),
                 align="center",
                 spacing="3",
-                width="30%",
+                width=rx.breakpoints(initial="100%", md="30%"),
             ),
+            direction=rx.breakpoints(initial="column", md="row"),
             align="start",
-            spacing="6",
+            gap="6",
             width="100%",
         ),
         rx.moment(interval=KEEPALIVE_MS, on_change=LiveRanking.link, display="none"),
