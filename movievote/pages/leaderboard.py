@@ -58,7 +58,9 @@ def _row(row: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
 
 def _board(rows: rx.Var, total: rx.Var) -> rx.Component:
     return rx.vstack(
-        rx.text(total, " votes", id="ranking-total", color_scheme="gray"),
+        rx.text(
+            total, rx.cond(total == 1, " vote", " votes"), id="ranking-total", color_scheme="gray"
+        ),
         rx.cond(
             rows.length() > 0,  # type: ignore[attr-defined]
             rx.vstack(

@@ -24,6 +24,10 @@ def _voter(base: str) -> dict[str, str]:
     return {"email": email, "auth": f"Bearer {token}"}
 
 
+def votes(n: int) -> str:
+    return f"{n} vote" if n == 1 else f"{n} votes"
+
+
 def _total(page) -> int:  # type: ignore[no-untyped-def]
     return int(re.match(r"(\d+)", page.locator("#ranking-total").inner_text())[1])
 
@@ -42,14 +46,14 @@ def test_leaderboard_follows_votes_from_another_browser_and_from_the_api(browser
     voting.locator(".movie-card").first.get_by_role("button", name="Vote").click()
     expect(voting.locator("#vote-banner")).to_be_visible()
     started = time.monotonic()
-    expect(watcher.locator("#ranking-total")).to_have_text(f"{before + 1} votes", timeout=5_000)
+    expect(watcher.locator("#ranking-total")).to_have_text(votes(before + 1), timeout=5_000)
     browser_latency = time.monotonic() - started
 
     other = _voter(prod_backend)
     response = httpx.post(f"{prod_backend}/api/vote/2", headers={"Authorization": other["auth"]})
     assert response.status_code == 201, response.text
     started = time.monotonic()
-    expect(watcher.locator("#ranking-total")).to_have_text(f"{before + 2} votes", timeout=5_000)
+    expect(watcher.locator("#ranking-total")).to_have_text(votes(before + 2), timeout=5_000)
     api_latency = time.monotonic() - started
     assert browser_latency < 1.5 and api_latency < 1.0, (browser_latency, api_latency)
     expect(watcher.locator(".ranking-row").first).to_be_visible()
@@ -67,5 +71,5 @@ def test_all_time_view(browser, prod_backend):
     expect(page.locator("#ranking-total")).to_be_visible()
     page.get_by_label("Which ranking").click()
     page.get_by_role("option", name="All time").click()
-    expect(page.locator("#ranking-total")).to_have_text(re.compile(r"\d+ votes"))
+    expect(page.locator("#ranking-total")).to_have_text(re.compile(r"^\d+ votes?$"))
     page.context.close()
