@@ -13,7 +13,7 @@ from movievote.pages.live import LiveRanking
 
 ROW_SIZE = "min(4.5vh, 6vw)"  # readable from five metres on a TV, still fits a phone's width
 SMALL_SIZE = "min(3vh, 4vw)"
-KEEPALIVE_MS = 5_000  # re-link this often: after a restart or a new month, live again in 5 s
+KEEPALIVE_MS = 30_000  # re-link this often (a reconnect re-links at once, by itself)
 
 ROW_CSS = """
 @keyframes mv-rise { from { transform: translateY(0.6em); opacity: 0.2 } to { transform: none; opacity: 1 } }

@@ -12,8 +12,8 @@ never a handler, so every browser's copy is always SET whole from the service: a
 heals with the next one. A live page calls `LiveRanking.link` on load and on a timer; the link
 registers the page with its worker's feed and sends it the current ranking: always on load
 (Reflex's hydrate, which precedes every load, resets the page's copy to the defaults the
-server-side state keeps), and on a tick only if the page lacks it (a new month, a socket that
-changed). With several workers each worker's feed serves
+server-side state keeps), and on a tick only if the page lacks it (a socket that changed). When
+a month ends the feed turns every page to the new month by itself. With several workers each worker's feed serves
 its own sockets and hears every change (its own folds, and PostgreSQL NOTIFY for the others'),
 so every browser gets one update per change.
 """
@@ -24,6 +24,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import reflex as rx
@@ -75,9 +76,9 @@ class LiveRanking(rx.State):
 
     @rx.event
     async def link(self, _tick: str = "") -> None:
-        """Follow the live ranking: on load, and every few seconds from the page's timer
-        (after a restart, a reconnect to another worker or a new month, the page is live and
-        current again at the next tick)."""
+        """Follow the live ranking: on load (a reconnect, after a drop or a restart, loads the
+        page again, on whichever worker it lands), and from the page's timer, which keeps the
+        registration alive and catches whatever a load missed."""
         feed = get_live_feed()
         if feed is None:
             return
@@ -135,6 +136,25 @@ class LiveFeed:
             if await self._refresh():
                 await self._send(list(self._pages))
 
+    async def roll_over(self) -> bool:
+        """If a new month has begun since the pages got their ranking, send them its (empty)
+        ranking; whether it had."""
+        async with self._lock:
+            if not self.values or self.values["month"] == format_period(current_period()):
+                return False
+            if await self._refresh():
+                await self._send(list(self._pages))
+            return True
+
+    async def follow_the_calendar(self) -> None:
+        """At each month's end, turn every live page to the new month, vote or no vote."""
+        while True:
+            await asyncio.sleep(seconds_until_the_month_ends() + 0.5)
+            try:
+                await self.roll_over()
+            except Exception:  # the database is away: the pages' own links retry
+                logger.exception("could not turn the live pages to the new month")
+
     async def link(self, token: str, *, loaded: bool = True) -> None:
         """Register the page of client `token` and send it the ranking: if it was just
         `loaded` (hydrated: it shows the defaults), or if it lacks this one."""
@@ -191,6 +211,14 @@ class LiveFeed:
         await namespace.emit(str(rx.constants.SocketEvent.EVENT), update, to=sids)
 
 
+def seconds_until_the_month_ends(now: datetime | None = None) -> float:
+    """Until the current month's voting closes, at most an hour (so a clock that is set
+    meanwhile cannot make the wait overshoot by much)."""
+    now = now or datetime.now(UTC)
+    closes = next_vote_opens(current_period(now=now), get_settings().zone)
+    return max(0.0, min((closes - now).total_seconds(), 3600.0))
+
+
 _feed: LiveFeed | None = None
 
 
@@ -207,7 +235,7 @@ async def run_live_feed(app: rx.App) -> None:
     subject, _feed = bootstrap.get_ranking_subject(), LiveFeed(app)
     subject.subscribe(_feed)
     try:
-        await asyncio.Event().wait()
+        await _feed.follow_the_calendar()
     finally:
         subject.unsubscribe(_feed)
         _feed = None

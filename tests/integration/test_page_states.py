@@ -3,6 +3,7 @@ comes from the verified token, the vote goes through the service, the live ranki
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -11,8 +12,9 @@ import sqlalchemy as sa
 from reflex.state import State
 from reflex.utils.token_manager import LocalTokenManager, SocketRecord
 
+from movievote.config import get_settings
 from movievote.models import Vote
-from movievote.pages.live import REGISTRATION_SECONDS, LiveFeed
+from movievote.pages.live import REGISTRATION_SECONDS, LiveFeed, seconds_until_the_month_ends
 from movievote.pages.movies import MoviesState
 from movievote.services import accounts, voting
 from movievote.services.observer import RankingChange
@@ -191,3 +193,27 @@ async def test_a_live_page_keeps_its_ranking_when_the_database_is_away(db, monke
     page = root.get_substate(live.LiveRanking.get_full_name().split(".")[1:])
     await live.LiveRanking.link.fn(page, "")
     assert sockets.sent == [] and "could not link a live page" in caplog.text
+
+
+async def test_at_the_end_of_a_month_every_live_page_turns_to_the_new_one(db, movies, make_user):
+    sockets = Sockets()
+    feed = LiveFeed(SimpleNamespace(event_namespace=sockets))
+    for token in ("tab-a", "tab-b"):
+        sockets.connect(token, f"sid-{token}")
+        await feed.link(token)
+    assert not await feed.roll_over()  # still the same month: nothing to do
+    sent = len(sockets.sent)
+    feed.values["month"] = "2000-01"  # what the pages got was last month's
+    assert await feed.roll_over()
+    to, values = sockets.sent[-1]
+    assert len(sockets.sent) == sent + 1 and sorted(to) == ["sid-tab-a", "sid-tab-b"]
+    assert values["month"] == f"{voting.current_period():%Y-%m}"
+    assert not await feed.roll_over()
+
+
+def test_the_feed_wakes_when_the_month_ends_or_within_the_hour():
+    zone = get_settings().zone
+    end = datetime(2026, 12, 1, tzinfo=zone)
+    assert seconds_until_the_month_ends(end - timedelta(seconds=10)) == pytest.approx(10.0)
+    assert seconds_until_the_month_ends(end - timedelta(days=3)) == 3600.0
+    assert seconds_until_the_month_ends(end) == 3600.0  # the next month has begun
