@@ -133,17 +133,15 @@ class LiveFeed:
 
     async def ranking_changed(self, change: RankingChange) -> None:
         async with self._lock:
-            if await self._refresh():
-                await self._send(list(self._pages))
+            await self._push_if_changed()
 
     async def roll_over(self) -> bool:
         """If a new month has begun since the pages got their ranking, send them its (empty)
         ranking; whether it had."""
         async with self._lock:
-            if not self.values or self.values["month"] == format_period(current_period()):
+            if not self._month_is_over():
                 return False
-            if await self._refresh():
-                await self._send(list(self._pages))
+            await self._push_if_changed()
             return True
 
     async def follow_the_calendar(self) -> None:
@@ -161,18 +159,32 @@ class LiveFeed:
         async with self._lock:
             now = time.monotonic()
             if now - self._swept > REGISTRATION_SECONDS:  # closed pages, even with no votes
-                self._swept = now
-                self._pages = {t: p for t, p in self._pages.items() if p.expires > now}
+                self._forget_silent_pages(now)
             page = self._pages.setdefault(token, _Page(expires=0.0))
             page.expires = now + REGISTRATION_SECONDS
-            stale = not self.values or self.values["month"] != format_period(current_period())
-            if stale and await self._refresh():  # a fresh process, or a new month: everyone
-                await self._send(list(self._pages))
-            else:
-                await self._send([token], only_if_behind=not loaded)
+            fresh_process = not self.values
+            if (fresh_process or self._month_is_over()) and await self._push_if_changed():
+                return  # this page was among everyone
+            await self._send([token], only_if_behind=not loaded)
 
     def live_pages(self) -> int:
         return sum(1 for page in self._pages.values() if page.expires > time.monotonic())
+
+    def _month_is_over(self) -> bool:
+        """Whether the pages got the ranking of a month that has since ended."""
+        return bool(self.values) and self.values["month"] != format_period(current_period())
+
+    def _forget_silent_pages(self, now: float) -> None:
+        self._swept = now
+        self._pages = {t: p for t, p in self._pages.items() if p.expires > now}
+
+    async def _push_if_changed(self) -> bool:
+        """Re-read the rankings; if they changed, send them to every live page. Whether they had."""
+        if not await self._refresh():
+            return False
+        self._forget_silent_pages(time.monotonic())
+        await self._send(list(self._pages))
+        return True
 
     async def _refresh(self) -> bool:
         """Read the rankings (from the cache); whether they differ from the last ones."""
@@ -185,17 +197,14 @@ class LiveFeed:
 
     async def _send(self, tokens: list[str], *, only_if_behind: bool = False) -> None:
         """Send the current values to those of `tokens` with a live socket on this process,
-        in one Socket.IO emit (the packet is encoded once); forget expired pages."""
+        in one Socket.IO emit (the packet is encoded once)."""
         namespace = self.app.event_namespace
         if namespace is None:
             return
-        manager, now, sids = namespace._token_manager, time.monotonic(), []
+        manager, sids = namespace._token_manager, []
         for token in tokens:
             page = self._pages.get(token)
             if page is None:
-                continue
-            if page.expires <= now:
-                del self._pages[token]
                 continue
             socket = manager.token_to_socket.get(token)
             if socket is None or socket.instance_id != manager.instance_id:
