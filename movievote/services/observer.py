@@ -1,7 +1,8 @@
 """The ranking subject: votes mark it dirty; it folds them into the tallies and tells observers.
 
-Bursts are coalesced: however many votes arrive while a refresh is pending or running, they
-cause at most one more refresh.
+A lone vote is folded and announced at once. Bursts are coalesced: refreshes start at most once
+per `delay_seconds`, and however many votes arrive while one is waiting or running, they cause
+at most one more.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class RankingSubject:
         self._pending: set[date] = set()
         self._dirty = False
         self._task: asyncio.Task[None] | None = None
+        self._last_started = float("-inf")  # loop time of the latest refresh's start
         self._announcing: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
         self.refreshes = 0
 
@@ -63,9 +65,13 @@ class RankingSubject:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="ranking-refresh")
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while self._dirty:
-            await asyncio.sleep(self.delay_seconds)
+            wait = self._last_started + self.delay_seconds - loop.time()
+            if wait > 0:  # a refresh started less than a window ago: let the burst gather
+                await asyncio.sleep(wait)
             self._dirty = False
+            self._last_started = loop.time()
             try:
                 await self.refresh()
             except Exception:  # keep serving; the next vote or the periodic fold retries
