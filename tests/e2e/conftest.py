@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -49,12 +50,14 @@ def browser() -> Iterator[object]:
 class Server:
     """A command started in its own process group, stopped with the whole group."""
 
-    def __init__(self, args: list[str], *, env: dict[str, str], log: Path) -> None:
+    def __init__(
+        self, args: list[str], *, env: dict[str, str], log: Path, cwd: Path = ROOT
+    ) -> None:
         self.log = log
         self.handle = log.open("w")
         self.proc = subprocess.Popen(
             args,
-            cwd=ROOT,
+            cwd=cwd,
             env=env,
             stdout=self.handle,
             stderr=subprocess.STDOUT,
@@ -94,10 +97,11 @@ def _isolated() -> Iterator[None]:
 
 class ProdApp:
     """The real production app (`reflex run --env prod`: compiled pages and the API on one
-    port, granian) on a fixed port, which a test may stop and start again."""
+    port, granian) on a fixed port, which a test may stop and start again; run from `project`
+    (for a second app, a copy of the project: see `project_copy`)."""
 
-    def __init__(self, env: dict[str, str], logs: Path, port: int) -> None:
-        self.env, self.logs, self.port = env, logs, port
+    def __init__(self, env: dict[str, str], logs: Path, port: int, project: Path = ROOT) -> None:
+        self.env, self.logs, self.port, self.project = env, logs, port, project
         self.base = f"http://127.0.0.1:{port}"
         self.server: Server | None = None
         self.starts = 0
@@ -112,6 +116,7 @@ class ProdApp:
             [reflex, "run", "--env", "prod", "--frontend-port", port, "--backend-port", port],
             env=self.env,
             log=self.logs / f"reflex-{self.starts}.log",
+            cwd=self.project,
         )
         self.server.wait_http(f"{self.base}/api/health", timeout=300)
 
@@ -123,6 +128,28 @@ class ProdApp:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+def project_copy(folder: Path) -> Path:
+    """The project's app, copied into `folder`, to run a second app from. `reflex run --env
+    prod` builds the pages into `.web` with its own port written in (`.web/env.json`): two apps
+    built in one tree would leave the first serving pages that open their websocket on the
+    second's port, which fails once the second has stopped."""
+    for name in (
+        "rxconfig.py",
+        "alembic.ini",
+        "movievote",
+        "alembic",
+        "assets",
+        "reflex.lock",
+        ".web",
+    ):
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, folder / name, symlinks=True)
+        else:
+            shutil.copy2(source, folder / name)
+    return folder
 
 
 def prod_env(database_url: str, **extra: str) -> dict[str, str]:

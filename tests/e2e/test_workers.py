@@ -15,7 +15,7 @@ import redis
 from playwright.sync_api import expect
 
 from tests.conftest import IS_POSTGRES
-from tests.e2e.conftest import STATE_EXPIRY_S, ProdApp, free_port, prod_env
+from tests.e2e.conftest import STATE_EXPIRY_S, ProdApp, free_port, prod_env, project_copy
 from tests.e2e.test_display import TV, outlives_the_expiry_of_its_server_state, vote_through_api
 
 pytestmark = pytest.mark.skipif(not IS_POSTGRES, reason="many workers need PostgreSQL")
@@ -34,7 +34,8 @@ def workers_app(tmp_path_factory, migrated_database, prod_app) -> ProdApp:  # ty
         GRANIAN_WORKERS=str(WORKERS),
         REFLEX_REDIS_TOKEN_EXPIRATION=str(STATE_EXPIRY_S),
     )
-    app = ProdApp(env, tmp_path_factory.mktemp("workers"), free_port())
+    project = project_copy(tmp_path_factory.mktemp("workers-project"))
+    app = ProdApp(env, tmp_path_factory.mktemp("workers"), free_port(), project)
     app.start()
     yield app
     app.stop()
