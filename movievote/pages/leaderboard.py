@@ -7,7 +7,6 @@ from typing import Any
 import reflex as rx
 
 from movievote.components.layout import page
-from movievote.components.movie_card import poster
 from movievote.pages.live import TOP, LiveRanking, rows_of
 from movievote.periods import ALL_TIME, format_period, parse_period
 from movievote.services import ranking
@@ -42,17 +41,75 @@ class LeaderboardState(rx.State):
             self.past_total, self.past_rows = board.total_votes, rows_of(board)
 
 
+# The table is plain HTML styled here: every vote re-renders every row (each share changes), and
+# plain elements cost a page a fifth less main thread per update than Radix's table components
+# (measured, docs/performance.md), which adds up with many screens open.
+RANKING_CSS = """
+.ranking-scroll { width: 100%; overflow-x: auto; }
+.ranking { width: 100%; border-collapse: collapse; font-size: var(--font-size-2);
+  line-height: var(--line-height-2); }
+.ranking th, .ranking td { padding: var(--space-3); text-align: left; vertical-align: middle;
+  border-bottom: 1px solid var(--gray-a5); }
+.ranking th { font-weight: var(--font-weight-bold); }
+.ranking tr > :not(:nth-child(3)) { width: 1%; white-space: nowrap; }
+.ranking tr > :nth-child(n+4) { text-align: right; font-variant-numeric: tabular-nums; }
+.ranking .poster { display: block; width: 2.5em; height: 3.5em; object-fit: cover;
+  border-radius: var(--radius-3); }
+.ranking .initials { display: flex; align-items: center; justify-content: center;
+  font-weight: var(--font-weight-bold); color: var(--accent-11);
+  background: linear-gradient(135deg, var(--accent-3), var(--accent-6)); }
+.ranking .title { font-weight: var(--font-weight-medium); }
+.ranking .year { font-size: var(--font-size-1); color: var(--gray-a11); }
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden;
+  clip: rect(0 0 0 0); white-space: nowrap; }
+"""
+
+
 def _row(row: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
-    return rx.table.row(
-        rx.table.row_header_cell(rx.text("#", row["rank"], weight="bold")),
-        rx.table.cell(rx.box(poster(row, height="3.5em", text_size="2"), width="2.5em")),
-        rx.table.cell(
-            rx.text(row["title"], weight="medium"),
-            rx.text(row["year"], size="1", color_scheme="gray"),
+    return rx.el.tr(
+        rx.el.th("#", row["rank"], scope="row"),
+        rx.el.td(
+            rx.cond(
+                row["poster_url"] != "",
+                rx.el.img(
+                    src=row["poster_url"],
+                    alt="Poster of " + row["title"].to(str),
+                    loading="lazy",
+                    class_name="poster",
+                ),
+                rx.el.div(row["initials"], class_name="poster initials", aria_hidden="true"),
+            )
         ),
-        rx.table.cell(rx.text(row["votes"], class_name="votes")),
-        rx.table.cell(row["share"]),
+        rx.el.td(
+            rx.el.div(row["title"], class_name="title"),
+            rx.el.div(row["year"], class_name="year"),
+        ),
+        rx.el.td(row["votes"], class_name="votes"),
+        rx.el.td(row["share"]),
         class_name="ranking-row",
+    )
+
+
+def _table(rows: rx.Var) -> rx.Component:
+    headers = ("Rank", "Poster", "Movie", "Votes", "Share")
+    return rx.el.div(
+        rx.el.table(
+            rx.el.thead(
+                rx.el.tr(
+                    *[
+                        rx.el.th(
+                            rx.el.span(h, class_name="visually-hidden") if h == "Poster" else h,
+                            scope="col",
+                        )
+                        for h in headers
+                    ]
+                )
+            ),
+            rx.el.tbody(rx.foreach(rows, _row)),
+            class_name="ranking",
+            id="ranking-table",
+        ),
+        class_name="ranking-scroll",
     )
 
 
@@ -75,20 +132,7 @@ def _board(rows: rx.Var, total: rx.Var) -> rx.Component:
                     width="100%",
                     height=220,
                 ),
-                rx.table.root(
-                    rx.table.header(
-                        rx.table.row(
-                            rx.table.column_header_cell("Rank"),
-                            rx.table.column_header_cell(""),
-                            rx.table.column_header_cell("Movie"),
-                            rx.table.column_header_cell("Votes"),
-                            rx.table.column_header_cell("Share"),
-                        )
-                    ),
-                    rx.table.body(rx.foreach(rows, _row)),
-                    width="100%",
-                    id="ranking-table",
-                ),
+                _table(rows),
                 width="100%",
             ),
             rx.text("No votes yet.", id="no-votes"),
@@ -123,6 +167,7 @@ def leaderboard_page() -> rx.Component:
                 ),
             ),
             rx.moment(interval=KEEPALIVE_MS, on_change=LiveRanking.link, display="none"),
+            rx.el.style(RANKING_CSS),
             spacing="4",
             width="100%",
         )
