@@ -51,6 +51,7 @@ RANKING_CSS = """
 .ranking th, .ranking td { padding: var(--space-3); text-align: left; vertical-align: middle;
   border-bottom: 1px solid var(--gray-a5); }
 .ranking th { font-weight: var(--font-weight-bold); }
+@media (max-width: 30em) { .ranking th, .ranking td { padding: var(--space-2); } }
 .ranking tr > :not(:nth-child(3)) { width: 1%; white-space: nowrap; }
 .ranking tr > :nth-child(n+4) { text-align: right; font-variant-numeric: tabular-nums; }
 .ranking .poster { display: block; width: 2.5em; height: 3.5em; object-fit: cover;
