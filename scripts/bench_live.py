@@ -19,7 +19,7 @@ total reached each page (Chromium's network timestamps, over the DevTools protoc
 that, the time is the server's; after it, the page's rendering. The browser, the server and
 PostgreSQL share the machine's 2 cores. In real use every page renders on its viewer's own
 machine, so Chromium runs here at a lower priority (`nice -n 10`, `--browser-nice`) and the
-server and PostgreSQL are not starved by 50 renderers; the renderers' work (about 14 ms of main
+server and PostgreSQL are not starved by 50 renderers; the renderers' work (about 9 ms of main
 thread per page per update, measured) still shares the two cores.
 """
 
