@@ -61,8 +61,8 @@ RANKING_CSS = """
   background: linear-gradient(135deg, var(--accent-3), var(--accent-6)); }
 .ranking .title { font-weight: var(--font-weight-medium); }
 .ranking .year { font-size: var(--font-size-1); color: var(--gray-a11); }
-.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden;
-  clip: rect(0 0 0 0); white-space: nowrap; }
+.visually-hidden { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0;
+  border: 0; overflow: hidden; clip: rect(0 0 0 0); clip-path: inset(50%); white-space: nowrap; }
 """
 
 
@@ -74,7 +74,7 @@ def _row(row: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
                 row["poster_url"] != "",
                 rx.el.img(
                     src=row["poster_url"],
-                    alt="Poster of " + row["title"].to(str),
+                    alt="",  # the title is in the next cell: do not read it twice
                     loading="lazy",
                     class_name="poster",
                 ),
@@ -109,6 +109,7 @@ def _table(rows: rx.Var) -> rx.Component:
             rx.el.tbody(rx.foreach(rows, _row)),
             class_name="ranking",
             id="ranking-table",
+            aria_label="Ranking",
         ),
         class_name="ranking-scroll",
     )

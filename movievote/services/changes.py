@@ -2,8 +2,8 @@
 
 Every fold that changes the tallies sends one NOTIFY on `ranking.CHANGES_CHANNEL` in its own
 transaction (services.ranking.fold_vote_deltas), naming the process that folded and the months
-it touched. Votes are folded in batches (a process's ranking subject coalesces a burst into one
-fold, and every process folds what others wrote once a second), so there is one NOTIFY per
+it touched. Votes are folded in batches (a process's ranking subject folds at most once per
+coalescing window, and every process folds what others wrote once a second), so there is one NOTIFY per
 batch, never one per vote, and votes written outside the app (an import, a SQL client) are
 announced by whichever process folds them.
 

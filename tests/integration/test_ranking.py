@@ -181,10 +181,12 @@ async def test_a_lone_vote_is_announced_without_waiting_for_the_window(db, movie
     subject.delay_seconds = 5.0  # a window no live update could wait out unnoticed
     user = await make_user()
     await subject.settle()
+    refreshes_before = subject.refreshes
     started = time.monotonic()
     await voting.cast_vote(user_id=user.id, movie_id=movies[1])
     await subject.settle()
     assert time.monotonic() - started < 2.5, "the first vote after a quiet spell waited"
+    assert subject.refreshes - refreshes_before == 1
     assert (await ranking.ranking_for()).total_votes == 1
 
 
