@@ -1,8 +1,8 @@
 """The ranking subject: votes mark it dirty; it folds them into the tallies and tells observers.
 
-A lone vote is folded and announced at once. Bursts are coalesced: refreshes start at most once
-per `delay_seconds`, and however many votes arrive while one is waiting or running, they cause
-at most one more.
+A lone vote is folded and announced at once. Bursts are coalesced: a refresh starts no sooner
+than `delay_seconds` after the previous one ended, and however many votes arrive while one is
+waiting or running, they cause at most one more.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ class RankingSubject:
         self._pending: set[date] = set()
         self._dirty = False
         self._task: asyncio.Task[None] | None = None
-        self._last_started = float("-inf")  # loop time of the latest refresh's start
+        self._last_ended = float("-inf")  # loop time at which the latest refresh ended
         self._announcing: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
         self.refreshes = 0
 
@@ -67,15 +67,16 @@ class RankingSubject:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while self._dirty:
-            wait = self._last_started + self.delay_seconds - loop.time()
-            if wait > 0:  # a refresh started less than a window ago: let the burst gather
+            wait = self._last_ended + self.delay_seconds - loop.time()
+            if wait > 0:  # a refresh ended less than a window ago: let the burst gather
                 await asyncio.sleep(wait)
             self._dirty = False
-            self._last_started = loop.time()
             try:
                 await self.refresh()
             except Exception:  # keep serving; the next vote or the periodic fold retries
                 logger.exception("ranking refresh failed")
+            finally:
+                self._last_ended = loop.time()
 
     async def refresh(self) -> RankingChange | None:
         """Fold pending votes into the tallies and notify observers if anything changed."""
