@@ -26,5 +26,6 @@ EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=120s --retries=3 \
     CMD python -c "import urllib.request as u; u.urlopen('http://127.0.0.1:3000/api/health', timeout=2)"
 # wait for the database, migrate, import the catalogue when empty; then serve in production
-# mode (one port; GRANIAN_WORKERS workers when REFLEX_REDIS_URL is set)
-CMD ["sh", "-c", "movievote prestart && exec reflex run --env prod --frontend-port 3000 --backend-port 3000 --backend-host 0.0.0.0"]
+# mode (one port; with REFLEX_REDIS_URL set, GRANIAN_WORKERS workers, by default one per core:
+# measured, more workers than cores vote slower, see docs/performance.md)
+CMD ["sh", "-c", "[ -z \"$REFLEX_REDIS_URL\" ] || export GRANIAN_WORKERS=\"${GRANIAN_WORKERS:-$(nproc)}\"; movievote prestart && exec reflex run --env prod --frontend-port 3000 --backend-port 3000 --backend-host 0.0.0.0"]

@@ -3,6 +3,8 @@ the prestart step and the production start are tested outside it, in test_cli an
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -46,6 +48,30 @@ def test_the_image_is_multi_stage_non_root_with_a_healthcheck_and_the_tested_sta
     cmd = re.search(r"^CMD (.*)$", DOCKERFILE, re.M)[1]  # type: ignore[index]
     assert "movievote prestart && exec reflex run --env prod" in cmd
     assert "--frontend-port 3000 --backend-port 3000" in cmd
+
+
+@pytest.mark.parametrize(
+    ("env", "workers"),
+    [
+        (
+            {"REFLEX_REDIS_URL": "redis://redis:6379/0"},
+            str(len(os.sched_getaffinity(0))),
+        ),  # one per core
+        ({"REFLEX_REDIS_URL": "redis://redis:6379/0", "GRANIAN_WORKERS": "5"}, "5"),
+        ({}, ""),  # no Redis: Reflex's own single worker
+    ],
+)
+def test_the_container_runs_one_worker_per_core_unless_told(env, workers):
+    script = json.loads(re.search(r"^CMD (.*)$", DOCKERFILE, re.M)[1])[2]  # type: ignore[index]
+    setup = script[: script.index("movievote prestart")]  # what runs before the app starts
+    done = subprocess.run(
+        ["sh", "-c", setup + ' printf %s "${GRANIAN_WORKERS:-}"'],
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout == workers
 
 
 def test_env_example_names_only_real_settings():
