@@ -9,7 +9,7 @@ from typing import Any
 import reflex as rx
 import segno
 
-from movievote.pages.live import LiveRanking
+from movievote.pages.live import LiveRanking, votes_count
 
 ROW_SIZE = "min(4.5vh, 6vw)"  # readable from five metres on a TV, still fits a phone's width
 SMALL_SIZE = "min(3vh, 4vw)"
@@ -108,8 +108,7 @@ def display_page() -> rx.Component:
                     LiveRanking.updated_at != "",  # not on the pre-rendered page
                     rx.vstack(
                         rx.text(
-                            LiveRanking.month_total,
-                            rx.cond(LiveRanking.month_total == 1, " vote", " votes"),
+                            *votes_count(LiveRanking.month_total),
                             " this month",
                             font_size="3vh",
                             id="display-total",

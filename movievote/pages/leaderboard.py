@@ -7,7 +7,7 @@ from typing import Any
 import reflex as rx
 
 from movievote.components.layout import page
-from movievote.pages.live import TOP, LiveRanking, rows_of
+from movievote.pages.live import TOP, LiveRanking, rows_of, votes_count
 from movievote.periods import ALL_TIME, format_period, parse_period
 from movievote.services import ranking
 from movievote.services.voting import current_period
@@ -117,9 +117,7 @@ def _table(rows: rx.Var) -> rx.Component:
 
 def _board(rows: rx.Var, total: rx.Var) -> rx.Component:
     return rx.vstack(
-        rx.text(
-            total, rx.cond(total == 1, " vote", " votes"), id="ranking-total", color_scheme="gray"
-        ),
+        rx.text(*votes_count(total), id="ranking-total", color_scheme="gray"),
         rx.cond(
             rows.length() > 0,  # type: ignore[attr-defined]
             rx.vstack(

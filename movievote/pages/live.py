@@ -3,9 +3,9 @@
 `LiveFeed`, a ranking observer (one per process), builds ONE state delta per change, encoded
 once by Socket.IO, and sends it to every live page whose websocket this process holds. Reflex's
 `rx.SharedState` did the same job by loading, patching and diffing every linked browser's state
-tree in turn (about 3.5 ms of server time per browser per change, measured), so a few hundred open pages would have held the event loop for a second at every change (203 ms
-of server CPU per vote with 50 pages open, against 36 ms now); here each extra page costs one
-socket write.
+tree in turn (about 3.5 ms of server time per browser per change, measured), so a few hundred
+open pages would have held the event loop for a second at every change (203 ms of server CPU
+per vote with 50 pages open, against 36 ms now); here each extra page costs one socket write.
 
 The pages bind to `LiveRanking`'s vars; only the feed writes them (straight into the browsers),
 never a handler, so every browser's copy is always SET whole from the service: a missed update
@@ -13,8 +13,8 @@ heals with the next one. A live page calls `LiveRanking.link` on load and on a t
 registers the page with its worker's feed and sends it the current ranking: always on load
 (Reflex's hydrate, which precedes every load, resets the page's copy to the defaults the
 server-side state keeps), and on a tick only if the page lacks it (a socket that changed). When
-a month ends the feed turns every page to the new month by itself. With several workers each worker's feed serves
-its own sockets and hears every change (its own folds, and PostgreSQL NOTIFY for the others'),
+a month ends the feed turns every page to the new month by itself. With several workers each
+worker's feed serves its own sockets and hears every change (its own folds, and PostgreSQL NOTIFY for the others'),
 so every browser gets one update per change.
 """
 
@@ -45,21 +45,24 @@ REGISTRATION_SECONDS = 150.0  # pages re-link at least every 60 s; forget one si
 
 
 def rows_of(board: Ranking) -> list[dict[str, Any]]:
-    rows = []
-    for entry in board.items:
-        rows.append(
-            {
-                "rank": entry.rank,
-                "id": entry.movie.id,
-                "title": entry.movie.title,
-                "year": str(entry.movie.year or ""),
-                "votes": entry.votes,
-                "share": f"{entry.share * 100:.1f}%",
-                "poster_url": entry.movie.poster_url or "",
-                "initials": initials_of(entry.movie.title),
-            }
-        )
-    return rows
+    return [
+        {
+            "rank": entry.rank,
+            "id": entry.movie.id,
+            "title": entry.movie.title,
+            "year": str(entry.movie.year or ""),
+            "votes": entry.votes,
+            "share": f"{entry.share * 100:.1f}%",
+            "poster_url": entry.movie.poster_url or "",
+            "initials": initials_of(entry.movie.title),
+        }
+        for entry in board.items
+    ]
+
+
+def votes_count(total: rx.Var[int]) -> tuple[rx.Var, rx.Var]:
+    """A total's text, as children of a text component: "1 vote", "2 votes"."""
+    return total, rx.cond(total == 1, " vote", " votes")
 
 
 class LiveRanking(rx.State):
