@@ -15,7 +15,12 @@ from movievote.adapters.base import MovieSource
 from movievote.adapters.omdb import OmdbClient
 from movievote.adapters.tmdb import TmdbClient, TmdbFile
 from movievote.config import PROJECT_ROOT, get_settings
-from movievote.db import get_database, reset_database
+from movievote.db import (
+    adopt_legacy_database,
+    ensure_database_directory,
+    get_database,
+    reset_database,
+)
 from movievote.services import catalogue, ranking
 
 BUNDLED_CATALOGUE = Path(__file__).resolve().parent / "data" / "catalogue.json"
@@ -27,6 +32,7 @@ def migrate() -> None:
 
     from alembic import command
 
+    ensure_database_directory(get_settings())
     config = Config(str(PROJECT_ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
     config.attributes["skip_logging"] = True
@@ -131,6 +137,9 @@ def main(argv: list[str] | None = None) -> None:
     pre.add_argument("--quiet", action="store_true")
     sub.add_parser("rebuild-tallies", help="recompute every ranking tally from the votes")
     args = parser.parse_args(argv)
+    moved = adopt_legacy_database(get_settings())
+    if moved:
+        print(moved)
     if args.command == "migrate":
         migrate()
         return

@@ -9,12 +9,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import make_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRET_KEY = (
     "movievote-development-secret-do-not-use-in-production"  # refused in production
 )
-DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'movievote.db'}"
+# What the app writes while it runs lives in a hidden folder: Reflex's development server
+# reloads on changes to the project's other entries (a database write restarted it)
+DATA_DIR = PROJECT_ROOT / ".data"
+DATABASE_FILE_NAME = "movievote.db"
+LEGACY_DATABASE_FILE = PROJECT_ROOT / "movievote.db"  # the default before 2026-11
 
 Channel = Literal["email", "sms", "in_app"]
 
@@ -27,7 +32,9 @@ class Settings(BaseSettings):
     )
 
     movievote_env: Literal["development", "production"] = "development"
-    database_url: str = DEFAULT_DATABASE_URL
+    # everything the app writes at run time (the default SQLite database, generated files)
+    movievote_data_dir: Path = DATA_DIR
+    database_url: str = ""  # empty: SQLite in data_dir
     secret_key: str = DEFAULT_SECRET_KEY
     access_token_minutes: int = Field(default=60 * 24, ge=1)
     # 10 is OWASP's floor for bcrypt; each step doubles the cost (68 ms at 10 on these cores)
@@ -68,6 +75,22 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _default_database(self) -> Settings:
+        self.movievote_data_dir = self.movievote_data_dir.absolute()
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / DATABASE_FILE_NAME}"
+        return self
+
+    @property
+    def data_dir(self) -> Path:
+        return self.movievote_data_dir
+
+    @property
+    def uses_default_database(self) -> bool:
+        """DATABASE_URL was not given: the zero-setup SQLite file in the data folder."""
+        return self.database_url == f"sqlite:///{self.data_dir / DATABASE_FILE_NAME}"
+
+    @model_validator(mode="after")
     def _safe_secret_in_production(self) -> Settings:
         if self.movievote_env == "production":
             if self.secret_key == DEFAULT_SECRET_KEY:
@@ -83,6 +106,16 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database's file (None for PostgreSQL or an in-memory database)."""
+        if not self.is_sqlite:
+            return None
+        name = make_url(self.database_url).database
+        if not name or name == ":memory:" or name.startswith("file:"):
+            return None
+        return Path(name)
 
     @property
     def sync_database_url(self) -> str:

@@ -17,7 +17,9 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from movievote.config import Settings, get_settings
+from movievote.config import LEGACY_DATABASE_FILE, Settings, get_settings
+
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
 class Database:
@@ -80,6 +82,7 @@ class Database:
     def _create_engine(self) -> AsyncEngine:
         url = self.settings.async_database_url
         if self.settings.is_sqlite:
+            ensure_database_directory(self.settings)
             engine = create_async_engine(url, connect_args={"timeout": 30})
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
             return engine
@@ -103,6 +106,35 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def ensure_database_directory(settings: Settings) -> None:
+    """Create the folder a SQLite file lives in (the default is in the hidden `.data/`)."""
+    path = settings.sqlite_path
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def adopt_legacy_database(settings: Settings) -> str | None:
+    """Move a SQLite database left at the old default place (`<project>/movievote.db`, where
+    the development server's reloader saw every write) to the default one, with its journal
+    files. Never replaces a database: if both exist, the new one is used and a message says
+    where the old one is. Returns a message for the person running the command, or None."""
+    if not settings.uses_default_database or not LEGACY_DATABASE_FILE.exists():
+        return None
+    target = settings.sqlite_path
+    assert target is not None
+    if target.exists():
+        return (
+            f"note: an older database is still at {LEGACY_DATABASE_FILE}; this app uses "
+            f"{target}. Delete the old file, or stop the app and move it over the new one."
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", *SQLITE_SIDE_FILES):
+        source = LEGACY_DATABASE_FILE.with_name(LEGACY_DATABASE_FILE.name + suffix)
+        if source.exists():
+            source.rename(target.with_name(target.name + suffix))
+    return f"moved the database from {LEGACY_DATABASE_FILE} to {target} (its new default place)"
 
 
 _database: Database | None = None

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import http.client
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -99,27 +100,64 @@ def production_server(
             start_new_session=True,
         )
         try:
-            deadline = time.monotonic() + 300
-            while True:
-                try:
-                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                    conn.request("GET", "/api/health")
-                    if conn.getresponse().status == 200:
-                        break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit(f"server did not start; see {log_path}")
-                time.sleep(1)
+            _wait_for(port, "/api/health", server, log_path)
             yield f"http://127.0.0.1:{port}"
         finally:
-            if server.poll() is None:
-                os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait()
+            _stop(server)
+
+
+@contextmanager
+def dev_server(*, log_path: str) -> Iterator[tuple[str, Callable[[], int]]]:
+    """The README's run command (`scripts/run.sh`: the development server, SQLite) on a fresh
+    data folder inside the project's hidden `.data/`, where the default database lives. Yields
+    the backend's base URL and a function counting the backend's restarts so far (Reflex
+    compiles the app each time a backend worker starts)."""
+    data_dir = ROOT / ".data" / f"bench-{os.getpid()}"
+    frontend, backend = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(MOVIEVOTE_DATA_DIR=str(data_dir), EMAIL_VERIFICATION="off")
+    args = ["scripts/run.sh", "--frontend-port", str(frontend), "--backend-port", str(backend)]
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            _wait_for(backend, "/ping", server, log_path)
+            _wait_for(frontend, "/", server, log_path)
+            time.sleep(5)  # the first compile's output is written
+            compiled = Path(log_path).read_text().count("Compiling")
+            yield (
+                f"http://127.0.0.1:{backend}",
+                lambda: Path(log_path).read_text().count("Compiling") - compiled,
+            )
+        finally:
+            _stop(server)
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _wait_for(port: int, path: str, server: subprocess.Popen[bytes], log_path: str) -> None:
+    deadline = time.monotonic() + 300
+    while True:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", path)
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline or server.poll() is not None:
+            raise SystemExit(f"server did not start; see {log_path}")
+        time.sleep(1)
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
 
 
 def server_cpu_seconds(base_url: str) -> float:

@@ -3,6 +3,7 @@
     python scripts/bench_api.py [--dsn postgresql://postgres@127.0.0.1:5432/movievote_bench_api]
                                 [--clients 32] [--seconds 10] [--rounds 3] [--workers 1]
                                 [--redis-url URL]
+    python scripts/bench_api.py --dev [--clients 32] [--seconds 10]
 
 Starts `reflex run --env prod` (one port, granian, GRANIAN_WORKERS workers) on a fresh
 PostgreSQL database with the catalogue and 150,000 users, then drives it over real HTTP with
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import os
 import random
 import resource
@@ -28,9 +30,11 @@ import time
 import urllib.parse
 
 from _bench import PASSWORD as LOGIN_PASSWORD
-from _bench import pct, prepare_database, production_server, tokens_for
+from _bench import dev_server, pct, prepare_database, production_server, tokens_for
 
 USERS = 150_000
+DEV_USERS = 2_000
+ERROR = 0  # the status recorded for a request whose connection broke
 
 
 def parse() -> argparse.Namespace:
@@ -44,6 +48,11 @@ def parse() -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--redis-url", default="", help="REFLEX_REDIS_URL for the server (many workers)")
     p.add_argument("--logins-per-second", type=float, default=10.0)
+    p.add_argument(
+        "--dev",
+        action="store_true",
+        help="instead: one run against the README's development server (scripts/run.sh, SQLite)",
+    )
     return p.parse_args()
 
 
@@ -75,10 +84,16 @@ def drive(base: str, clients: int, seconds: float, make_request) -> tuple[Record
         while time.monotonic() < deadline:
             method, path, body, headers = make_request()
             started = time.perf_counter()
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            response.read()
-            recorder.add(time.perf_counter() - started, response.status)
+            try:
+                conn.request(method, path, body=body, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                status = response.status
+            except (OSError, http.client.HTTPException):
+                status = ERROR  # the connection broke mid-request: counted, then a new one
+                conn.close()
+                conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=30)
+            recorder.add(time.perf_counter() - started, status)
         conn.close()
 
     threads = [threading.Thread(target=worker) for _ in range(clients)]
@@ -91,8 +106,61 @@ def drive(base: str, clients: int, seconds: float, make_request) -> tuple[Record
     return recorder, elapsed, (cpu() - cpu0) / elapsed * 100
 
 
+def main_dev(args: argparse.Namespace) -> None:
+    """The README's run command under load: sign-ups, then votes, from `--clients` clients at
+    once; prints the statuses (a broken connection is status 0) and the backend's restarts."""
+    with dev_server(log_path="/tmp/movievote-bench-api-dev.log") as (base, restarts):
+        emails = iter(range(1, DEV_USERS + 1))
+        lock = threading.Lock()
+
+        def signup_request():
+            with lock:
+                n = next(emails, None)
+            if n is None:
+                n = random.randint(1, DEV_USERS)  # the rest answer 409: the set-up is done
+            body = json.dumps(
+                {"email": f"dev{n}@example.com", "password": LOGIN_PASSWORD, "display_name": "D"}
+            )
+            return "POST", "/api/signup", body, {"Content-Type": "application/json"}
+
+        print(
+            f"server up: scripts/run.sh (development, SQLite), {args.clients} clients", flush=True
+        )
+        signups = Recorder()
+        while len(signups.latencies) < DEV_USERS:
+            rec, _, _ = drive(base, args.clients, 2, signup_request)
+            signups.latencies += rec.latencies
+            for status, n in rec.statuses.items():
+                signups.statuses[status] = signups.statuses.get(status, 0) + n
+        print(f"sign-ups: {dict(sorted(signups.statuses.items()))}", flush=True)
+        tokens = iter(tokens_for(DEV_USERS))
+
+        def vote_request():
+            with lock:
+                token = next(tokens, None)
+            if token is None:
+                return "GET", "/api/ranking", None, {}
+            return (
+                "POST",
+                f"/api/vote/{random.randint(1, 443)}",
+                None,
+                {"Authorization": f"Bearer {token}"},
+            )
+
+        rec, elapsed, client = drive(base, args.clients, args.seconds, vote_request)
+        print(
+            f"votes of the {DEV_USERS:,} members, then ranking reads, for {elapsed:.0f} s: "
+            f"statuses {dict(sorted(rec.statuses.items()))}, p50 {pct(rec.latencies, 0.5):.1f} ms, "
+            f"p99 {pct(rec.latencies, 0.99):.1f} ms (client CPU {client:.0f}%)"
+        )
+        print(f"backend restarts during the run: {restarts()}")
+
+
 def main() -> None:
     args = parse()
+    if args.dev:
+        main_dev(args)
+        return
     os.environ["DATABASE_URL"] = args.dsn
     print(f"preparing {args.dsn} ...", flush=True)
     prepare_database(args.dsn, USERS)

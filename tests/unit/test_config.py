@@ -5,14 +5,15 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from movievote.config import DEFAULT_SECRET_KEY, Settings
+from movievote.config import DATA_DIR, DEFAULT_SECRET_KEY, Settings
 
 
 def test_defaults_are_a_zero_setup_development_app(monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     s = Settings(_env_file=None)
     assert s.movievote_env == "development"
-    assert s.database_url.startswith("sqlite:///") and s.database_url.endswith("movievote.db")
+    assert s.database_url == f"sqlite:///{DATA_DIR / 'movievote.db'}"
+    assert s.uses_default_database and s.sqlite_path == DATA_DIR / "movievote.db"
     assert s.vote_timezone == "UTC"
     assert s.ranking_cache_ttl_seconds == 300
     assert s.notify_default_channel == "in_app"
@@ -71,3 +72,27 @@ def test_database_url_gets_the_right_driver(url, sync, async_):
 def test_other_databases_are_refused_clearly():
     with pytest.raises(ValueError, match="sqlite:// or postgresql://"):
         _ = Settings(_env_file=None, database_url="mysql://h/db").async_database_url
+
+
+def test_a_database_at_the_old_default_place_is_moved_never_replaced(tmp_path, monkeypatch):
+    from movievote import db
+
+    legacy = tmp_path / "movievote.db"
+    monkeypatch.setattr(db, "LEGACY_DATABASE_FILE", legacy)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("MOVIEVOTE_DATA_DIR", str(tmp_path / ".data"))
+    settings = Settings(_env_file=None)
+    assert db.adopt_legacy_database(settings) is None  # nothing to move
+    legacy.write_bytes(b"old votes")
+    (tmp_path / "movievote.db-wal").write_bytes(b"old wal")
+    message = db.adopt_legacy_database(settings)
+    assert message and "moved" in message
+    assert (tmp_path / ".data/movievote.db").read_bytes() == b"old votes"
+    assert (tmp_path / ".data/movievote.db-wal").read_bytes() == b"old wal"
+    assert not legacy.exists()
+    legacy.write_bytes(b"another")
+    message = db.adopt_legacy_database(settings)
+    assert message and "older database" in message
+    assert (tmp_path / ".data/movievote.db").read_bytes() == b"old votes"  # kept, not replaced
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'chosen.db'}")
+    assert db.adopt_legacy_database(Settings(_env_file=None)) is None  # an explicit URL: untouched
