@@ -52,6 +52,30 @@ class Settings(BaseSettings):
     rate_limit_storage_url: str = ""
     reflex_redis_url: str = ""  # REFLEX_REDIS_URL, read by Reflex too: state in Redis, many workers
 
+    # --- who may vote: verified addresses, who may join, links in emails ---
+    email_verification: Literal["required", "off"] = "required"
+    signup_mode: Literal["open", "domains", "invite"] = "open"
+    allowed_email_domains: str = ""  # comma-separated, for SIGNUP_MODE=domains
+    public_url: str = ""  # where people open the app (links in emails); empty: the request's
+    verification_link_hours: float = Field(default=24, gt=0)
+    password_reset_minutes: float = Field(default=30, gt=0)
+    verification_emails_per_hour: int = Field(default=3, ge=1)
+    # sign-ups per client address: a lobby behind one NAT address must still get through,
+    # and the verified mailbox, not this, is what limits votes
+    signups_per_client: int = Field(default=100, ge=1)
+    signup_window_seconds: int = Field(default=3600, ge=1)
+    # proxies whose X-Forwarded-For is believed (comma-separated addresses or networks)
+    forwarded_allow_ips: str = ""
+
+    # --- edges: request size, database time-outs, origins, headers, cache bounds ---
+    max_request_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    database_connect_timeout_seconds: float = Field(default=3, gt=0)
+    database_pool_timeout_seconds: float = Field(default=2, gt=0)
+    database_statement_timeout_seconds: float = Field(default=5, gt=0)
+    cors_allowed_origins: str = ""  # comma-separated; empty: same origin only
+    frame_ancestors: str = "'self'"  # CSP frame-ancestors: who may embed the pages (/display)
+    ranking_cache_max_entries: int = Field(default=256, ge=8)
+
     notify_default_channel: Channel = "in_app"
     notify_max_attempts: int = Field(default=3, ge=1, le=10)
     notify_retry_seconds: float = Field(default=0.5, ge=0)

@@ -45,6 +45,30 @@ class TooManyAttempts(DomainError):
         self.retry_after = retry_after
 
 
+class EmailNotVerified(DomainError):
+    """The account's email address is not verified yet: it may browse, not vote."""
+
+    code = "email_not_verified"
+
+
+class SignupClosed(DomainError):
+    """This vote admits only some addresses (a domain list) or invited people."""
+
+    code = "signup_closed"
+
+
+class InvalidLink(DomainError):
+    """A verification or password-reset link that is unknown, used already or expired."""
+
+    code = "invalid_link"
+
+
+class WrongPassword(DomainError):
+    """The current password given to change it is not the account's."""
+
+    code = "wrong_password"
+
+
 class UserNotFound(DomainError):
     code = "user_not_found"
 

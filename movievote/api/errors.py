@@ -51,6 +51,10 @@ STATUS_OF: dict[type[errors.DomainError], int] = {
     errors.MovieNotFound: 404,
     errors.AlreadyVoted: 409,
     errors.TooManyAttempts: 429,
+    errors.EmailNotVerified: 403,
+    errors.SignupClosed: 403,
+    errors.InvalidLink: 400,
+    errors.WrongPassword: 403,
 }
 
 
