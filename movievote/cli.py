@@ -21,7 +21,7 @@ from movievote.db import (
     get_database,
     reset_database,
 )
-from movievote.services import catalogue, ranking
+from movievote.services import accounts, catalogue, ranking
 
 BUNDLED_CATALOGUE = Path(__file__).resolve().parent / "data" / "catalogue.json"
 
@@ -115,6 +115,22 @@ async def _run(args: argparse.Namespace) -> None:
         elif args.command == "rebuild-tallies":
             await ranking.rebuild_tallies()
             print("tallies rebuilt from the votes")
+        elif args.command == "invite":
+            invite = await accounts.create_invite(
+                max_uses=args.uses, days=args.days if args.days > 0 else None
+            )
+            until = (
+                f"until {invite.expires_at:%Y-%m-%d %H:%M} UTC"
+                if invite.expires_at
+                else "with no expiry"
+            )
+            print(f"invite code {invite.code}: {invite.max_uses} sign-up(s), {until}")
+        elif args.command == "verify-email":
+            user = await accounts.get_user_by_email(email=args.email)
+            if user is None or user.id is None:
+                raise SystemExit(f"no account uses {args.email}")
+            await accounts.mark_verified(user_id=user.id)
+            print(f"{user.email} is verified: the account may vote")
     finally:
         await reset_database()
 
@@ -136,6 +152,13 @@ def main(argv: list[str] | None = None) -> None:
     pre.add_argument("--timeout", type=float, default=60.0)
     pre.add_argument("--quiet", action="store_true")
     sub.add_parser("rebuild-tallies", help="recompute every ranking tally from the votes")
+    inv = sub.add_parser("invite", help="create an invite code (SIGNUP_MODE=invite)")
+    inv.add_argument("--uses", type=int, default=1, help="how many sign-ups it admits")
+    inv.add_argument("--days", type=float, default=14, help="days it stays valid (0: forever)")
+    ver = sub.add_parser(
+        "verify-email", help="mark an account's address verified (an operator vouches for it)"
+    )
+    ver.add_argument("email")
     args = parser.parse_args(argv)
     moved = adopt_legacy_database(get_settings())
     if moved:

@@ -47,10 +47,17 @@ def _created_at() -> Any:
 
 
 class User(SQLModel, table=True):
-    """An account; the email is stored lower-cased, so its uniqueness ignores case."""
+    """An account; the email is stored normalised (lower-cased), so its uniqueness ignores case.
+
+    Ids are never reused (AUTOINCREMENT on SQLite), so nothing that names a deleted account
+    can ever name another one.
+    """
 
     __tablename__ = "users"
-    __table_args__ = (sa.CheckConstraint("email = lower(email)", name="email_lowercase"),)
+    __table_args__ = (
+        sa.CheckConstraint("email = lower(email)", name="email_lowercase"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=254, unique=True)
@@ -59,6 +66,52 @@ class User(SQLModel, table=True):
     notification_channel: str = Field(default="in_app", max_length=16)
     phone: str | None = Field(default=None, max_length=20)
     is_admin: bool = Field(default=False)
+    created_at: datetime = _created_at()
+    # when the member proved they read this address (a link we mailed); None: not yet
+    email_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Session(SQLModel, table=True):
+    """A log-in: every access token names one; a token whose session has ended is refused."""
+
+    __tablename__ = "sessions"
+
+    id: str = Field(primary_key=True, max_length=43)  # random, URL-safe
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    created_at: datetime = _created_at()
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class EmailLink(SQLModel, table=True):
+    """A one-time link mailed to a member (verify the address, reset the password). Only the
+    SHA-256 of its secret is stored: the database alone cannot be used to follow it."""
+
+    __tablename__ = "email_links"
+    __table_args__ = (
+        sa.Index("ix_email_links_user_id_purpose_created_at", "user_id", "purpose", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE")
+    purpose: str = Field(max_length=16)  # verify | reset
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = _created_at()
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Invite(SQLModel, table=True):
+    """An invite code for SIGNUP_MODE=invite: usable `max_uses` times until it expires."""
+
+    __tablename__ = "invites"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    max_uses: int = Field(default=1)
+    uses: int = Field(default=0)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_by: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
     created_at: datetime = _created_at()
 
 
@@ -206,6 +259,7 @@ class UserPublic(SQLModel):
     notification_channel: str
     is_admin: bool
     created_at: datetime
+    email_verified: bool
 
 
 class MoviePublic(SQLModel):

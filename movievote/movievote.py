@@ -4,6 +4,17 @@ import reflex as rx
 
 from movievote import bootstrap
 from movievote.api.app import mount_api
+from movievote.config import get_settings
+from movievote.pages.account import (
+    AccountState,
+    LinkState,
+    OutboxState,
+    account_page,
+    forgot_password_page,
+    outbox_page,
+    reset_password_page,
+    verify_email_page,
+)
 from movievote.pages.auth import login, signup
 from movievote.pages.display import DisplayState, display_page
 from movievote.pages.leaderboard import LeaderboardState, leaderboard_page
@@ -29,5 +40,30 @@ app.add_page(
     on_load=[AuthState.check_session, LeaderboardState.load],
 )
 app.add_page(display_page, route="/display", title="Top 10 · movievote", on_load=DisplayState.load)
+app.add_page(
+    verify_email_page,
+    route="/verify-email",
+    title="Confirm your address · movievote",
+    on_load=[AuthState.check_session, LinkState.verify],
+)
+app.add_page(
+    forgot_password_page,
+    route="/forgot-password",
+    title="Forgot your password · movievote",
+    on_load=AuthState.clear_form_error,
+)
+app.add_page(
+    reset_password_page,
+    route="/reset-password",
+    title="Set a new password · movievote",
+    on_load=AuthState.clear_form_error,
+)
+app.add_page(
+    account_page, route="/account", title="Your account · movievote", on_load=AccountState.load
+)
+if get_settings().movievote_env == "development":
+    app.add_page(
+        outbox_page, route="/dev/outbox", title="Outbox · movievote", on_load=OutboxState.load
+    )
 app.register_lifespan_task(bootstrap.run_background)
 app.register_lifespan_task(run_live_feed)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import os
+import secrets
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -87,31 +90,55 @@ async def burn_password_check(password: str, *, rounds: int) -> None:
     await verify_password(password, dummy)
 
 
+@dataclass(frozen=True)
+class TokenClaims:
+    """What a verified access token says: whose it is and which log-in (session) issued it."""
+
+    user_id: int
+    session_id: str
+
+
+def new_secret() -> str:
+    """A random, URL-safe secret of 256 bits (session ids, link tokens)."""
+    return secrets.token_urlsafe(32)
+
+
+def digest(secret: str) -> str:
+    """The SHA-256 of a secret, as stored in place of the secret itself."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
 def create_access_token(
-    *, user_id: int, settings: Settings, now: datetime | None = None
+    *, user_id: int, session_id: str, settings: Settings, now: datetime | None = None
 ) -> tuple[str, int]:
-    """A signed token for a user, and its lifetime in seconds."""
+    """A signed token for a user's session, and its lifetime in seconds."""
     issued = now or datetime.now(UTC)
     lifetime = timedelta(minutes=settings.access_token_minutes)
-    claims = {"sub": str(user_id), "iat": issued, "exp": issued + lifetime}
+    claims = {"sub": str(user_id), "sid": session_id, "iat": issued, "exp": issued + lifetime}
     token = jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM)
     return token, int(lifetime.total_seconds())
 
 
-def decode_access_token(token: str, *, settings: Settings) -> int:
-    """The user id a valid token names; InvalidToken for anything expired, forged or malformed."""
+def decode_access_token(token: str, *, settings: Settings) -> TokenClaims:
+    """What a valid token names; InvalidToken for anything expired, forged or malformed.
+
+    The signature and expiry only: whether its session is still open is the database's to say.
+    """
     try:
         claims = jwt.decode(
             token,
             settings.secret_key,
             algorithms=[ALGORITHM],
-            options={"require": ["exp", "iat", "sub"]},
+            options={"require": ["exp", "iat", "sub", "sid"]},
         )
     except jwt.ExpiredSignatureError as exc:
         raise InvalidToken("Your session has expired. Please log in again.") from exc
     except jwt.PyJWTError as exc:
         raise InvalidToken("The access token is not valid.") from exc
     try:
-        return int(claims["sub"])
+        user_id, session_id = int(claims["sub"]), str(claims["sid"])
     except (TypeError, ValueError) as exc:
         raise InvalidToken("The access token is not valid.") from exc
+    if not 0 < len(session_id) <= 43:
+        raise InvalidToken("The access token is not valid.")
+    return TokenClaims(user_id=user_id, session_id=session_id)

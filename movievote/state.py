@@ -1,12 +1,16 @@
 """Shared browser state: who is logged in. Identity lives on the server: every handler that
-needs the user verifies the token again (signature, expiry, account) through the service."""
+needs the user verifies the token again (signature, expiry, open session, account) through the
+service."""
 
 from __future__ import annotations
 
 import reflex as rx
 
+from movievote.clients import client_address
+from movievote.config import get_settings
 from movievote.errors import DomainError, InvalidToken, UserNotFound
 from movievote.models import User
+from movievote.security import TokenClaims, decode_access_token
 from movievote.services import accounts
 
 
@@ -22,22 +26,32 @@ class AuthState(rx.State):
 
     token: str = rx.LocalStorage("", name="movievote_token", sync=True)
     display_name: str = ""
+    email_verified: bool = True  # may vote as far as the address goes (shown as a banner)
     form_error: str = ""
+    form_notice: str = ""
     form_busy: bool = False
 
-    async def verified_user(self) -> User | None:
-        """The user the stored token names, or None (and the token is dropped) if it is not
-        valid any more: expired, forged, or the account is gone."""
+    async def verified_session(self) -> tuple[User, TokenClaims] | None:
+        """The user the stored token names and its claims, or None (and the token is dropped)
+        if it is not valid any more: expired, forged, its session ended, or the account gone."""
         if not self.token:
+            self.display_name = ""
             return None
         try:
-            user = await accounts.user_from_token(token=self.token)
+            claims = decode_access_token(self.token, settings=get_settings())
+            user = await accounts.user_of_session(claims=claims)
         except (InvalidToken, UserNotFound):
             self.token = ""
             self.display_name = ""
+            self.email_verified = True
             return None
         self.display_name = user.display_name
-        return user
+        self.email_verified = accounts.is_verified(user)
+        return user, claims
+
+    async def verified_user(self) -> User | None:
+        found = await self.verified_session()
+        return found[0] if found else None
 
     @rx.var
     def logged_in(self) -> bool:
@@ -45,43 +59,98 @@ class AuthState(rx.State):
 
     @rx.event
     async def check_session(self) -> None:
-        """On every page load: refresh who is shown as logged in, or log out an expired token."""
-        await self.verified_user()
+        """On every page load: refresh who is shown as logged in, or log out an ended session."""
+        await self.verified_session()
 
-    def _client(self) -> str | None:
-        return self.router.session.client_ip or None
+    def client(self) -> str | None:
+        """The browser's address (behind a trusted proxy, the one it forwarded)."""
+        return client_address(
+            self.router.session.client_ip or None,
+            self.router.headers.raw_headers.get("x-forwarded-for"),
+            allowed=get_settings().forwarded_allow_ips,
+        )
 
-    async def _log_in(self, form: dict[str, str], *, create: bool):  # type: ignore[no-untyped-def]
-        """Sign up first if asked, then log in; errors go next to the form."""
+    def base_url(self) -> str:
+        """Where this browser opened the app (PUBLIC_URL when set): links in emails."""
+        configured = get_settings().public_url
+        return (configured or self.router.headers.origin or "http://localhost:3000").rstrip("/")
+
+    def _start_form(self) -> None:
         self.form_error = ""
-        email, password = form.get("email", ""), form.get("password", "")
+        self.form_notice = ""
+
+    @rx.event
+    async def log_in(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+        self._start_form()
         try:
-            if create:
-                await accounts.sign_up(
-                    email=email, password=password, display_name=form.get("display_name", "")
-                )
-            issued = await accounts.log_in(email=email, password=password, client=self._client())
+            issued = await accounts.log_in(
+                email=form.get("email", ""),
+                password=form.get("password", ""),
+                client=self.client(),
+            )
         except DomainError as exc:
             self.form_error = exc.message
             return None
         self.token = issued.token
         self.display_name = issued.user.display_name
+        self.email_verified = accounts.is_verified(issued.user)
         return rx.redirect(safe_next(self.router.url.query_parameters.get("next")))
 
     @rx.event
-    async def log_in(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
-        return await self._log_in(form, create=False)
-
-    @rx.event
     async def sign_up(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
-        return await self._log_in(form, create=True)
+        """Create the account; the answer is the same for an address that has one already."""
+        self._start_form()
+        try:
+            result = await accounts.sign_up(
+                email=form.get("email", ""),
+                password=form.get("password", ""),
+                display_name=form.get("display_name", ""),
+                invite_code=form.get("invite_code") or None,
+                client=self.client(),
+                base_url=self.base_url(),
+            )
+        except DomainError as exc:
+            self.form_error = exc.message
+            return None
+        if result.verification_required:
+            self.form_notice = (
+                f"Check your inbox: we sent a message to {result.email}. Follow its link to "
+                "confirm your address, then log in and vote."
+            )
+        else:
+            self.form_notice = f"Your account for {result.email} is ready: log in to vote."
+        return None
 
     @rx.event
-    def log_out(self):  # type: ignore[no-untyped-def]
+    async def log_out(self):  # type: ignore[no-untyped-def]
+        """End this session on the server too: the token is refused from now on."""
+        if self.token:
+            await accounts.log_out(token=self.token)
         self.token = ""
         self.display_name = ""
+        self.email_verified = True
         return rx.redirect("/")
+
+    @rx.event
+    async def resend_verification(self):  # type: ignore[no-untyped-def]
+        found = await self.verified_session()
+        if found is None or found[0].id is None:
+            return rx.redirect("/login")
+        user = found[0]
+        try:
+            sent = await accounts.resend_verification(user_id=user.id, base_url=self.base_url())
+        except DomainError as exc:
+            return rx.toast.error(exc.message, duration=10_000)
+        if not sent:
+            self.email_verified = True
+            return rx.toast.info("Your address is verified already.")
+        return rx.toast.success(
+            f"We sent a new link to {user.email}. It works once, for "
+            f"{accounts.verification_link_lifetime()}.",
+            duration=10_000,
+        )
 
     @rx.event
     def clear_form_error(self) -> None:
         self.form_error = ""
+        self.form_notice = ""

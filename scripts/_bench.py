@@ -27,8 +27,9 @@ def free_port() -> int:
 
 
 def prepare_database(dsn: str, users: int) -> None:
-    """Drop and recreate `dsn`, migrate, import the catalogue, insert `users` users
-    (bench1@example.com ... with password PASSWORD)."""
+    """Drop and recreate `dsn`, migrate, import the catalogue, insert `users` verified users
+    (bench1@example.com ... with password PASSWORD), each with an open session `bench-<id>`
+    (see `tokens_for`)."""
     import bcrypt
     import psycopg
     import sqlalchemy as sa
@@ -46,20 +47,29 @@ def prepare_database(dsn: str, users: int) -> None:
     password_hash = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds)).decode()
     with psycopg.connect(sa.make_url(dsn).render_as_string(False), autocommit=True) as c:
         c.execute(
-            "INSERT INTO users (email, display_name, password_hash, notification_channel, is_admin, created_at) "
-            "SELECT 'bench' || i || '@example.com', 'Bench ' || i, %s, 'in_app', false, now() "
+            "INSERT INTO users (email, display_name, password_hash, notification_channel, "
+            "is_admin, created_at, email_verified_at) "
+            "SELECT 'bench' || i || '@example.com', 'Bench ' || i, %s, 'in_app', false, now(), now() "
             "FROM generate_series(1, %s::int) AS i",
             (password_hash, users),
+        )
+        c.execute(
+            "INSERT INTO sessions (id, user_id, created_at, expires_at) "
+            "SELECT 'bench-' || id, id, now(), now() + interval '1 day' FROM users"
         )
 
 
 def tokens_for(users: int) -> list[str]:
-    """An access token for each of users 1..`users` (signed with the server's SECRET_KEY)."""
+    """An access token for each of users 1..`users` (signed with the server's SECRET_KEY),
+    naming the session `bench-<id>` (`prepare_database` opens them)."""
     from movievote.config import get_settings
     from movievote.security import create_access_token
 
     settings = get_settings()
-    return [create_access_token(user_id=i, settings=settings)[0] for i in range(1, users + 1)]
+    return [
+        create_access_token(user_id=i, session_id=f"bench-{i}", settings=settings)[0]
+        for i in range(1, users + 1)
+    ]
 
 
 @contextmanager
@@ -107,11 +117,11 @@ def production_server(
 
 
 @contextmanager
-def dev_server(*, log_path: str) -> Iterator[tuple[str, Callable[[], int]]]:
+def dev_server(*, log_path: str) -> Iterator[tuple[str, Callable[[], int], Path]]:
     """The README's run command (`scripts/run.sh`: the development server, SQLite) on a fresh
     data folder inside the project's hidden `.data/`, where the default database lives. Yields
-    the backend's base URL and a function counting the backend's restarts so far (Reflex
-    compiles the app each time a backend worker starts)."""
+    the backend's base URL, a function counting the backend's restarts so far (Reflex
+    compiles the app each time a backend worker starts) and the database file."""
     data_dir = ROOT / ".data" / f"bench-{os.getpid()}"
     frontend, backend = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
@@ -129,6 +139,7 @@ def dev_server(*, log_path: str) -> Iterator[tuple[str, Callable[[], int]]]:
             yield (
                 f"http://127.0.0.1:{backend}",
                 lambda: Path(log_path).read_text().count("Compiling") - compiled,
+                data_dir / "movievote.db",
             )
         finally:
             _stop(server)

@@ -23,6 +23,7 @@ import http.client
 import json
 import os
 import random
+import sqlite3
 import resource
 import statistics
 import threading
@@ -109,7 +110,7 @@ def drive(base: str, clients: int, seconds: float, make_request) -> tuple[Record
 def main_dev(args: argparse.Namespace) -> None:
     """The README's run command under load: sign-ups, then votes, from `--clients` clients at
     once; prints the statuses (a broken connection is status 0) and the backend's restarts."""
-    with dev_server(log_path="/tmp/movievote-bench-api-dev.log") as (base, restarts):
+    with dev_server(log_path="/tmp/movievote-bench-api-dev.log") as (base, restarts, database):
         emails = iter(range(1, DEV_USERS + 1))
         lock = threading.Lock()
 
@@ -133,6 +134,11 @@ def main_dev(args: argparse.Namespace) -> None:
             for status, n in rec.statuses.items():
                 signups.statuses[status] = signups.statuses.get(status, 0) + n
         print(f"sign-ups: {dict(sorted(signups.statuses.items()))}", flush=True)
+        with sqlite3.connect(database) as conn:  # a session per member, as a log-in opens
+            conn.execute(
+                "INSERT INTO sessions (id, user_id, created_at, expires_at) SELECT 'bench-' || id,"
+                " id, datetime('now'), datetime('now', '+1 day') FROM users"
+            )
         tokens = iter(tokens_for(DEV_USERS))
 
         def vote_request():

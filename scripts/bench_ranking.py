@@ -196,9 +196,11 @@ async def vote_rates(dsn: str, *, seconds: float, rounds: int, current: date) ->
     rng = random.Random(7)
     variants = {
         "cast_vote, spread over movies": lambda u: voting.cast_vote(
-            user_id=u, movie_id=rng.randint(1, MOVIES)
+            user_id=u, movie_id=rng.randint(1, MOVIES), session_id=f"bench-{u}"
         ),
-        "cast_vote, all on one movie": lambda u: voting.cast_vote(user_id=u, movie_id=1),
+        "cast_vote, all on one movie": lambda u: voting.cast_vote(
+            user_id=u, movie_id=1, session_id=f"bench-{u}"
+        ),
         "raw psycopg, spread": lambda u: raw(u, rng.randint(1, MOVIES), counter=False),
         "raw psycopg, one movie": lambda u: raw(u, 1, counter=False),
         "raw psycopg + counter row per vote, one movie": lambda u: raw(u, 1, counter=True),
@@ -276,10 +278,16 @@ async def main() -> None:
             (MOVIES,),
         )
         await conn.execute(
-            "INSERT INTO users (email, display_name, password_hash, notification_channel, is_admin, created_at) "
-            "SELECT 'u' || i || '@bench.local', 'User ' || i, 'x', 'in_app', false, now() "
+            "INSERT INTO users (email, display_name, password_hash, notification_channel, "
+            "is_admin, created_at, email_verified_at) "
+            "SELECT 'u' || i || '@bench.local', 'User ' || i, 'x', 'in_app', false, now(), now() "
             "FROM generate_series(1, %s::int) AS i",
             (users_needed,),
+        )
+        # an open session each, as a log-in makes: the vote statement checks it
+        await conn.execute(
+            "INSERT INTO sessions (id, user_id, created_at, expires_at) "
+            "SELECT 'bench-' || id, id, now(), now() + interval '1 day' FROM users"
         )
         await conn.execute(
             "INSERT INTO genres (name) SELECT 'Genre ' || g FROM generate_series(1, 18) AS g"

@@ -13,6 +13,7 @@ import pytest
 _TMP = Path(tempfile.mkdtemp(prefix="movievote-tests-"))
 TEST_DATABASE_URL = os.environ.get("MOVIEVOTE_TEST_DATABASE_URL") or f"sqlite:///{_TMP / 'test.db'}"
 os.environ["DATABASE_URL"] = TEST_DATABASE_URL
+os.environ["MOVIEVOTE_DATA_DIR"] = str(_TMP / "data")  # the development outbox, ...
 os.environ.setdefault("BCRYPT_ROUNDS", "4")
 os.environ.setdefault("RANKING_REFRESH_DELAY_SECONDS", "0.02")
 os.environ.setdefault("NOTIFY_RETRY_SECONDS", "0.01")
@@ -24,6 +25,10 @@ for name in (
     "VOTE_TIMEZONE",
     "NOTIFY_SMTP_URL",
     "NOTIFY_SMS_GATEWAY_URL",
+    "EMAIL_VERIFICATION",
+    "SIGNUP_MODE",
+    "PUBLIC_URL",
+    "FORWARDED_ALLOW_IPS",
 ):
     os.environ.pop(name, None)
 
@@ -39,7 +44,7 @@ from movievote.db import (  # noqa: E402
     reset_database,
 )
 from movievote.models import SQLModel, User  # noqa: E402
-from movievote.services import accounts, catalogue  # noqa: E402
+from movievote.services import accounts, catalogue, notifications  # noqa: E402
 
 IS_POSTGRES = TEST_DATABASE_URL.startswith("postgres")
 postgres_only = pytest.mark.skipif(not IS_POSTGRES, reason="needs PostgreSQL")
@@ -77,6 +82,7 @@ async def _isolated(migrated_database: str) -> AsyncIterator[None]:
         await subject.settle()
     if bootstrap._dispatcher is not None:
         await bootstrap._dispatcher.settle()
+    await notifications.settle_in_flight()
     bootstrap.reset()
     database = get_database()
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
@@ -150,18 +156,34 @@ async def movies(db: Database) -> list[int]:
     return [ids[m.external_id] for m in SAMPLE_MOVIES]
 
 
+BASE_URL = "http://movievote.test"
+
+
 @pytest.fixture
 def make_user() -> Callable[..., Awaitable[User]]:
+    """Sign up through the service; the address is verified unless `verified=False`."""
     counter = iter(range(1, 1_000_000))
 
-    async def make(email: str | None = None, password: str = "correct horse", **kw: object) -> User:
+    async def make(
+        email: str | None = None,
+        password: str = "correct horse",
+        verified: bool = True,
+        **kw: object,
+    ) -> User:
         n = next(counter)
-        return await accounts.sign_up(
+        result = await accounts.sign_up(
             email=email or f"user{n}@example.com",
             password=password,
             display_name=str(kw.pop("display_name", f"User {n}")),
+            base_url=BASE_URL,
             **kw,  # type: ignore[arg-type]
         )
+        user = await accounts.get_user_by_email(email=result.email)
+        assert user is not None and user.id is not None
+        if verified:
+            await accounts.mark_verified(user_id=user.id)
+            user = await accounts.get_user(user_id=user.id)
+        return user
 
     return make
 
@@ -183,14 +205,27 @@ def login(api):  # type: ignore[no-untyped-def]
     """Sign up (if needed) and log in through the API; returns the Authorization header."""
 
     async def make(
-        email: str = "voter@example.com", password: str = "password123"
+        email: str = "voter@example.com", password: str = "password123", verified: bool = True
     ) -> dict[str, str]:
-        await api.post(
+        signed_up = await api.post(
             "/api/signup",
             json={"email": email, "password": password, "display_name": email.split("@")[0]},
         )
+        assert signed_up.status_code == 202, signed_up.text
+        if verified:
+            user = await accounts.get_user_by_email(email=email)
+            assert user is not None and user.id is not None
+            await accounts.mark_verified(user_id=user.id)
         response = await api.post("/api/token", data={"username": email, "password": password})
         assert response.status_code == 200, response.text
         return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
     return make
+
+
+async def verify_address(email: str) -> None:
+    """Mark an address verified, as following its mailed link does (tests/integration/test_trust.py
+    follows real links; elsewhere this stands in for the click)."""
+    user = await accounts.get_user_by_email(email=email)
+    assert user is not None and user.id is not None
+    await accounts.mark_verified(user_id=user.id)

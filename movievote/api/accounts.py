@@ -1,19 +1,21 @@
-"""Sign up, log in (OAuth2 password form), who am I."""
+"""Accounts: sign up, verify the address, log in and out, who am I, passwords."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
-from movievote.api.deps import ClientAddress, CurrentUser
+from movievote.api.deps import BearerToken, ClientAddress, CurrentUser, PublicUrl
 from movievote.api.errors import MALFORMED_BODY, UNAUTHORIZED, VALIDATION, doc
 from movievote.models import UserPublic
 from movievote.services import accounts
 
 router = APIRouter(tags=["accounts"])
+
+THROTTLED = doc(429, "Too many attempts from this client (`too_many_attempts`); see Retry-After.")
 
 
 class SignupRequest(BaseModel):
@@ -22,6 +24,16 @@ class SignupRequest(BaseModel):
     )
     password: str = Field(min_length=8, max_length=72, description="8 characters to 72 bytes")
     display_name: str = Field(min_length=1, max_length=80, examples=["Ana"])
+    invite_code: str | None = Field(
+        default=None, max_length=32, description="needed when the vote admits invited people only"
+    )
+
+
+class Accepted(BaseModel):
+    """What happened, for a person (`detail`) and for a program (`code`)."""
+
+    detail: str
+    code: str
 
 
 class TokenResponse(BaseModel):
@@ -30,31 +42,97 @@ class TokenResponse(BaseModel):
     expires_in: int = Field(description="seconds until the token expires")
 
 
+class LinkToken(BaseModel):
+    token: str = Field(min_length=1, max_length=100, description="the `token` of the mailed link")
+
+
+class EmailRequest(BaseModel):
+    email: str = Field(max_length=254, json_schema_extra={"format": "email"})
+
+
+class ResetRequest(BaseModel):
+    token: str = Field(min_length=1, max_length=100, description="the `token` of the mailed link")
+    new_password: str = Field(min_length=8, max_length=72, description="8 characters to 72 bytes")
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(max_length=72)
+    new_password: str = Field(min_length=8, max_length=72, description="8 characters to 72 bytes")
+
+
+def check_inbox(address: str, verification_required: bool) -> Accepted:
+    if verification_required:
+        return Accepted(
+            detail=f"Check your inbox: we sent a message to {address}. Follow its link to "
+            "confirm your address, then log in and vote.",
+            code="check_inbox",
+        )
+    return Accepted(
+        detail=f"Check your inbox at {address}, or log in if your account is ready.",
+        code="check_inbox",
+    )
+
+
 @router.post(
     "/api/signup",
-    status_code=201,
-    response_model=UserPublic,
-    summary="Create an account",
+    status_code=202,
+    response_model=Accepted,
+    summary="Create an account (then confirm the address from the email)",
+    description=(
+        "Answers the same whether or not the address has an account: a new account gets a "
+        "verification link (valid 24 h), an existing one's owner gets a note with a "
+        "password-reset link. Voting needs a verified address."
+    ),
     responses={
-        **doc(409, "An account with this email exists (`email_taken`)."),
+        **doc(403, "This vote does not admit the address or invite (`signup_closed`)."),
+        **THROTTLED,
         **MALFORMED_BODY,
         **VALIDATION,
     },
 )
-async def signup(body: SignupRequest) -> UserPublic:
-    user = await accounts.sign_up(
-        email=body.email, password=body.password, display_name=body.display_name
+async def signup(body: SignupRequest, client: ClientAddress, base_url: PublicUrl) -> Accepted:
+    result = await accounts.sign_up(
+        email=body.email,
+        password=body.password,
+        display_name=body.display_name,
+        invite_code=body.invite_code,
+        client=client,
+        base_url=base_url,
     )
-    return UserPublic.model_validate(user, from_attributes=True)
+    return check_inbox(result.email, result.verification_required)
+
+
+@router.post(
+    "/api/verify-email",
+    response_model=UserPublic,
+    summary="Confirm an email address with the mailed link's token",
+    responses={**doc(400, "Unknown, used or expired link (`invalid_link`)."), **VALIDATION},
+)
+async def verify_email(body: LinkToken) -> UserPublic:
+    return accounts.public(await accounts.verify_email(token=body.token))
+
+
+@router.post(
+    "/api/verify-email/resend",
+    status_code=202,
+    response_model=Accepted,
+    summary="Mail a new verification link",
+    responses={**UNAUTHORIZED, **doc(429, "Too many emails this hour (`too_many_attempts`).")},
+)
+async def resend_verification(user: CurrentUser, base_url: PublicUrl) -> Accepted:
+    assert user.id is not None
+    if not await accounts.resend_verification(user_id=user.id, base_url=base_url):
+        return Accepted(detail="Your address is verified already.", code="already_verified")
+    return check_inbox(user.email, True)
 
 
 @router.post(
     "/api/token",
     response_model=TokenResponse,
-    summary="Log in: trade email and password for a bearer token",
+    summary="Log in: trade email and password for a bearer token (a new session)",
     responses={
         **doc(401, "Wrong email or password (`invalid_credentials`)."),
-        **doc(429, "Too many failed logins (`too_many_attempts`); see Retry-After."),
+        **THROTTLED,
         **MALFORMED_BODY,
         **VALIDATION,
     },
@@ -66,8 +144,69 @@ async def token(
     return TokenResponse(access_token=issued.token, expires_in=issued.expires_in)
 
 
+@router.post(
+    "/api/logout",
+    status_code=204,
+    summary="Log out: end the session of this token (it is refused from now on)",
+)
+async def logout(token: BearerToken) -> Response:
+    if token:
+        await accounts.log_out(token=token)
+    return Response(status_code=204)
+
+
 @router.get(
     "/api/me", response_model=UserPublic, summary="The current user", responses={**UNAUTHORIZED}
 )
 async def me(user: CurrentUser) -> UserPublic:
-    return UserPublic.model_validate(user, from_attributes=True)
+    return accounts.public(user)
+
+
+@router.put(
+    "/api/me/password",
+    response_model=TokenResponse,
+    summary="Change the password: every other session ends; the answer is a new token",
+    responses={
+        **UNAUTHORIZED,
+        **doc(403, "The current password is not right (`wrong_password`)."),
+        **VALIDATION,
+    },
+)
+async def change_password(body: PasswordChange, user: CurrentUser) -> TokenResponse:
+    assert user.id is not None
+    issued = await accounts.change_password(
+        user_id=user.id, current_password=body.current_password, new_password=body.new_password
+    )
+    return TokenResponse(access_token=issued.token, expires_in=issued.expires_in)
+
+
+@router.post(
+    "/api/password-reset",
+    status_code=202,
+    response_model=Accepted,
+    summary="Mail a password-reset link (the same answer whether or not the address has one)",
+    responses={**THROTTLED, **VALIDATION},
+)
+async def request_password_reset(
+    body: EmailRequest, client: ClientAddress, base_url: PublicUrl
+) -> Accepted:
+    await accounts.request_password_reset(email=body.email, client=client, base_url=base_url)
+    return Accepted(
+        detail="If an account uses this address, we sent it a link to set a new password "
+        f"(valid for {accounts.reset_link_lifetime()}).",
+        code="check_inbox",
+    )
+
+
+@router.post(
+    "/api/password-reset/confirm",
+    response_model=Accepted,
+    summary="Set a new password with the mailed link's token; every session ends",
+    responses={**doc(400, "Unknown, used or expired link (`invalid_link`)."), **VALIDATION},
+)
+async def reset_password(body: ResetRequest) -> Accepted:
+    await accounts.reset_password(token=body.token, new_password=body.new_password)
+    return Accepted(
+        detail="Your password is changed and every session was logged out. Log in with it.",
+        code="password_reset",
+    )

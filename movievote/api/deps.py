@@ -1,4 +1,5 @@
-"""Dependencies: the current user from a verified bearer token, the client's address."""
+"""Dependencies: the current user from a verified bearer token and its open session, the
+client's address (behind trusted proxies), the address people open the app at."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from movievote.api.errors import ApiError
+from movievote.clients import client_address as resolve_client
 from movievote.config import get_settings
 from movievote.errors import InvalidToken, UserNotFound
 from movievote.models import User
-from movievote.security import decode_access_token
+from movievote.security import TokenClaims, decode_access_token
 from movievote.services import accounts
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/token", auto_error=False)
@@ -28,10 +30,10 @@ def _required(token: str | None) -> str:
     return token
 
 
-async def current_user_id(token: Annotated[str | None, Depends(oauth2)]) -> int:
-    """The user id of a valid, unexpired HS256 token, without a database read.
+async def current_claims(token: Annotated[str | None, Depends(oauth2)]) -> TokenClaims:
+    """The user and session of a valid, unexpired HS256 token, without a database read.
 
-    For routes whose own statement proves the account still exists (voting does).
+    For routes whose own statement proves the session is open and the account exists (voting).
     """
     try:
         return decode_access_token(_required(token), settings=get_settings())
@@ -52,11 +54,28 @@ async def current_user(token: Annotated[str | None, Depends(oauth2)]) -> User:
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
-CurrentUserId = Annotated[int, Depends(current_user_id)]
+CurrentClaims = Annotated[TokenClaims, Depends(current_claims)]
+BearerToken = Annotated[str | None, Depends(oauth2)]
 
 
 async def client_address(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    """The client's address: the peer's, or X-Forwarded-For's when the peer is a proxy listed
+    in FORWARDED_ALLOW_IPS (movievote.clients)."""
+    peer = request.client.host if request.client else None
+    return resolve_client(
+        peer, request.headers.get("x-forwarded-for"), allowed=get_settings().forwarded_allow_ips
+    )
 
 
 ClientAddress = Annotated[str | None, Depends(client_address)]
+
+
+async def public_url(request: Request) -> str:
+    """Where people open the app, for links in emails: PUBLIC_URL, else this request's origin."""
+    configured = get_settings().public_url
+    if configured:
+        return configured.rstrip("/")
+    return str(request.base_url).rstrip("/")
+
+
+PublicUrl = Annotated[str, Depends(public_url)]

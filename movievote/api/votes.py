@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter, BackgroundTasks
 from pydantic import BaseModel
 
-from movievote.api.deps import CurrentUser, CurrentUserId
+from movievote.api.deps import CurrentClaims, CurrentUser
 from movievote.api.errors import UNAUTHORIZED, VALIDATION, AlreadyVotedBody, doc
 from movievote.api.movies import MovieId
 from movievote.models import VotePublic
@@ -31,6 +31,7 @@ class MyVote(BaseModel):
     summary="Vote for a movie (once per calendar month)",
     responses={
         **UNAUTHORIZED,
+        **doc(403, "The account's email address is not verified yet (`email_not_verified`)."),
         **doc(404, "No such movie (`movie_not_found`)."),
         **doc(
             409,
@@ -40,12 +41,12 @@ class MyVote(BaseModel):
         **VALIDATION,
     },
 )
-async def vote(
-    movie_id: MovieId, user_id: CurrentUserId, background: BackgroundTasks
-) -> VotePublic:
-    # cast_vote's statement checks that the account still exists (UserNotFound -> 401)
-    cast = await voting.cast_vote(user_id=user_id, movie_id=movie_id)
-    background.add_task(notifications.queue_vote_registered, user_id=user_id, vote=cast)
+async def vote(movie_id: MovieId, claims: CurrentClaims, background: BackgroundTasks) -> VotePublic:
+    # cast_vote's statement checks the session is open, the account exists and is verified
+    cast = await voting.cast_vote(
+        user_id=claims.user_id, movie_id=movie_id, session_id=claims.session_id
+    )
+    background.add_task(notifications.queue_vote_registered, user_id=claims.user_id, vote=cast)
     return cast
 
 

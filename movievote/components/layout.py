@@ -56,7 +56,12 @@ def navbar() -> rx.Component:
             rx.cond(
                 AuthState.logged_in,
                 rx.hstack(
-                    rx.text("Hi, ", AuthState.display_name, size="2", id="whoami"),
+                    rx.link(
+                        rx.text("Hi, ", AuthState.display_name, size="2", id="whoami"),
+                        href="/account",
+                        underline="hover",
+                        title="Your account",
+                    ),
                     rx.button("Log out", on_click=AuthState.log_out, variant="soft", size="2"),
                     align="center",
                 ),

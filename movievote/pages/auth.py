@@ -5,10 +5,11 @@ from __future__ import annotations
 import reflex as rx
 
 from movievote.components.layout import page
+from movievote.config import get_settings
 from movievote.state import AuthState
 
 
-def _field(label: str, name: str, kind: str = "text", **props: object) -> rx.Component:
+def field(label: str, name: str, kind: str = "text", **props: object) -> rx.Component:
     return rx.vstack(
         rx.el.label(label, html_for=name, style={"font_weight": "500"}),
         rx.input(id=name, name=name, type=kind, required=True, size="3", width="100%", **props),
@@ -17,25 +18,43 @@ def _field(label: str, name: str, kind: str = "text", **props: object) -> rx.Com
     )
 
 
-def _error() -> rx.Component:
-    return rx.cond(
-        AuthState.form_error != "",
-        rx.callout(
-            AuthState.form_error,
-            icon="triangle_alert",
-            color_scheme="red",
-            role="alert",
-            id="form-error",
+def form_messages() -> rx.Component:
+    """The form's error (red) or its outcome (green), announced to screen readers."""
+    return rx.fragment(
+        rx.cond(
+            AuthState.form_error != "",
+            rx.callout(
+                AuthState.form_error,
+                icon="triangle_alert",
+                color_scheme="red",
+                role="alert",
+                id="form-error",
+            ),
+        ),
+        rx.cond(
+            AuthState.form_notice != "",
+            rx.callout(
+                AuthState.form_notice,
+                icon="mail_check",
+                color_scheme="green",
+                role="status",
+                id="form-notice",
+            ),
         ),
     )
 
 
-def _card(title: str, form: rx.Component, footer: rx.Component) -> rx.Component:
+def card(title: str, form: rx.Component, footer: rx.Component) -> rx.Component:
     return page(
         rx.center(
             rx.card(
                 rx.vstack(
-                    rx.heading(title, size="7"), _error(), form, footer, spacing="4", width="100%"
+                    rx.heading(title, size="7", as_="h1"),
+                    form_messages(),
+                    form,
+                    footer,
+                    spacing="4",
+                    width="100%",
                 ),
                 size="4",
                 width="100%",
@@ -49,8 +68,8 @@ def _card(title: str, form: rx.Component, footer: rx.Component) -> rx.Component:
 def login() -> rx.Component:
     form = rx.form(
         rx.vstack(
-            _field("Email", "email", "email", auto_complete="username"),
-            _field("Password", "password", "password", auto_complete="current-password"),
+            field("Email", "email", "email", auto_complete="username"),
+            field("Password", "password", "password", auto_complete="current-password"),
             rx.button("Log in", type="submit", size="3", width="100%"),
             spacing="3",
             width="100%",
@@ -58,18 +77,32 @@ def login() -> rx.Component:
         on_submit=AuthState.log_in,
         width="100%",
     )
-    return _card(
-        "Log in", form, rx.text("New here? ", rx.link("Sign up", href="/signup"), size="2")
+    return card(
+        "Log in",
+        form,
+        rx.vstack(
+            rx.text("New here? ", rx.link("Sign up", href="/signup"), size="2"),
+            rx.text(
+                "Forgot your password? ", rx.link("Reset it", href="/forgot-password"), size="2"
+            ),
+            spacing="1",
+        ),
     )
 
 
 def signup() -> rx.Component:
+    invite = (
+        [field("Invite code", "invite_code", max_length=32, auto_complete="off")]
+        if get_settings().signup_mode == "invite"
+        else []
+    )
     form = rx.form(
         rx.vstack(
-            _field("Email", "email", "email", auto_complete="email"),
-            _field("Display name", "display_name", max_length=80, auto_complete="nickname"),
-            _field("Password", "password", "password", min_length=8, auto_complete="new-password"),
+            field("Email", "email", "email", auto_complete="email"),
+            field("Display name", "display_name", max_length=80, auto_complete="nickname"),
+            field("Password", "password", "password", min_length=8, auto_complete="new-password"),
             rx.text("At least 8 characters (at most 72 bytes).", size="1", color_scheme="gray"),
+            *invite,
             rx.button("Sign up", type="submit", size="3", width="100%"),
             spacing="3",
             width="100%",
@@ -77,7 +110,7 @@ def signup() -> rx.Component:
         on_submit=AuthState.sign_up,
         width="100%",
     )
-    return _card(
+    return card(
         "Create your account",
         form,
         rx.text("Have an account? ", rx.link("Log in", href="/login"), size="2"),

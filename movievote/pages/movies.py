@@ -132,11 +132,14 @@ class MoviesState(rx.State):
         """Cast the vote as the user the token names (verified here, on the server)."""
         self.vote_error = ""
         auth = await self.get_state(AuthState)
-        user = await auth.verified_user()
-        if user is None or user.id is None:
+        found = await auth.verified_session()
+        if found is None or found[0].id is None:
             return rx.redirect("/login?next=/")
+        user, claims = found
         try:
-            cast = await voting.cast_vote(user_id=user.id, movie_id=int(movie_id))
+            cast = await voting.cast_vote(
+                user_id=claims.user_id, movie_id=int(movie_id), session_id=claims.session_id
+            )
         except DomainError as exc:
             self.vote_error = exc.message
             self._show_vote(await voting.vote_of(user_id=user.id))
@@ -195,6 +198,30 @@ def _filters() -> rx.Component:
     )
 
 
+def _verify_banner() -> rx.Component:
+    """A member whose address is not confirmed may browse, not vote: why, and the remedy."""
+    return rx.cond(
+        AuthState.logged_in & ~AuthState.email_verified,
+        rx.callout.root(
+            rx.callout.icon(rx.icon("mail_warning")),
+            rx.callout.text(
+                "Confirm your email address to vote: follow the link we sent you. ",
+                rx.button(
+                    "Send the link again",
+                    on_click=AuthState.resend_verification,
+                    variant="soft",
+                    size="1",
+                    id="resend-verification",
+                ),
+            ),
+            color_scheme="amber",
+            id="verify-banner",
+            role="status",
+            size="2",
+        ),
+    )
+
+
 def _banner() -> rx.Component:
     return rx.cond(
         MoviesState.has_voted,
@@ -250,6 +277,7 @@ def movies_page() -> rx.Component:
                 rx.text(MoviesState.total, " movies", color_scheme="gray", id="movie-count"),
                 rx.text("Loading the catalogue…", color_scheme="gray"),
             ),
+            _verify_banner(),
             _banner(),
             rx.cond(
                 MoviesState.vote_error != "",

@@ -1,36 +1,79 @@
-"""Accounts: sign up, authenticate, tokens."""
+"""Accounts: who may join, verified addresses, log-ins as sessions that can end, passwords.
+
+One vote per verified person: a sign-up proves nothing until its owner follows the link we mail
+(EMAIL_VERIFICATION=required). Sign-up and password reset answer the same whether or not the
+address has an account; what differs goes to the address's own inbox.
+"""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
+import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from sqlmodel import select
 
 from movievote.config import Channel, Settings, get_settings
 from movievote.db import Database, get_database
-from movievote.errors import EmailTaken, InvalidCredentials, InvalidInput, UserNotFound
-from movievote.models import User, utcnow
+from movievote.errors import (
+    InvalidCredentials,
+    InvalidInput,
+    InvalidLink,
+    InvalidToken,
+    SignupClosed,
+    TooManyAttempts,
+    UserNotFound,
+    WrongPassword,
+)
+from movievote.models import EmailLink, Invite, Session, User, UserPublic, utcnow
 from movievote.security import (
     BCRYPT_MAX_BYTES,
+    TokenClaims,
     burn_password_check,
     create_access_token,
     decode_access_token,
+    digest,
     hash_password,
+    new_secret,
     verify_password,
 )
+from movievote.services import notifications
 from movievote.services.throttle import LoginThrottle
 
 PASSWORD_MIN_CHARS = 8
 CHANNELS: tuple[Channel, ...] = ("email", "sms", "in_app")
+VERIFY, RESET = "verify", "reset"
+
+users_t = User.__table__  # type: ignore[attr-defined]
+sessions_t = Session.__table__  # type: ignore[attr-defined]
+links_t = EmailLink.__table__  # type: ignore[attr-defined]
+invites_t = Invite.__table__  # type: ignore[attr-defined]
+
+# Full stops that IDNA treats as dots: ideographic, full-width and half-width ideographic.
+_DOTS = re.compile("[\u3002\uff0e\uff61]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def account_key(email: str) -> str:
+    """The one form of an address every comparison uses (accounts, throttles, links): Unicode
+    compatibility-normalised (full-width letters are letters), IDNA's look-alike dots made
+    dots, case-folded, trimmed. Defined for any input, valid or not."""
+    folded = _DOTS.sub(".", unicodedata.normalize("NFKC", email)).strip()
+    return unicodedata.normalize("NFKC", folded.casefold())
 
 
 def normalize_email(email: str) -> str:
-    """A valid email, lower-cased; InvalidInput otherwise."""
+    """A valid email in its one normalised form; InvalidInput otherwise."""
+    key = account_key(email)
+    if _CONTROL.search(key):
+        raise InvalidInput("An email address cannot contain control characters.", field="email")
     try:
         # test_environment: also accept the reserved `.test` domain (RFC 2606) used in testing
-        result = validate_email(email.strip(), check_deliverability=False, test_environment=True)
+        result = validate_email(key, check_deliverability=False, test_environment=True)
     except EmailNotValidError as exc:
         raise InvalidInput(f"Enter a valid email address ({exc}).", field="email") from exc
     return result.normalized.lower()
@@ -38,6 +81,8 @@ def normalize_email(email: str) -> str:
 
 def check_password_rules(password: str) -> None:
     """At least 8 characters and at most 72 bytes (bcrypt ignores anything past 72 bytes)."""
+    if "\x00" in password:
+        raise InvalidInput("A password cannot contain a NUL character.", field="password")
     if len(password) < PASSWORD_MIN_CHARS:
         raise InvalidInput(
             f"The password must have at least {PASSWORD_MIN_CHARS} characters.", field="password"
@@ -51,10 +96,40 @@ def check_password_rules(password: str) -> None:
 
 
 def _clean_display_name(display_name: str) -> str:
+    if _CONTROL.search(display_name.replace("\t", " ").replace("\n", " ")):
+        raise InvalidInput(
+            "The display name cannot contain control characters.", field="display_name"
+        )
     name = " ".join(display_name.split())
     if not 1 <= len(name) <= 80:
         raise InvalidInput("The display name must have 1 to 80 characters.", field="display_name")
     return name
+
+
+def allowed_domains(settings: Settings) -> list[str]:
+    return [
+        d.strip().lower().lstrip("@")
+        for d in settings.allowed_email_domains.split(",")
+        if d.strip()
+    ]
+
+
+def _check_domain(address: str, settings: Settings) -> None:
+    if settings.signup_mode != "domains":
+        return
+    domains = allowed_domains(settings)
+    domain = address.rsplit("@", 1)[1]
+    if not any(domain == d or domain.endswith("." + d) for d in domains):
+        listed = ", ".join(domains) or "(none configured)"
+        raise SignupClosed(f"Sign-up is open to addresses at {listed} only.")
+
+
+@dataclass(frozen=True)
+class SignUpResult:
+    """What a sign-up may tell its caller: the same for a new and an existing address."""
+
+    email: str
+    verification_required: bool
 
 
 async def sign_up(
@@ -62,11 +137,20 @@ async def sign_up(
     email: str,
     password: str,
     display_name: str,
+    base_url: str,
+    invite_code: str | None = None,
+    client: str | None = None,
     notification_channel: Channel | None = None,
+    throttle: LoginThrottle | None = None,
     settings: Settings | None = None,
     db: Database | None = None,
-) -> User:
-    """Create an account; EmailTaken if the address (in any case) has one already."""
+) -> SignUpResult:
+    """Create an unverified account and mail its verification link; or, if the address has an
+    account already, mail its owner a note with a reset link. Answers the same either way.
+
+    Refused before anything is written: malformed input (InvalidInput), an address or invite
+    this vote does not admit (SignupClosed), too many sign-ups from the client (TooManyAttempts).
+    """
     settings = settings or get_settings()
     db = db or get_database()
     address = normalize_email(email)
@@ -77,25 +161,381 @@ async def sign_up(
         raise InvalidInput(
             f"Unknown notification channel {channel!r}.", field="notification_channel"
         )
+    _check_domain(address, settings)
+    code = (invite_code or "").strip()
+    if settings.signup_mode == "invite" and not code:
+        raise SignupClosed("Joining this vote needs an invite code.")
+    await _throttle(throttle).mail_request(client=client)
+    # hashed on both paths, so the answer takes as long for a known address as a new one
     password_hash = await hash_password(password, rounds=settings.bcrypt_rounds)
-    statement = (
-        db.insert(User)
-        .values(
-            email=address,
-            display_name=name,
-            password_hash=password_hash,
-            notification_channel=channel,
-            is_admin=False,
-            created_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["email"])
-        .returning(*User.__table__.columns)  # type: ignore[attr-defined]
-    )
+    now = utcnow()
     async with db.transaction() as conn:
-        row = (await conn.execute(statement)).mappings().first()
-    if row is None:
-        raise EmailTaken("An account with this email already exists.")
-    return User.model_validate(dict(row))
+        if settings.signup_mode == "invite":
+            await _check_invite(conn, code, now)
+        row = (
+            (
+                await conn.execute(
+                    db.insert(User)
+                    .values(
+                        email=address,
+                        display_name=name,
+                        password_hash=password_hash,
+                        notification_channel=channel,
+                        is_admin=False,
+                        created_at=now,
+                    )
+                    .on_conflict_do_nothing(index_elements=["email"])
+                    .returning(users_t.c.id)
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if row is not None and settings.signup_mode == "invite":
+            await _use_invite(conn, code, now)
+    required = settings.email_verification == "required"
+    if row is not None:
+        if required:
+            await _mail_link(
+                db=db,
+                settings=settings,
+                user_id=row["id"],
+                purpose=VERIFY,
+                base_url=base_url,
+                kind="verify_email",
+            )
+    else:
+        existing = await get_user_by_email(email=address, db=db)
+        if existing is not None and existing.id is not None:
+            await _mail_link(
+                db=db,
+                settings=settings,
+                user_id=existing.id,
+                purpose=RESET,
+                base_url=base_url,
+                kind="account_exists",
+                quiet_when_limited=True,
+            )
+    return SignUpResult(email=address, verification_required=required)
+
+
+async def _check_invite(conn: Any, code: str, now: datetime) -> None:
+    found = (
+        await conn.execute(
+            sa.select(invites_t.c.uses, invites_t.c.max_uses, invites_t.c.expires_at).where(
+                invites_t.c.code == code
+            )
+        )
+    ).first()
+    if (
+        found is None
+        or found.uses >= found.max_uses
+        or (found.expires_at and found.expires_at <= now)
+    ):
+        raise SignupClosed("This invite code is not valid: it is unknown, used up or expired.")
+
+
+async def _use_invite(conn: Any, code: str, now: datetime) -> None:
+    """Take one use of the invite, in the sign-up's transaction: the database decides races."""
+    used = await conn.execute(
+        sa.update(invites_t)
+        .where(
+            invites_t.c.code == code,
+            invites_t.c.uses < invites_t.c.max_uses,
+            sa.or_(invites_t.c.expires_at.is_(None), invites_t.c.expires_at > now),
+        )
+        .values(uses=invites_t.c.uses + 1)
+    )
+    if used.rowcount != 1:
+        raise SignupClosed("This invite code is not valid: it is unknown, used up or expired.")
+
+
+async def create_invite(
+    *,
+    max_uses: int = 1,
+    days: float | None = 14,
+    created_by: int | None = None,
+    db: Database | None = None,
+) -> Invite:
+    """A new invite code usable `max_uses` times for `days` days (None: no expiry)."""
+    if not 1 <= max_uses <= 100_000:
+        raise InvalidInput("An invite is usable 1 to 100,000 times.", field="max_uses")
+    db = db or get_database()
+    invite = Invite(
+        code=new_secret()[:16],
+        max_uses=max_uses,
+        uses=0,
+        expires_at=utcnow() + timedelta(days=days) if days else None,
+        created_by=created_by,
+        created_at=utcnow(),
+    )
+    async with db.session() as session:
+        session.add(invite)
+        await session.commit()
+        await session.refresh(invite)
+    return invite
+
+
+def _throttle(throttle: LoginThrottle | None) -> LoginThrottle:
+    if throttle is not None:
+        return throttle
+    from movievote import bootstrap
+
+    return bootstrap.get_login_throttle()
+
+
+def link_url(base_url: str, purpose: str, token: str) -> str:
+    page = "verify-email" if purpose == VERIFY else "reset-password"
+    return f"{base_url.rstrip('/')}/{page}?token={token}"
+
+
+async def _mail_link(
+    *,
+    db: Database,
+    settings: Settings,
+    user_id: int,
+    purpose: str,
+    base_url: str,
+    kind: str,
+    quiet_when_limited: bool = False,
+) -> None:
+    """Create a one-time link and mail it (in the background: the caller's answer does not
+    wait for, or reveal, the mail server). At most VERIFICATION_EMAILS_PER_HOUR links of a
+    purpose per account per hour: past that TooManyAttempts, or nothing when `quiet`."""
+    now = utcnow()
+    lifetime = (
+        timedelta(hours=settings.verification_link_hours)
+        if purpose == VERIFY
+        else timedelta(minutes=settings.password_reset_minutes)
+    )
+    token = new_secret()
+    async with db.transaction() as conn:
+        recent = (
+            await conn.execute(
+                sa.select(sa.func.count(), sa.func.min(links_t.c.created_at)).where(
+                    links_t.c.user_id == user_id,
+                    links_t.c.purpose == purpose,
+                    links_t.c.created_at > now - timedelta(hours=1),
+                )
+            )
+        ).one()
+        if recent[0] >= settings.verification_emails_per_hour:
+            if quiet_when_limited:
+                return
+            oldest = recent[1] if recent[1].tzinfo else recent[1].replace(tzinfo=now.tzinfo)
+            wait = max(1, int((oldest + timedelta(hours=1) - now).total_seconds()))
+            raise TooManyAttempts(
+                f"We have sent you {recent[0]} emails in the last hour. Check your inbox (and "
+                f"spam folder), or ask again in {max(1, wait // 60)} minutes.",
+                retry_after=wait,
+            )
+        await conn.execute(
+            sa.insert(links_t).values(
+                user_id=user_id,
+                purpose=purpose,
+                token_hash=digest(token),
+                created_at=now,
+                expires_at=now + lifetime,
+            )
+        )
+        contact = (
+            await conn.execute(
+                sa.select(
+                    users_t.c.id,
+                    users_t.c.email,
+                    users_t.c.phone,
+                    users_t.c.notification_channel,
+                    users_t.c.display_name,
+                ).where(users_t.c.id == user_id)
+            )
+        ).one()
+    payload = {
+        "display_name": contact.display_name,
+        "expires_at": (now + lifetime).isoformat(),
+        "valid_for": _duration(lifetime),
+    }
+    notifications.send_soon(
+        user=notifications.Contact(
+            id=contact.id,
+            email=contact.email,
+            phone=contact.phone,
+            notification_channel="email",
+        ),
+        kind=kind,
+        payload=payload,
+        link=link_url(base_url, purpose, token),
+        channel="email",
+        settings=settings,
+        db=db,
+    )
+
+
+def _duration(lifetime: timedelta) -> str:
+    minutes = int(lifetime.total_seconds() // 60)
+    if minutes % 60:
+        return f"{minutes} minutes"
+    hours = minutes // 60
+    return f"{hours} hour{'s' * (hours != 1)}"
+
+
+async def resend_verification(
+    *, user_id: int, base_url: str, settings: Settings | None = None, db: Database | None = None
+) -> bool:
+    """Mail a new verification link; False if the address is verified already.
+    TooManyAttempts past VERIFICATION_EMAILS_PER_HOUR."""
+    settings = settings or get_settings()
+    db = db or get_database()
+    user = await get_user(user_id=user_id, db=db)
+    if user.email_verified_at is not None:
+        return False
+    await _mail_link(
+        db=db,
+        settings=settings,
+        user_id=user_id,
+        purpose=VERIFY,
+        base_url=base_url,
+        kind="verify_email",
+    )
+    return True
+
+
+async def _consume_link(db: Database, token: str, purpose: str) -> int:
+    """Use a link once: the user id it was made for; InvalidLink if unknown, used or expired."""
+    now = utcnow()
+    if not token or len(token) > 100:
+        raise InvalidLink(_invalid_link(purpose))
+    async with db.transaction() as conn:
+        user_id = await conn.scalar(
+            sa.update(links_t)
+            .where(
+                links_t.c.token_hash == digest(token),
+                links_t.c.purpose == purpose,
+                links_t.c.used_at.is_(None),
+                links_t.c.expires_at > now,
+            )
+            .values(used_at=now)
+            .returning(links_t.c.user_id)
+        )
+    if user_id is None:
+        raise InvalidLink(_invalid_link(purpose))
+    return int(user_id)
+
+
+def _invalid_link(purpose: str) -> str:
+    if purpose == VERIFY:
+        return (
+            "This verification link is not valid: it was used already, has expired or was "
+            "mistyped. Log in and ask for a new one."
+        )
+    return (
+        "This password-reset link is not valid: it was used already, has expired or was "
+        "mistyped. Ask for a new one."
+    )
+
+
+async def verify_email(*, token: str, db: Database | None = None) -> User:
+    """Follow a verification link: the account's address is verified from now on."""
+    db = db or get_database()
+    user_id = await _consume_link(db, token, VERIFY)
+    await mark_verified(user_id=user_id, db=db)
+    return await get_user(user_id=user_id, db=db)
+
+
+async def mark_verified(*, user_id: int, db: Database | None = None) -> None:
+    """Record that the account's owner reads its address (a followed link, or an operator)."""
+    db = db or get_database()
+    async with db.transaction() as conn:
+        await conn.execute(
+            sa.update(users_t)
+            .where(users_t.c.id == user_id, users_t.c.email_verified_at.is_(None))
+            .values(email_verified_at=utcnow())
+        )
+
+
+async def request_password_reset(
+    *,
+    email: str,
+    base_url: str,
+    client: str | None = None,
+    throttle: LoginThrottle | None = None,
+    settings: Settings | None = None,
+    db: Database | None = None,
+) -> None:
+    """Mail a reset link if the address has an account; the same (silent) answer if not."""
+    settings = settings or get_settings()
+    db = db or get_database()
+    address = normalize_email(email)
+    await _throttle(throttle).mail_request(client=client)
+    user = await get_user_by_email(email=address, db=db)
+    if user is None or user.id is None:
+        return
+    await _mail_link(
+        db=db,
+        settings=settings,
+        user_id=user.id,
+        purpose=RESET,
+        base_url=base_url,
+        kind="password_reset",
+        quiet_when_limited=True,
+    )
+
+
+async def reset_password(
+    *, token: str, new_password: str, settings: Settings | None = None, db: Database | None = None
+) -> User:
+    """Follow a reset link: set the password, end every session. The link came to the
+    account's inbox, so the address counts as verified too."""
+    settings = settings or get_settings()
+    db = db or get_database()
+    check_password_rules(new_password)
+    user_id = await _consume_link(db, token, RESET)
+    await _set_password(db, settings, user_id, new_password)
+    await mark_verified(user_id=user_id, db=db)
+    return await get_user(user_id=user_id, db=db)
+
+
+async def change_password(
+    *,
+    user_id: int,
+    current_password: str,
+    new_password: str,
+    settings: Settings | None = None,
+    db: Database | None = None,
+) -> AccessToken:
+    """Change the password with the current one: every earlier session ends, and a new one
+    (returned) keeps the member logged in where they made the change."""
+    settings = settings or get_settings()
+    db = db or get_database()
+    check_password_rules(new_password)
+    user = await get_user(user_id=user_id, db=db)
+    if not await verify_password(current_password, user.password_hash):
+        raise WrongPassword("The current password is not right.")
+    await _set_password(db, settings, user_id, new_password)
+    notifications.send_soon(
+        user=notifications.Contact(
+            id=user_id, email=user.email, phone=user.phone, notification_channel="email"
+        ),
+        kind="password_changed",
+        payload={"display_name": user.display_name},
+        channel="email",
+        settings=settings,
+        db=db,
+    )
+    return await open_session(user=user, settings=settings, db=db)
+
+
+async def _set_password(db: Database, settings: Settings, user_id: int, password: str) -> None:
+    password_hash = await hash_password(password, rounds=settings.bcrypt_rounds)
+    now = utcnow()
+    async with db.transaction() as conn:
+        await conn.execute(
+            sa.update(users_t).where(users_t.c.id == user_id).values(password_hash=password_hash)
+        )
+        await conn.execute(
+            sa.update(sessions_t)
+            .where(sessions_t.c.user_id == user_id, sessions_t.c.ended_at.is_(None))
+            .values(ended_at=now)
+        )
 
 
 async def authenticate(
@@ -109,8 +549,8 @@ async def authenticate(
     except InvalidInput:
         address = None
     user = await get_user_by_email(email=address, db=db) if address else None
-    if user is None:
-        await burn_password_check(password, rounds=settings.bcrypt_rounds)
+    if user is None or "\x00" in password:
+        await burn_password_check(password.replace("\x00", ""), rounds=settings.bcrypt_rounds)
         raise InvalidCredentials("Incorrect email or password.")
     if not await verify_password(password, user.password_hash):
         raise InvalidCredentials("Incorrect email or password.")
@@ -130,7 +570,7 @@ async def get_user(*, user_id: int, db: Database | None = None) -> User:
 async def get_user_by_email(*, email: str, db: Database | None = None) -> User | None:
     db = db or get_database()
     async with db.session() as session:
-        result = await session.exec(select(User).where(User.email == email.lower()))
+        result = await session.exec(select(User).where(User.email == account_key(email)))
         return result.first()
 
 
@@ -139,6 +579,7 @@ class AccessToken:
     user: User
     token: str
     expires_in: int
+    session_id: str
 
 
 async def log_in(
@@ -150,37 +591,119 @@ async def log_in(
     settings: Settings | None = None,
     db: Database | None = None,
 ) -> AccessToken:
-    """Authenticate and issue a token, throttling failures per account and per client address.
+    """Authenticate and open a session, throttling failures (services.throttle).
 
-    TooManyAttempts once an account or a client has too many recent failures (checked before
-    the password, so a locked-out guesser learns nothing).
+    TooManyAttempts is decided before the password is checked, so a throttled guesser learns
+    nothing from the answer.
     """
-    if throttle is None:
-        from movievote import bootstrap
-
-        throttle = bootstrap.get_login_throttle()
-    await throttle.check(email=email, client=client)
+    throttle = _throttle(throttle)
+    key = account_key(email)
+    await throttle.check(account=key, client=client)
     try:
         user = await authenticate(email=email, password=password, settings=settings, db=db)
     except InvalidCredentials:
-        await throttle.failed(email=email, client=client)
+        await throttle.failed(account=key, client=client)
         raise
-    await throttle.succeeded(email=email)
-    token, expires_in = issue_token(user=user, settings=settings)
-    return AccessToken(user=user, token=token, expires_in=expires_in)
+    await throttle.succeeded(account=key, client=client)
+    return await open_session(user=user, settings=settings, db=db)
 
 
-def issue_token(
-    *, user: User, settings: Settings | None = None, now: datetime | None = None
-) -> tuple[str, int]:
-    """An access token for the user, and its lifetime in seconds."""
+async def open_session(
+    *, user: User, settings: Settings | None = None, db: Database | None = None
+) -> AccessToken:
+    """A new session for the user and the access token that names it."""
+    settings = settings or get_settings()
+    db = db or get_database()
     assert user.id is not None
-    return create_access_token(user_id=user.id, settings=settings or get_settings(), now=now)
+    now = utcnow()
+    session_id = new_secret()
+    token, expires_in = create_access_token(
+        user_id=user.id, session_id=session_id, settings=settings, now=now
+    )
+    async with db.transaction() as conn:
+        await conn.execute(
+            sa.insert(sessions_t).values(
+                id=session_id,
+                user_id=user.id,
+                created_at=now,
+                expires_at=now + timedelta(seconds=expires_in),
+            )
+        )
+    return AccessToken(user=user, token=token, expires_in=expires_in, session_id=session_id)
+
+
+async def log_out(
+    *, token: str, settings: Settings | None = None, db: Database | None = None
+) -> None:
+    """End the session a token names (a token that is not valid any more has none to end)."""
+    settings = settings or get_settings()
+    db = db or get_database()
+    try:
+        claims = decode_access_token(token, settings=settings)
+    except InvalidToken:
+        return
+    async with db.transaction() as conn:
+        await conn.execute(
+            sa.update(sessions_t)
+            .where(
+                sessions_t.c.id == claims.session_id,
+                sessions_t.c.user_id == claims.user_id,
+                sessions_t.c.ended_at.is_(None),
+            )
+            .values(ended_at=utcnow())
+        )
 
 
 async def user_from_token(
     *, token: str, settings: Settings | None = None, db: Database | None = None
 ) -> User:
-    """The user a token names, verified (signature, expiry, algorithm) and still existing."""
-    user_id = decode_access_token(token, settings=settings or get_settings())
-    return await get_user(user_id=user_id, db=db)
+    """The user a token names: verified (signature, expiry, algorithm), its session still
+    open and its account still there, in one query. InvalidToken otherwise."""
+    claims = decode_access_token(token, settings=settings or get_settings())
+    return await user_of_session(claims=claims, db=db)
+
+
+async def user_of_session(*, claims: TokenClaims, db: Database | None = None) -> User:
+    db = db or get_database()
+    async with db.session() as session:
+        result = await session.exec(
+            select(User)
+            .join(Session, Session.user_id == User.id)  # type: ignore[arg-type]
+            .where(
+                Session.id == claims.session_id,
+                Session.user_id == claims.user_id,
+                Session.ended_at.is_(None),  # type: ignore[union-attr]
+            )
+        )
+        user = result.first()
+    if user is None:
+        raise InvalidToken("Your session has ended. Please log in again.")
+    return user
+
+
+def public(user: User) -> UserPublic:
+    """What an account shows of itself (never its password hash)."""
+    assert user.id is not None
+    return UserPublic(
+        id=user.id,
+        email=user.email,
+        display_name=user.display_name,
+        notification_channel=user.notification_channel,
+        is_admin=user.is_admin,
+        created_at=user.created_at,
+        email_verified=user.email_verified_at is not None,
+    )
+
+
+def verification_link_lifetime(settings: Settings | None = None) -> str:
+    return _duration(timedelta(hours=(settings or get_settings()).verification_link_hours))
+
+
+def reset_link_lifetime(settings: Settings | None = None) -> str:
+    return _duration(timedelta(minutes=(settings or get_settings()).password_reset_minutes))
+
+
+def is_verified(user: User, settings: Settings | None = None) -> bool:
+    """May this member vote as far as the address goes (verified, or verification off)?"""
+    settings = settings or get_settings()
+    return settings.email_verification == "off" or user.email_verified_at is not None

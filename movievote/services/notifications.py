@@ -8,10 +8,12 @@ log line per delivery. A failure is retried a bounded number of times and never 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -45,8 +47,37 @@ class Message:
     body: str
 
 
-def render(kind: str, payload: dict[str, Any]) -> Message:
-    """The text of a notification of a given kind."""
+ACCOUNT_MESSAGES = {
+    "verify_email": (
+        "Confirm your email address",
+        "Hi {display_name}, confirm your address to vote on movievote: {link} "
+        "(the link works once, for {valid_for}). If you did not sign up, ignore this email.",
+    ),
+    "account_exists": (
+        "You already have a movievote account",
+        "Hi {display_name}, someone (maybe you) tried to sign up with this address, which "
+        "already has an account. Log in with it, or if you forgot your password set a new one: "
+        "{link} (the link works once, for {valid_for}). If it was not you, ignore this email.",
+    ),
+    "password_reset": (
+        "Reset your movievote password",
+        "Hi {display_name}, set a new password here: {link} (the link works once, for "
+        "{valid_for}; it logs you out everywhere). If you did not ask, ignore this email.",
+    ),
+    "password_changed": (
+        "Your movievote password was changed",
+        "Hi {display_name}, your password was just changed and every other session was "
+        "logged out. If this was not you, reset your password at once.",
+    ),
+}
+
+
+def render(kind: str, payload: dict[str, Any], link: str | None = None) -> Message:
+    """The text of a notification of a given kind (`link`: a one-time link, never stored)."""
+    if kind in ACCOUNT_MESSAGES:
+        subject, body = ACCOUNT_MESSAGES[kind]
+        values = {"display_name": "", "valid_for": "", **payload, "link": link or "(link)"}
+        return Message(subject=subject, body=body.format(**values))
     if kind == "vote_registered":
         subject = "Your vote is in"
         body = (
@@ -85,25 +116,49 @@ class Notifier(Protocol):
 
 
 class EmailNotifier:
-    """Email through SMTP when NOTIFY_SMTP_URL is set (smtp://host:port), else to the log."""
+    """Email through SMTP when NOTIFY_SMTP_URL is set (smtp://host:port). Without one: the log,
+    and in development a local outbox (a JSON-lines file the /dev/outbox page shows), so a new
+    user of the zero-setup app can follow their verification link."""
 
     channel = "email"
 
-    def __init__(self, *, smtp_url: str, sender: str) -> None:
+    def __init__(self, *, smtp_url: str, sender: str, outbox: Path | None = None) -> None:
         self.smtp_url = smtp_url
         self.sender = sender
+        self.outbox = outbox
 
     async def send(self, *, user: Recipient, message: Message) -> None:
         if not self.smtp_url:
+            if self.outbox is None:  # production without a mail server: never log links
+                logger.info(
+                    "email (not sent: no NOTIFY_SMTP_URL) to %s: %s", user.email, message.subject
+                )
+                return
             logger.info(
-                "email (simulated) to %s: %s | %s", user.email, message.subject, message.body
+                "email (development outbox) to %s: %s | %s",
+                user.email,
+                message.subject,
+                message.body,
             )
+            await asyncio.to_thread(self._append_to_outbox, user.email, message)
             return
         mail = EmailMessage()
         mail["From"], mail["To"], mail["Subject"] = self.sender, user.email, message.subject
         mail.set_content(message.body)
         await asyncio.to_thread(self._send_sync, mail)
         logger.info("email sent to %s via %s: %s", user.email, self.smtp_url, message.subject)
+
+    def _append_to_outbox(self, to: str, message: Message) -> None:
+        assert self.outbox is not None
+        self.outbox.parent.mkdir(parents=True, exist_ok=True)
+        entry = {
+            "at": utcnow().isoformat(),
+            "to": to,
+            "subject": message.subject,
+            "body": message.body,
+        }
+        with self.outbox.open("a", encoding="utf-8") as file:
+            file.write(json.dumps(entry) + "\n")
 
     def _send_sync(self, mail: EmailMessage) -> None:
         parts = urlsplit(self.smtp_url)
@@ -166,7 +221,11 @@ def create_notifier(
     """The factory: the one place that knows which class serves which channel."""
     settings = settings or get_settings()
     if channel == "email":
-        return EmailNotifier(smtp_url=settings.notify_smtp_url, sender=settings.notify_email_from)
+        return EmailNotifier(
+            smtp_url=settings.notify_smtp_url,
+            sender=settings.notify_email_from,
+            outbox=outbox_path(settings),
+        )
     if channel == "sms":
         return SmsNotifier(gateway_url=settings.notify_sms_gateway_url, http=http)
     if channel == "in_app":
@@ -174,11 +233,48 @@ def create_notifier(
     raise InvalidInput(f"Unknown notification channel {channel!r}.", field="channel")
 
 
+def outbox_path(settings: Settings) -> Path | None:
+    """Where development keeps the mail it would have sent (None in production)."""
+    if settings.movievote_env != "development" or settings.notify_smtp_url:
+        return None
+    return settings.data_dir / "outbox.jsonl"
+
+
+def read_outbox(settings: Settings, *, limit: int = 50) -> list[dict[str, str]]:
+    """The newest development mails first (empty in production)."""
+    path = outbox_path(settings)
+    if path is None or not path.exists():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()[-limit:]
+    return [json.loads(line) for line in reversed(lines) if line.strip()]
+
+
+_in_flight: set[asyncio.Task[Notification]] = set()
+
+
+def send_soon(**kwargs: Any) -> asyncio.Task[Notification]:
+    """Deliver a notification (`notify`'s arguments) in the background: the caller's answer
+    neither waits for the mail server nor reveals how it answered."""
+    task = asyncio.get_running_loop().create_task(
+        notify(**kwargs), name=f"notify-{kwargs.get('kind')}"
+    )
+    _in_flight.add(task)
+    task.add_done_callback(_in_flight.discard)
+    return task
+
+
+async def settle_in_flight() -> None:
+    """Wait for the notifications `send_soon` started (tests, shutdown)."""
+    while _in_flight:
+        await asyncio.gather(*list(_in_flight), return_exceptions=True)
+
+
 async def notify(
     *,
     user: Recipient,
     kind: str,
     payload: dict[str, Any],
+    link: str | None = None,
     channel: str | None = None,
     notifier: Notifier | None = None,
     settings: Settings | None = None,
@@ -194,7 +290,7 @@ async def notify(
     db = db or get_database()
     channel = channel or user.notification_channel or settings.notify_default_channel
     notifier = notifier or create_notifier(channel, settings=settings)
-    message = render(kind, payload)
+    message = render(kind, payload, link)
     row: dict[str, Any] = {
         "user_id": user.id,
         "channel": channel,

@@ -1,7 +1,18 @@
-"""Failed-login throttling: per account and per client address, in a moving window.
+"""Throttles that stop attackers, not owners: failed logins and sign-ups, in moving windows.
 
-Built on the `limits` library, so the counters can live in memory (one process) or in Redis
-(many workers) by changing RATE_LIMIT_STORAGE_URL.
+Logins are limited three ways (keys use the one normalised form of an address):
+- per client address (LOGIN_FAILURES_PER_CLIENT failures): one machine guessing at many accounts;
+- per account and client (LOGIN_FAILURES_PER_ACCOUNT failures): one machine guessing at one;
+- per account, from everywhere: once an account has had ACCOUNT_UNDER_ATTACK failures in the
+  window, clients that have never logged in to it share one slow lane (an attempt every
+  UNTRUSTED_LANE_SECONDS). A botnet's guessing slows to a trickle, and the owner still gets
+  in: at once from a device (address) they logged in from before, after a few seconds'
+  wait from a new one. Nothing ever locks an account for everyone.
+Sign-ups and password-reset requests (each sends an email) are limited per client address
+(SIGNUPS_PER_CLIENT in SIGNUP_WINDOW_SECONDS).
+
+Built on the `limits` library, so the counters live in memory (one process) or in Redis (many
+workers) by changing RATE_LIMIT_STORAGE_URL.
 """
 
 from __future__ import annotations
@@ -9,53 +20,97 @@ from __future__ import annotations
 import math
 import time
 
-from limits import RateLimitItemPerSecond
+from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
 from movievote.config import Settings
 from movievote.errors import TooManyAttempts
 
+ACCOUNT_UNDER_ATTACK = 10  # failures on one account (from anywhere) before the slow lane
+UNTRUSTED_LANE_SECONDS = 5  # the slow lane: one attempt per account this often
+TRUSTED_DAYS = 60  # how long a client stays known for an account after logging in to it
+
 
 class LoginThrottle:
-    """Counts failed logins; refuses further attempts once an account or a client has too many."""
+    """Counts failed logins and sign-ups; refuses further attempts with TooManyAttempts."""
 
     def __init__(self, settings: Settings) -> None:
         window = settings.login_failure_window_seconds
-        self.per_account = RateLimitItemPerSecond(settings.login_failures_per_account, window)
+        self.per_pair = RateLimitItemPerSecond(settings.login_failures_per_account, window)
         self.per_client = RateLimitItemPerSecond(settings.login_failures_per_client, window)
+        self.account_failures = RateLimitItemPerSecond(ACCOUNT_UNDER_ATTACK, window)
+        self.slow_lane = RateLimitItemPerSecond(1, UNTRUSTED_LANE_SECONDS)
+        self.known = RateLimitItemPerSecond(1_000_000, TRUSTED_DAYS * 86_400)
+        self.signups = RateLimitItemPerSecond(
+            settings.signups_per_client, settings.signup_window_seconds
+        )
         url = settings.rate_limit_storage_url or settings.reflex_redis_url or "memory://"
         url = url if url.startswith("async+") else f"async+{url}"
         # Redis through redis-py (which Reflex uses too), not limits' default coredis
         options = {"implementation": "redispy"} if "+redis" in url else {}
         self.limiter = MovingWindowRateLimiter(storage_from_string(url, **options))
 
-    def _keys(self, email: str, client: str | None) -> list[tuple[RateLimitItemPerSecond, str]]:
-        keys = [(self.per_account, f"account:{email.strip().lower()}")]
+    async def check(self, *, account: str, client: str | None) -> None:
+        """Before the password is checked: TooManyAttempts if this client may not try now."""
         if client:
-            keys.append((self.per_client, f"client:{client}"))
-        return keys
-
-    async def check(self, *, email: str, client: str | None) -> None:
-        """TooManyAttempts if the account or the client has used up its failures."""
-        for item, key in self._keys(email, client):
-            if not await self.limiter.test(item, "login", key):
-                stats = await self.limiter.get_window_stats(item, "login", key)
-                retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+            await self._refuse_if_spent(self.per_client, "client", client)
+            await self._refuse_if_spent(self.per_pair, "pair", f"{account}|{client}")
+        if await self._spent(self.account_failures, "account", account):
+            if client and await self._known(account, client):
+                return
+            if not await self.limiter.hit(self.slow_lane, "lane", account):
                 raise TooManyAttempts(
-                    f"Too many failed logins. Try again in {_minutes(retry_after)}.",
-                    retry_after=retry_after,
+                    "This account is getting many wrong passwords, so log-ins to it from new "
+                    f"places are slowed down. Try again in {_wait(UNTRUSTED_LANE_SECONDS)}, "
+                    "or reset your password by email to get in now.",
+                    retry_after=await self._retry_after(self.slow_lane, "lane", account),
                 )
 
-    async def failed(self, *, email: str, client: str | None) -> None:
-        for item, key in self._keys(email, client):
-            await self.limiter.hit(item, "login", key)
+    async def failed(self, *, account: str, client: str | None) -> None:
+        await self.limiter.hit(self.account_failures, "account", account)
+        if client:
+            await self.limiter.hit(self.per_client, "client", client)
+            await self.limiter.hit(self.per_pair, "pair", f"{account}|{client}")
 
-    async def succeeded(self, *, email: str) -> None:
-        """A successful login forgives the account's earlier failures (not the client's)."""
-        await self.limiter.clear(self.per_account, "login", f"account:{email.strip().lower()}")
+    async def succeeded(self, *, account: str, client: str | None) -> None:
+        """Remember the client as one the owner uses, and forgive this pair's failures."""
+        if client:
+            await self.limiter.hit(self.known, "known", f"{account}|{client}")
+            await self.limiter.clear(self.per_pair, "pair", f"{account}|{client}")
+
+    async def mail_request(self, *, client: str | None) -> None:
+        """Count a request that makes us send an email (a sign-up, a password reset) from this
+        client; TooManyAttempts past the limit."""
+        if client and not await self.limiter.hit(self.signups, "signup", client):
+            raise TooManyAttempts(
+                "Too many sign-ups or reset requests from this network. Try again in "
+                f"{_wait(await self._retry_after(self.signups, 'signup', client))}.",
+                retry_after=await self._retry_after(self.signups, "signup", client),
+            )
+
+    async def _known(self, account: str, client: str) -> bool:
+        stats = await self.limiter.get_window_stats(self.known, "known", f"{account}|{client}")
+        return stats.remaining < self.known.amount
+
+    async def _spent(self, item: RateLimitItem, scope: str, key: str) -> bool:
+        return not await self.limiter.test(item, scope, key)
+
+    async def _refuse_if_spent(self, item: RateLimitItem, scope: str, key: str) -> None:
+        if await self._spent(item, scope, key):
+            retry_after = await self._retry_after(item, scope, key)
+            raise TooManyAttempts(
+                f"Too many failed logins. Try again in {_wait(retry_after)}.",
+                retry_after=retry_after,
+            )
+
+    async def _retry_after(self, item: RateLimitItem, scope: str, key: str) -> int:
+        stats = await self.limiter.get_window_stats(item, scope, key)
+        return max(1, math.ceil(stats.reset_time - time.time()))
 
 
-def _minutes(seconds: int) -> str:
+def _wait(seconds: int) -> str:
     minutes = math.ceil(seconds / 60)
-    return f"{seconds} seconds" if seconds < 60 else f"{minutes} minute{'s' * (minutes != 1)}"
+    if seconds < 60:
+        return f"{seconds} second{'s' * (seconds != 1)}"
+    return f"{minutes} minute{'s' * (minutes != 1)}"

@@ -13,14 +13,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from movievote.config import Settings, get_settings
 from movievote.db import Database, get_database
-from movievote.errors import AlreadyVoted, MovieNotFound, UserNotFound
-from movievote.models import Movie, User, UTCDateTime, Vote, VotePublic, utcnow
+from movievote.errors import (
+    AlreadyVoted,
+    EmailNotVerified,
+    InvalidToken,
+    MovieNotFound,
+    UserNotFound,
+)
+from movievote.models import Movie, Session, User, UTCDateTime, Vote, VotePublic, utcnow
 from movievote.periods import format_period, next_vote_opens, period_of
 from movievote.services.observer import RankingSubject
 
 votes_t = Vote.__table__  # type: ignore[attr-defined]
 movies_t = Movie.__table__  # type: ignore[attr-defined]
 users_t = User.__table__  # type: ignore[attr-defined]
+sessions_t = Session.__table__  # type: ignore[attr-defined]
 
 
 def current_period(*, settings: Settings | None = None, now: datetime | None = None) -> date:
@@ -29,33 +36,56 @@ def current_period(*, settings: Settings | None = None, now: datetime | None = N
     return period_of(now or utcnow(), settings.zone)
 
 
-# One statement, the same on PostgreSQL and SQLite, built once: no per-vote query construction.
-CAST_VOTE = (
-    sa.text(
-        """
-        INSERT INTO votes (user_id, movie_id, period, created_at)
-        SELECT :user_id, movies.id, :period, :created_at FROM movies
-        WHERE movies.id = :movie_id AND EXISTS (SELECT 1 FROM users WHERE users.id = :user_id)
-        ON CONFLICT (user_id, period) DO NOTHING
-        RETURNING id, movie_id, period, created_at
-        """
-    )
-    .bindparams(
+def _cast_vote_statement(*, session: bool, verified: bool) -> sa.TextualSelect:
+    """The vote in one statement, the same on PostgreSQL and SQLite. Who may vote is part of
+    it, at no extra round trip: the session the token names is still open (log-out, a password
+    change) and, when EMAIL_VERIFICATION=required, the account's address is verified."""
+    account = "SELECT 1 FROM users WHERE users.id = :user_id"
+    if session:
+        account = (
+            "SELECT 1 FROM sessions JOIN users ON users.id = sessions.user_id "
+            "WHERE sessions.id = :session_id AND sessions.user_id = :user_id "
+            "AND sessions.ended_at IS NULL"
+        )
+    if verified:
+        account += " AND users.email_verified_at IS NOT NULL"
+    binds: list[sa.BindParameter[Any]] = [
         sa.bindparam("user_id", type_=sa.Integer()),
         sa.bindparam("movie_id", type_=sa.Integer()),
         sa.bindparam("period", type_=sa.Date()),
         sa.bindparam("created_at", type_=UTCDateTime()),
+    ]
+    if session:
+        binds.append(sa.bindparam("session_id", type_=sa.String()))
+    return (
+        sa.text(
+            f"""
+            INSERT INTO votes (user_id, movie_id, period, created_at)
+            SELECT :user_id, movies.id, :period, :created_at FROM movies
+            WHERE movies.id = :movie_id AND EXISTS ({account})
+            ON CONFLICT (user_id, period) DO NOTHING
+            RETURNING id, movie_id, period, created_at
+            """
+        )
+        .bindparams(*binds)
+        .columns(id=sa.Integer(), movie_id=sa.Integer(), period=sa.Date(), created_at=UTCDateTime())
     )
-    .columns(id=sa.Integer(), movie_id=sa.Integer(), period=sa.Date(), created_at=UTCDateTime())
-)
 
 
-# The same statement for psycopg's own placeholders (the PostgreSQL fast path below).
-PG_CAST_VOTE = re.sub(r":(\w+)", r"%(\1)s", str(CAST_VOTE))
+# Built once: no per-vote query construction. Keys: (checks a session, needs a verified address)
+CAST_VOTE = {
+    (session, verified): _cast_vote_statement(session=session, verified=verified)
+    for session in (True, False)
+    for verified in (True, False)
+}
+# The same statements for psycopg's own placeholders (the PostgreSQL fast path below).
+PG_CAST_VOTE = {key: re.sub(r":(\w+)", r"%(\1)s", str(sql)) for key, sql in CAST_VOTE.items()}
 
 
-async def _insert_vote(db: Database, params: dict[str, Any]) -> tuple[Any, ...] | None:
-    """Run CAST_VOTE in autocommit; the inserted (id, movie_id, period, created_at) or None.
+async def _insert_vote(
+    db: Database, params: dict[str, Any], key: tuple[bool, bool]
+) -> tuple[Any, ...] | None:
+    """Run the vote in autocommit; the inserted (id, movie_id, period, created_at) or None.
 
     On PostgreSQL the statement goes straight to psycopg on a connection of the one engine's
     pool: SQLAlchemy's execution layer would cost more CPU than the database spends on the
@@ -63,12 +93,12 @@ async def _insert_vote(db: Database, params: dict[str, Any]) -> tuple[Any, ...] 
     """
     if db.dialect != "postgresql":
         async with db.autocommit() as conn:
-            found = (await conn.execute(CAST_VOTE, params)).first()
+            found = (await conn.execute(CAST_VOTE[key], params)).first()
             return tuple(found) if found else None
     async with db.autocommit() as conn:  # autocommit: the pool skips the reset rollback
         driver: psycopg.AsyncConnection[Any] = (await conn.get_raw_connection()).driver_connection  # type: ignore[assignment]
         try:
-            cursor = await driver.execute(PG_CAST_VOTE, params)
+            cursor = await driver.execute(PG_CAST_VOTE[key], params)
             return await cursor.fetchone()
         except Exception:
             await conn.invalidate()
@@ -90,6 +120,7 @@ async def cast_vote(
     *,
     user_id: int,
     movie_id: int,
+    session_id: str | None,
     now: datetime | None = None,
     settings: Settings | None = None,
     db: Database | None = None,
@@ -98,19 +129,35 @@ async def cast_vote(
     """Record the user's vote for this month.
 
     One statement, `INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING`, in autocommit: the
-    unique (user_id, period) decides between concurrent requests. No row back means the user has
-    voted already (AlreadyVoted), or the movie or user does not exist.
+    unique (user_id, period) decides between concurrent requests. `session_id` is the session
+    of the caller's verified token (every page and route passes it; None only for trusted
+    callers such as the CLI and benchmarks). No row back means the user has voted already
+    (AlreadyVoted), the session has ended (InvalidToken), the address is not verified
+    (EmailNotVerified), or the movie or user does not exist.
     """
     settings = settings or get_settings()
     db = db or get_database()
     instant = now or utcnow()
     period = period_of(instant, settings.zone)
-    params = {"user_id": user_id, "movie_id": movie_id, "period": period, "created_at": instant}
-    row = await _insert_vote(db, params)
+    params: dict[str, Any] = {
+        "user_id": user_id,
+        "movie_id": movie_id,
+        "period": period,
+        "created_at": instant,
+    }
+    if session_id is not None:
+        params["session_id"] = session_id
+    key = (session_id is not None, settings.email_verification == "required")
+    row = await _insert_vote(db, params, key)
     if row is None:
         async with db.engine.connect() as conn:
             await _raise_refusal(
-                conn, user_id=user_id, movie_id=movie_id, period=period, settings=settings
+                conn,
+                user_id=user_id,
+                movie_id=movie_id,
+                period=period,
+                session_id=session_id,
+                settings=settings,
             )
     assert row is not None
     if subject is None:
@@ -127,6 +174,7 @@ async def _raise_refusal(
     user_id: int,
     movie_id: int,
     period: date,
+    session_id: str | None,
     settings: Settings,
 ) -> None:
     existing = (
@@ -151,8 +199,27 @@ async def _raise_refusal(
             voted_at=existing["created_at"],
             next_vote_at=opens,
         )
-    if await conn.scalar(sa.select(users_t.c.id).where(users_t.c.id == user_id)) is None:
+    user = (
+        await conn.execute(
+            sa.select(users_t.c.id, users_t.c.email_verified_at).where(users_t.c.id == user_id)
+        )
+    ).first()
+    if user is None:
         raise UserNotFound("This account no longer exists.")
+    if session_id is not None:
+        open_session = await conn.scalar(
+            sa.select(sessions_t.c.id).where(
+                sessions_t.c.id == session_id,
+                sessions_t.c.user_id == user_id,
+                sessions_t.c.ended_at.is_(None),
+            )
+        )
+        if open_session is None:
+            raise InvalidToken("Your session has ended. Please log in again.")
+    if settings.email_verification == "required" and user.email_verified_at is None:
+        raise EmailNotVerified(
+            "Confirm your email address to vote: follow the link we sent you, or ask for a new one."
+        )
     raise MovieNotFound(f"There is no movie with id {movie_id}.")
 
 

@@ -4,50 +4,62 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import jwt
 import pytest
 import sqlalchemy as sa
 
 from movievote.config import Settings
-from movievote.errors import (
-    EmailTaken,
-    InvalidCredentials,
-    InvalidInput,
-    InvalidToken,
-    UserNotFound,
-)
+from movievote.errors import InvalidCredentials, InvalidInput, InvalidToken
 from movievote.services import accounts
+from tests.conftest import BASE_URL
 
 
 async def test_sign_up_stores_a_bcrypt_hash_and_a_lowercased_email(db):
-    user = await accounts.sign_up(
-        email="  Ana.Silva@Example.COM ", password="s3cret-pass", display_name=" Ana  Silva "
+    result = await accounts.sign_up(
+        email="  Ana.Silva@Example.COM ",
+        password="s3cret-pass",
+        display_name=" Ana  Silva ",
+        base_url=BASE_URL,
     )
-    assert user.id is not None
-    assert user.email == "ana.silva@example.com"
+    assert result.email == "ana.silva@example.com" and result.verification_required
+    user = await accounts.get_user_by_email(email="ana.silva@example.com")
+    assert user is not None and user.id is not None
     assert user.display_name == "Ana Silva"
     assert user.password_hash.startswith("$2b$") and "s3cret-pass" not in user.password_hash
     assert user.notification_channel == "in_app" and user.is_admin is False
+    assert user.email_verified_at is None  # verified only by following the mailed link
 
 
-async def test_email_is_unique_whatever_its_case(db):
-    await accounts.sign_up(email="bob@example.com", password="password1", display_name="Bob")
-    with pytest.raises(EmailTaken):
-        await accounts.sign_up(email="BOB@Example.com", password="password2", display_name="Bob 2")
+async def test_email_is_unique_whatever_its_case_and_the_answer_does_not_tell(db):
+    first = await accounts.sign_up(
+        email="bob@example.com", password="password1", display_name="Bob", base_url=BASE_URL
+    )
+    again = await accounts.sign_up(
+        email="BOB@Example.com", password="password2", display_name="Bob 2", base_url=BASE_URL
+    )
+    assert first == again
+    async with db.engine.connect() as conn:
+        assert await conn.scalar(sa.text("SELECT count(*) FROM users")) == 1
 
 
 async def test_concurrent_sign_ups_with_one_email_create_one_account(db):
     results = await asyncio.gather(
         *(
-            accounts.sign_up(email="race@example.com", password="password1", display_name=f"R{i}")
+            accounts.sign_up(
+                email="race@example.com",
+                password="password1",
+                display_name=f"R{i}",
+                base_url=BASE_URL,
+            )
             for i in range(10)
         ),
         return_exceptions=True,
     )
-    assert sum(not isinstance(r, BaseException) for r in results) == 1
-    assert sum(isinstance(r, EmailTaken) for r in results) == 9
+    assert not [r for r in results if isinstance(r, BaseException)]
+    async with db.engine.connect() as conn:
+        assert await conn.scalar(sa.text("SELECT count(*) FROM users")) == 1
 
 
 async def test_the_database_refuses_a_mixed_case_email(db):
@@ -72,18 +84,23 @@ async def test_the_database_refuses_a_mixed_case_email(db):
         ("ok@example.com", "é" * 37, "X", "password"),  # 37 characters but 74 bytes
         ("ok@example.com", "password1", "   ", "display_name"),
         ("ok@example.com", "password1", "n" * 81, "display_name"),
+        ("ok\x00@example.com", "password1", "X", "email"),
+        ("ok@example.com", "pass\x00word1", "X", "password"),
+        ("ok@example.com", "password1", "Ana\x00", "display_name"),
     ],
 )
 async def test_sign_up_rejects_bad_input_with_a_clear_message(db, email, password, name, field):
     with pytest.raises(InvalidInput) as refused:
-        await accounts.sign_up(email=email, password=password, display_name=name)
+        await accounts.sign_up(email=email, password=password, display_name=name, base_url=BASE_URL)
     assert refused.value.field == field
     assert refused.value.message.endswith(".") or refused.value.message.endswith(")")
 
 
 async def test_a_72_byte_password_is_accepted_and_checked_in_full(db):
     password = "p" * 71 + "!"
-    await accounts.sign_up(email="long@example.com", password=password, display_name="L")
+    await accounts.sign_up(
+        email="long@example.com", password=password, display_name="L", base_url=BASE_URL
+    )
     assert (
         await accounts.authenticate(email="long@example.com", password=password)
     ).email == "long@example.com"
@@ -118,9 +135,15 @@ async def test_bcrypt_never_blocks_the_event_loop(db, make_user):
 
     task = asyncio.create_task(ticker())
     started = time.monotonic()
-    user = await accounts.sign_up(
-        email="slow@example.com", password="password1", display_name="S", settings=settings
+    await accounts.sign_up(
+        email="slow@example.com",
+        password="password1",
+        display_name="S",
+        settings=settings,
+        base_url=BASE_URL,
     )
+    user = await accounts.get_user_by_email(email="slow@example.com")
+    assert user is not None
     with pytest.raises(InvalidCredentials):  # unknown email: the dummy check costs as much
         await accounts.authenticate(
             email="unknown@example.com", password="password1", settings=settings
@@ -145,23 +168,28 @@ async def test_unknown_email_costs_a_real_bcrypt_check(db, make_user, monkeypatc
 
 async def test_token_round_trip_and_claims(db, make_user, settings):
     user = await make_user()
-    token, expires_in = accounts.issue_token(user=user)
-    assert expires_in == settings.access_token_minutes * 60
-    claims = jwt.decode(token, settings.secret_key, algorithms=["HS256"])
-    assert claims["sub"] == str(user.id) and claims["exp"] - claims["iat"] == expires_in
-    assert (await accounts.user_from_token(token=token)).id == user.id
+    issued = await accounts.open_session(user=user)
+    assert issued.expires_in == settings.access_token_minutes * 60
+    claims = jwt.decode(issued.token, settings.secret_key, algorithms=["HS256"])
+    assert claims["sub"] == str(user.id) and claims["exp"] - claims["iat"] == issued.expires_in
+    assert claims["sid"] == issued.session_id and len(issued.session_id) == 43
+    assert (await accounts.user_from_token(token=issued.token)).id == user.id
 
 
 async def test_expired_tampered_wrong_key_and_unsigned_tokens_are_rejected(db, make_user, settings):
     user = await make_user()
-    old, _ = accounts.issue_token(user=user, now=datetime.now(UTC) - timedelta(days=30))
-    good, _ = accounts.issue_token(user=user)
-    header, payload, signature = good.split(".")
-    forged_payload = jwt.utils.base64url_encode(b'{"sub":"1","iat":1,"exp":9999999999}').decode()
+    old = await accounts.open_session(user=user, settings=Settings(access_token_minutes=1))
+    good = await accounts.open_session(user=user)
+    header, payload, signature = good.token.split(".")
+    forged_payload = jwt.utils.base64url_encode(
+        f'{{"sub":"1","sid":"{good.session_id}","iat":1,"exp":9999999999}}'.encode()
+    ).decode()
     now = int(datetime.now(UTC).timestamp())
-    claims = {"sub": str(user.id), "iat": now, "exp": now + 600}
+    claims = {"sub": str(user.id), "sid": good.session_id, "iat": now, "exp": now + 600}
     bad_tokens = {
-        "expired": old,
+        "expired": jwt.encode(
+            {**claims, "iat": now - 120, "exp": now - 60}, settings.secret_key, algorithm="HS256"
+        ),
         "tampered payload": f"{header}.{forged_payload}.{signature}",
         "tampered signature": f"{header}.{payload}.{signature[:-4]}AAAA",
         "wrong key": jwt.encode(
@@ -170,7 +198,20 @@ async def test_expired_tampered_wrong_key_and_unsigned_tokens_are_rejected(db, m
         "alg none": jwt.encode(claims, None, algorithm="none"),
         "HS512": jwt.encode(claims, settings.secret_key, algorithm="HS512"),
         "no exp": jwt.encode(
-            {"sub": str(user.id), "iat": now}, settings.secret_key, algorithm="HS256"
+            {"sub": str(user.id), "sid": good.session_id, "iat": now},
+            settings.secret_key,
+            algorithm="HS256",
+        ),
+        "no session": jwt.encode(
+            {"sub": str(user.id), "iat": now, "exp": now + 600},
+            settings.secret_key,
+            algorithm="HS256",
+        ),
+        "a session never opened": jwt.encode(
+            {**claims, "sid": "x" * 43}, settings.secret_key, algorithm="HS256"
+        ),
+        "another member's session": jwt.encode(
+            {**claims, "sub": str(user.id + 1)}, settings.secret_key, algorithm="HS256"
         ),
         "non-numeric sub": jwt.encode(
             {**claims, "sub": "admin"}, settings.secret_key, algorithm="HS256"
@@ -182,12 +223,17 @@ async def test_expired_tampered_wrong_key_and_unsigned_tokens_are_rejected(db, m
         with pytest.raises(InvalidToken):
             await accounts.user_from_token(token=token)
         assert name
+    assert old.token != good.token
 
 
-async def test_a_token_for_a_deleted_user_is_refused(db, make_user):
+async def test_a_token_for_a_deleted_user_is_refused_and_never_names_a_new_account(db, make_user):
     user = await make_user()
-    token, _ = accounts.issue_token(user=user)
+    issued = await accounts.open_session(user=user)
     async with db.transaction() as conn:
         await conn.execute(sa.text("DELETE FROM users WHERE id = :u"), {"u": user.id})
-    with pytest.raises(UserNotFound):
-        await accounts.user_from_token(token=token)
+    with pytest.raises(InvalidToken):
+        await accounts.user_from_token(token=issued.token)
+    newcomer = await make_user()
+    assert newcomer.id != user.id  # ids are never handed out again (AUTOINCREMENT on SQLite)
+    with pytest.raises(InvalidToken):
+        await accounts.user_from_token(token=issued.token)

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from movievote.api.app import create_api
+from tests.conftest import verify_address
 
 
 @pytest.fixture
@@ -51,6 +52,7 @@ async def test_stream_sends_the_ranking_then_each_change_within_a_second(live_ap
             "/api/signup",
             json={"email": "v@example.com", "password": "password123", "display_name": "V"},
         )
+        await verify_address("v@example.com")
         token = (
             await voter.post(
                 "/api/token", data={"username": "v@example.com", "password": "password123"}
@@ -80,6 +82,7 @@ async def test_many_listeners_cost_one_computation_per_change(live_api, movies):
             "/api/signup",
             json={"email": "w@example.com", "password": "password123", "display_name": "W"},
         )
+        await verify_address("w@example.com")
         token = (
             await client.post(
                 "/api/token", data={"username": "w@example.com", "password": "password123"}

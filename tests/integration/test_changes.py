@@ -76,7 +76,9 @@ async def test_a_fold_elsewhere_is_heard_and_a_process_ignores_its_own(db, movie
         month = voting.current_period()
         for origin in ("B", "A"):  # its own fold first: notifications arrive in order
             user = await make_user()
-            await voting.cast_vote(user_id=user.id, movie_id=movies[0], subject=QUIET)
+            await voting.cast_vote(
+                session_id=None, user_id=user.id, movie_id=movies[0], subject=QUIET
+            )
             assert await fold_vote_deltas(origin=origin) == {month}
         change = await heard.next()
         assert change.periods == {month}
@@ -94,7 +96,7 @@ async def test_a_stray_notification_on_the_channel_is_ignored(db, movies, make_u
         async with db.autocommit() as conn:
             await conn.execute(sa.text("SELECT pg_notify('movievote_ranking', 'x not-a-month')"))
         user = await make_user()
-        await voting.cast_vote(user_id=user.id, movie_id=movies[0], subject=QUIET)
+        await voting.cast_vote(session_id=None, user_id=user.id, movie_id=movies[0], subject=QUIET)
         assert await fold_vote_deltas(origin="A") == {voting.current_period()}
         assert (await heard.next()).periods == {voting.current_period()}  # still listening
         assert not task.done()

@@ -86,3 +86,59 @@ def test_alembic_cli_and_reflex_migrate_build_the_same_schema_from_nothing(tmp_p
         "notifications",
         "votes_insert_delta",
     } <= names
+
+
+def test_upgrading_keeps_accounts_and_votes_and_stops_reusing_user_ids(tmp_path):
+    """0001 -> 0002 rebuilds the users table on SQLite (AUTOINCREMENT): nothing that refers to
+    users may be lost, existing accounts stay unverified, and a deleted id is never reused."""
+    from alembic.config import Config
+
+    from alembic import command
+
+    target = tmp_path / "upgrade.db"
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "alembic"))
+    config.attributes.update(skip_logging=True, database_url=f"sqlite:///{target}")
+    command.upgrade(config, "0001")
+    engine = sa.create_engine(f"sqlite:///{target}")
+    with engine.begin() as conn:
+        for i in (1, 2):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO users (id, email, display_name, password_hash, "
+                    "notification_channel, is_admin, created_at) VALUES "
+                    f"({i}, 'u{i}@example.com', 'U', 'x', 'in_app', 0, '2026-11-01 00:00:00')"
+                )
+            )
+        conn.execute(
+            sa.text(
+                "INSERT INTO movies (id, title, original_title, overview, source, external_id, "
+                "created_at, updated_at) VALUES (1, 'M', 'M', '', 't', '1', "
+                "'2026-11-01 00:00:00', '2026-11-01 00:00:00')"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO votes (user_id, movie_id, period, created_at) VALUES "
+                "(1, 1, '2026-11-01', '2026-11-02 00:00:00'), (2, 1, '2026-11-01', '2026-11-02 00:00:00')"
+            )
+        )
+    command.upgrade(config, "head")
+    with engine.begin() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM votes")) == 2
+        assert conn.scalar(sa.text("SELECT count(*) FROM vote_deltas")) == 2
+        assert (
+            conn.scalar(sa.text("SELECT count(*) FROM users WHERE email_verified_at IS NULL")) == 2
+        )
+        conn.execute(sa.text("PRAGMA foreign_keys=ON"))
+        conn.execute(sa.text("DELETE FROM users WHERE id = 2"))
+        assert conn.scalar(sa.text("SELECT count(*) FROM votes")) == 1  # the cascade still holds
+        conn.execute(
+            sa.text(
+                "INSERT INTO users (email, display_name, password_hash, notification_channel, "
+                "is_admin, created_at) VALUES ('new@example.com', 'N', 'x', 'in_app', 0, "
+                "'2026-11-03 00:00:00')"
+            )
+        )
+        assert conn.scalar(sa.text("SELECT id FROM users WHERE email = 'new@example.com'")) == 3
+    engine.dispose()

@@ -13,6 +13,7 @@ from reflex.state import State
 from reflex.utils.token_manager import LocalTokenManager, SocketRecord
 
 from movievote.config import get_settings
+from movievote.errors import InvalidToken
 from movievote.models import Vote
 from movievote.pages.live import REGISTRATION_SECONDS, LiveFeed, seconds_until_the_month_ends
 from movievote.pages.movies import MoviesState
@@ -45,7 +46,7 @@ async def test_a_logged_out_vote_leads_to_login_and_back(db, movies):
 
 async def test_a_forged_token_is_not_an_identity(db, movies, make_user):
     user = await make_user()
-    token, _ = accounts.issue_token(user=user)
+    token = (await accounts.open_session(user=user)).token
     page, auth = await browser(token[:-4] + "AAAA")  # signature no longer matches
     assert redirect_target(await MoviesState.vote.fn(page, str(movies[0]))) == "/login?next=/"
     assert auth.token == "" and await db_votes(db) == 0
@@ -53,7 +54,7 @@ async def test_a_forged_token_is_not_an_identity(db, movies, make_user):
 
 async def test_vote_shows_the_banner_then_refuses_a_second_with_the_reason(db, movies, make_user):
     user = await make_user(display_name="Beatriz")
-    token, _ = accounts.issue_token(user=user)
+    token = (await accounts.open_session(user=user)).token
     page, auth = await browser(token)
     await MoviesState.load.fn(page)
     assert auth.display_name == "Beatriz" and not page.has_voted
@@ -81,9 +82,12 @@ async def test_log_in_errors_go_next_to_the_form_and_success_keeps_the_token(db,
     right = {"email": "ana@example.com", "password": "correct horse"}
     assert redirect_target(await AuthState.log_in.fn(auth, right)) == "/"
     assert auth.token and auth.display_name == "Ana" and auth.form_error == ""
-    assert (await accounts.user_from_token(token=auth.token)).display_name == "Ana"
-    AuthState.log_out.fn(auth)
+    token = auth.token
+    assert (await accounts.user_from_token(token=token)).display_name == "Ana"
+    await AuthState.log_out.fn(auth)
     assert auth.token == "" and not auth.logged_in
+    with pytest.raises(InvalidToken):  # the session ended on the server, not just the page
+        await accounts.user_from_token(token=token)
 
 
 class Sockets:
@@ -154,7 +158,7 @@ async def vote_and_announce(feed: LiveFeed, make_user: Any, movie_id: int) -> No
     from movievote import bootstrap
 
     user = await make_user()
-    await voting.cast_vote(user_id=user.id, movie_id=movie_id)
+    await voting.cast_vote(session_id=None, user_id=user.id, movie_id=movie_id)
     await bootstrap.get_ranking_subject().settle()
     await feed.ranking_changed(RankingChange(periods=frozenset({voting.current_period()})))
 

@@ -24,7 +24,7 @@ def at(day: int, minute: int = 0) -> datetime:
 async def _vote_all(make_user, plan: list[tuple[int, datetime]]) -> None:
     for movie_id, when in plan:
         user = await make_user()
-        await voting.cast_vote(user_id=user.id, movie_id=movie_id, now=when)
+        await voting.cast_vote(session_id=None, user_id=user.id, movie_id=movie_id, now=when)
 
 
 async def test_month_ranking_counts_orders_and_shares(db, movies, make_user):
@@ -68,13 +68,19 @@ async def test_all_time_ranking_spans_months(db, movies, make_user):
     for month in (9, 10, 11):
         user = await make_user()
         await voting.cast_vote(
-            user_id=user.id, movie_id=a, now=datetime(2026, month, 10, tzinfo=UTC)
+            session_id=None, user_id=user.id, movie_id=a, now=datetime(2026, month, 10, tzinfo=UTC)
         )
         await voting.cast_vote(
-            user_id=(await make_user()).id, movie_id=b, now=datetime(2026, month, 11, tzinfo=UTC)
+            session_id=None,
+            user_id=(await make_user()).id,
+            movie_id=b,
+            now=datetime(2026, month, 11, tzinfo=UTC),
         )
         await voting.cast_vote(
-            user_id=user.id, movie_id=a, now=datetime(2026, month + 1, 2, tzinfo=UTC)
+            session_id=None,
+            user_id=user.id,
+            movie_id=a,
+            now=datetime(2026, month + 1, 2, tzinfo=UTC),
         ) if month == 11 else None
     await bootstrap.get_ranking_subject().settle()
     board = await ranking.compute_ranking("all")
@@ -131,7 +137,7 @@ async def test_votes_written_by_any_client_reach_the_tallies(db, movies, make_us
 async def test_deleting_a_user_takes_their_votes_out_of_the_tallies(db, movies, make_user):
     users = [await make_user() for _ in range(3)]
     for u in users:
-        await voting.cast_vote(user_id=u.id, movie_id=movies[0], now=at(3))
+        await voting.cast_vote(session_id=None, user_id=u.id, movie_id=movies[0], now=at(3))
     await bootstrap.get_ranking_subject().settle()
     async with db.transaction() as conn:
         await conn.execute(sa.text("DELETE FROM users WHERE id = :u"), {"u": users[0].id})
@@ -168,7 +174,7 @@ async def test_every_reader_sees_a_committed_vote_within_one_second(db, movies, 
     assert before.total_votes == 0
     await ranking.ranking_for("all")
     user = await make_user()
-    await voting.cast_vote(user_id=user.id, movie_id=movies[2], now=now)
+    await voting.cast_vote(session_id=None, user_id=user.id, movie_id=movies[2], now=now)
     started = time.monotonic()
     while (await ranking.ranking_for()).total_votes != 1:
         assert time.monotonic() - started < 1.0, "the cached ranking lagged the vote by over 1 s"
@@ -183,7 +189,7 @@ async def test_a_lone_vote_is_announced_without_waiting_for_the_window(db, movie
     await subject.settle()
     refreshes_before = subject.refreshes
     started = time.monotonic()
-    await voting.cast_vote(user_id=user.id, movie_id=movies[1])
+    await voting.cast_vote(session_id=None, user_id=user.id, movie_id=movies[1])
     await subject.settle()
     assert time.monotonic() - started < 2.5, "the first vote after a quiet spell waited"
     assert subject.refreshes - refreshes_before == 1
@@ -199,7 +205,9 @@ async def test_a_burst_of_votes_is_coalesced_into_one_refresh_per_window(db, mov
     refreshes_before, computed_before = subject.refreshes, cache.entries.computations
     users = [await make_user() for _ in range(50)]
     started = time.monotonic()
-    await asyncio.gather(*(voting.cast_vote(user_id=u.id, movie_id=movies[1]) for u in users))
+    await asyncio.gather(
+        *(voting.cast_vote(session_id=None, user_id=u.id, movie_id=movies[1]) for u in users)
+    )
     assert time.monotonic() - started < 1.0, (
         "the burst outlasted the window; the test means nothing"
     )
@@ -226,11 +234,15 @@ async def test_observers_subscribe_and_unsubscribe(db, movies, make_user):
         bootstrap.get_ranking_broadcast(),
         screen,
     )
-    await voting.cast_vote(user_id=(await make_user()).id, movie_id=movies[0], now=at(2))
+    await voting.cast_vote(
+        session_id=None, user_id=(await make_user()).id, movie_id=movies[0], now=at(2)
+    )
     await subject.settle()
     assert seen == [RankingChange(periods=frozenset({NOV}))]
     subject.unsubscribe(screen)
-    await voting.cast_vote(user_id=(await make_user()).id, movie_id=movies[0], now=at(3))
+    await voting.cast_vote(
+        session_id=None, user_id=(await make_user()).id, movie_id=movies[0], now=at(3)
+    )
     await subject.settle()
     assert len(seen) == 1
 
@@ -249,7 +261,9 @@ async def test_a_failing_observer_does_not_stop_the_others(db, movies, make_user
 
     subject.subscribe(Broken())
     subject.subscribe(Fine())
-    await voting.cast_vote(user_id=(await make_user()).id, movie_id=movies[0], now=at(2))
+    await voting.cast_vote(
+        session_id=None, user_id=(await make_user()).id, movie_id=movies[0], now=at(2)
+    )
     await subject.settle()
     assert len(seen) == 1
 
@@ -274,7 +288,7 @@ async def test_announcements_run_one_at_a_time_so_the_newest_reading_wins(db, mo
     subject.subscribe(SlowScreen())
     first = asyncio.create_task(subject.announce({now}))  # reads before the vote
     await asyncio.sleep(0)
-    await voting.cast_vote(user_id=(await make_user()).id, movie_id=movies[0])
+    await voting.cast_vote(session_id=None, user_id=(await make_user()).id, movie_id=movies[0])
     second = asyncio.create_task(subject.announce({now}))  # reads after it
     await asyncio.gather(first, second)
     await subject.settle()

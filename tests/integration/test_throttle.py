@@ -21,22 +21,24 @@ def worker(**settings: object) -> LoginThrottle:
 
 async def test_workers_on_redis_share_the_failures_of_an_account():
     redis.Redis.from_url(REDIS_URL).ping()  # fails clearly when Redis is not running
-    email = f"shared-{uuid.uuid4().hex}@example.com"
+    account = f"shared-{uuid.uuid4().hex}@example.com"
+    guesser, owner = "198.51.100.1", "198.51.100.2"
     workers = [worker(reflex_redis_url=REDIS_URL) for _ in range(3)]  # Reflex's Redis: used
     for attempt in range(5):  # 5 failures, spread over the three workers
-        await workers[attempt % 3].failed(email=email, client=None)
+        await workers[attempt % 3].failed(account=account, client=guesser)
     for w in workers:
         with pytest.raises(TooManyAttempts):
-            await w.check(email=email, client=None)
-    await workers[0].succeeded(email=email)  # forgiven everywhere
-    await workers[2].check(email=email, client=None)
+            await w.check(account=account, client=guesser)
+        await w.check(account=account, client=owner)  # the owner, elsewhere, is not locked out
+    await workers[0].succeeded(account=account, client=guesser)  # forgiven everywhere
+    await workers[2].check(account=account, client=guesser)
 
 
 async def test_workers_in_memory_count_apart():
-    email = f"apart-{uuid.uuid4().hex}@example.com"
+    account = f"apart-{uuid.uuid4().hex}@example.com"
     one, other = worker(), worker()
     for _ in range(5):
-        await one.failed(email=email, client=None)
+        await one.failed(account=account, client="198.51.100.1")
     with pytest.raises(TooManyAttempts):
-        await one.check(email=email, client=None)
-    await other.check(email=email, client=None)  # memory:// is one process's own
+        await one.check(account=account, client="198.51.100.1")
+    await other.check(account=account, client="198.51.100.1")  # memory:// is one process's own

@@ -10,6 +10,7 @@ from movievote.config import DATA_DIR, DEFAULT_SECRET_KEY, Settings
 
 def test_defaults_are_a_zero_setup_development_app(monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("MOVIEVOTE_DATA_DIR", raising=False)
     s = Settings(_env_file=None)
     assert s.movievote_env == "development"
     assert s.database_url == f"sqlite:///{DATA_DIR / 'movievote.db'}"

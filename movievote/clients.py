@@ -1,0 +1,47 @@
+"""Who is asking: the client's address, from the socket's peer or, when that peer is a proxy
+listed in FORWARDED_ALLOW_IPS, from the X-Forwarded-For header it adds."""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@lru_cache(maxsize=8)
+def trusted_networks(allowed: str) -> tuple[Network, ...]:
+    """The networks of a comma-separated list of addresses or CIDR blocks ("*": any peer)."""
+    if allowed.strip() == "*":
+        return (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
+    return tuple(
+        ipaddress.ip_network(part.strip(), strict=False)
+        for part in allowed.split(",")
+        if part.strip()
+    )
+
+
+def _trusted(address: str, networks: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return False
+    return any(ip.version == net.version and ip in net for net in networks)
+
+
+def client_address(peer: str | None, forwarded_for: str | None, *, allowed: str) -> str | None:
+    """The address that sent the request. X-Forwarded-For is believed only as far as it was
+    written by trusted proxies: walking it from the right (each proxy appends the address it
+    saw), the first address that is not a trusted proxy is the client. Without a trusted peer
+    the header is ignored: anyone can send one."""
+    networks = trusted_networks(allowed)
+    if not peer or not networks or not _trusted(peer, networks):
+        return peer or None
+    hops = [hop.strip() for hop in (forwarded_for or "").split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop, networks):
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return peer  # a malformed entry: the proxy's own view is all we know
+    return hops[0] if hops else peer

@@ -1,0 +1,301 @@
+"""The account's pages: confirm the address, forgot / reset the password, change it; and, in
+development only, the outbox of the mail the app would have sent."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from movievote.components.layout import page
+from movievote.config import get_settings
+from movievote.errors import DomainError
+from movievote.pages.auth import card, field
+from movievote.services import accounts, notifications
+from movievote.state import AuthState
+
+
+class LinkState(rx.State):
+    """Following a mailed link: the token comes from the URL, the rule from the service."""
+
+    outcome: str = ""  # "", "verified", "invalid"
+    message: str = ""
+
+    def _token(self) -> str:
+        return self.router.url.query_parameters.get("token", "")
+
+    @rx.event
+    async def verify(self):  # type: ignore[no-untyped-def]
+        self.outcome = self.message = ""
+        try:
+            user = await accounts.verify_email(token=self._token())
+        except DomainError as exc:
+            self.outcome, self.message = "invalid", exc.message
+            return None
+        self.outcome = "verified"
+        self.message = f"Your address {user.email} is confirmed: you can vote."
+        auth = await self.get_state(AuthState)
+        await auth.verified_session()  # the banner goes if this browser is logged in
+        return None
+
+    @rx.event
+    async def set_new_password(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+        auth = await self.get_state(AuthState)
+        auth.form_error = auth.form_notice = ""
+        if form.get("new_password", "") != form.get("repeat_password", ""):
+            auth.form_error = "The two passwords are not the same."
+            return None
+        try:
+            await accounts.reset_password(
+                token=self._token(), new_password=form.get("new_password", "")
+            )
+        except DomainError as exc:
+            auth.form_error = exc.message
+            return None
+        auth.token, auth.display_name = "", ""
+        auth.form_notice = (
+            "Your password is changed and every session was logged out. Log in with it."
+        )
+        return None
+
+    @rx.event
+    async def request_reset(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+        auth = await self.get_state(AuthState)
+        auth.form_error = auth.form_notice = ""
+        try:
+            await accounts.request_password_reset(
+                email=form.get("email", ""), client=auth.client(), base_url=auth.base_url()
+            )
+        except DomainError as exc:
+            auth.form_error = exc.message
+            return None
+        auth.form_notice = (
+            "If an account uses this address, we sent it a link to set a new password (valid "
+            f"for {accounts.reset_link_lifetime()})."
+        )
+        return None
+
+
+class AccountState(rx.State):
+    email: str = ""
+
+    @rx.event
+    async def load(self):  # type: ignore[no-untyped-def]
+        auth = await self.get_state(AuthState)
+        auth.form_error = auth.form_notice = ""
+        user = await auth.verified_user()
+        if user is None:
+            return rx.redirect("/login?next=/account")
+        self.email = user.email
+        return None
+
+    @rx.event
+    async def change_password(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+        auth = await self.get_state(AuthState)
+        auth.form_error = auth.form_notice = ""
+        found = await auth.verified_session()
+        if found is None or found[0].id is None:
+            return rx.redirect("/login?next=/account")
+        if form.get("new_password", "") != form.get("repeat_password", ""):
+            auth.form_error = "The two new passwords are not the same."
+            return None
+        try:
+            issued = await accounts.change_password(
+                user_id=found[0].id,
+                current_password=form.get("current_password", ""),
+                new_password=form.get("new_password", ""),
+            )
+        except DomainError as exc:
+            auth.form_error = exc.message
+            return None
+        auth.token = issued.token  # this browser stays logged in; every other session ended
+        auth.form_notice = "Your password is changed. Every other session was logged out."
+        return None
+
+
+class OutboxState(rx.State):
+    mails: list[dict[str, str]] = []
+
+    @rx.event
+    def load(self) -> None:
+        self.mails = notifications.read_outbox(get_settings())
+
+
+def verify_email_page() -> rx.Component:
+    return page(
+        rx.center(
+            rx.card(
+                rx.vstack(
+                    rx.heading("Confirm your email address", size="7", as_="h1"),
+                    rx.match(
+                        LinkState.outcome,
+                        (
+                            "verified",
+                            rx.callout(
+                                LinkState.message,
+                                icon="circle_check",
+                                color_scheme="green",
+                                role="status",
+                                id="link-outcome",
+                            ),
+                        ),
+                        (
+                            "invalid",
+                            rx.callout(
+                                LinkState.message,
+                                icon="triangle_alert",
+                                color_scheme="red",
+                                role="alert",
+                                id="link-outcome",
+                            ),
+                        ),
+                        rx.text("Checking your link…"),
+                    ),
+                    rx.cond(
+                        AuthState.logged_in,
+                        rx.link(rx.button("Go and vote", size="3"), href="/"),
+                        rx.link(rx.button("Log in to vote", size="3"), href="/login"),
+                    ),
+                    spacing="4",
+                ),
+                size="4",
+                max_width="32em",
+                width="100%",
+            ),
+            padding_top="2em",
+        )
+    )
+
+
+def forgot_password_page() -> rx.Component:
+    form = rx.form(
+        rx.vstack(
+            field("Email", "email", "email", auto_complete="email"),
+            rx.button("Email me a link", type="submit", size="3", width="100%"),
+            spacing="3",
+            width="100%",
+        ),
+        on_submit=LinkState.request_reset,
+        reset_on_submit=True,
+        width="100%",
+    )
+    return card(
+        "Forgot your password?",
+        form,
+        rx.text("Remembered it? ", rx.link("Log in", href="/login"), size="2"),
+    )
+
+
+def _new_password_fields() -> list[rx.Component]:
+    return [
+        field(
+            "New password", "new_password", "password", min_length=8, auto_complete="new-password"
+        ),
+        field(
+            "New password again",
+            "repeat_password",
+            "password",
+            min_length=8,
+            auto_complete="new-password",
+        ),
+        rx.text("At least 8 characters (at most 72 bytes).", size="1", color_scheme="gray"),
+    ]
+
+
+def reset_password_page() -> rx.Component:
+    form = rx.form(
+        rx.vstack(
+            *_new_password_fields(),
+            rx.button("Set the new password", type="submit", size="3", width="100%"),
+            spacing="3",
+            width="100%",
+        ),
+        on_submit=LinkState.set_new_password,
+        width="100%",
+    )
+    return card(
+        "Set a new password",
+        form,
+        rx.text(
+            "The link has expired? ",
+            rx.link("Ask for a new one", href="/forgot-password"),
+            size="2",
+        ),
+    )
+
+
+def account_page() -> rx.Component:
+    form = rx.form(
+        rx.vstack(
+            field(
+                "Current password",
+                "current_password",
+                "password",
+                auto_complete="current-password",
+            ),
+            *_new_password_fields(),
+            rx.button("Change the password", type="submit", size="3", width="100%"),
+            spacing="3",
+            width="100%",
+        ),
+        on_submit=AccountState.change_password,
+        reset_on_submit=True,
+        width="100%",
+    )
+    status = rx.cond(
+        AuthState.email_verified,
+        rx.text(AccountState.email, " · confirmed", size="2", id="account-email"),
+        rx.hstack(
+            rx.text(AccountState.email, " · not confirmed yet", size="2", id="account-email"),
+            rx.button(
+                "Send the link again",
+                on_click=AuthState.resend_verification,
+                variant="soft",
+                size="1",
+            ),
+            align="center",
+            wrap="wrap",
+        ),
+    )
+    return card("Your account", rx.vstack(status, form, spacing="4", width="100%"), rx.fragment())
+
+
+def outbox_page() -> rx.Component:
+    """Development only: what the app would have emailed, newest first, links clickable."""
+    return page(
+        rx.vstack(
+            rx.heading("Outbox (development)", size="7", as_="h1"),
+            rx.text(
+                "No mail server is set (NOTIFY_SMTP_URL), so in development the mail the app "
+                "sends lands here. This page does not exist in production.",
+                color_scheme="gray",
+            ),
+            rx.cond(OutboxState.mails.length() == 0, rx.text("No mail yet.")),
+            rx.foreach(
+                OutboxState.mails,
+                lambda mail: rx.card(
+                    rx.vstack(
+                        rx.text(rx.text.strong(mail["subject"]), " · to ", mail["to"], size="2"),
+                        rx.text(mail["at"], size="1", color_scheme="gray"),
+                        rx.markdown(mail["body"]),
+                        spacing="1",
+                    ),
+                    class_name="outbox-mail",
+                    width="100%",
+                ),
+            ),
+            rx.button("Refresh", on_click=OutboxState.load, variant="soft"),
+            spacing="3",
+            width="100%",
+        )
+    )
+
+
+__all__ = [
+    "AccountState",
+    "LinkState",
+    "OutboxState",
+    "account_page",
+    "forgot_password_page",
+    "outbox_page",
+    "reset_password_page",
+    "verify_email_page",
+]
