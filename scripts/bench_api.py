@@ -23,8 +23,8 @@ import http.client
 import json
 import os
 import random
-import sqlite3
 import resource
+import sqlite3
 import statistics
 import threading
 import time
