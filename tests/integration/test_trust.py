@@ -1,0 +1,459 @@
+"""Votes you can trust, attacked over the API as an attacker would: unverified accounts, address
+enumeration, stolen or ended sessions, guessing from one or many addresses, forged forwarding
+headers, who may join. Mail goes to a real SMTP server the test runs (aiosmtpd) or, like the
+zero-setup app, to the development outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import socket
+from collections.abc import AsyncIterator, Iterator
+from email import message_from_bytes
+from email.message import Message
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+
+from movievote import bootstrap
+from movievote.config import get_settings
+from movievote.services import notifications
+
+PASSWORD = "password123"
+
+
+@pytest.fixture
+def configure(monkeypatch) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    """Change settings (as environment variables) for one test; services built afresh."""
+
+    def apply(**values: object) -> None:
+        for name, value in values.items():
+            monkeypatch.setenv(name.upper(), str(value))
+        get_settings.cache_clear()
+        bootstrap.reset()
+
+    yield apply
+    monkeypatch.undo()
+    get_settings.cache_clear()
+    bootstrap.reset()
+
+
+class Inbox:
+    """What a real SMTP server received, by recipient."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+    async def wait_for(self, to: str, subject: str, within: float = 5.0) -> Message:
+        deadline = asyncio.get_running_loop().time() + within
+        while asyncio.get_running_loop().time() < deadline:
+            for message in self.messages:
+                if message["To"] == to and subject in message["Subject"]:
+                    return message
+            await asyncio.sleep(0.02)
+        raise AssertionError(
+            f"no '{subject}' mail to {to}: {[m['Subject'] for m in self.messages]}"
+        )
+
+    def to(self, address: str) -> list[Message]:
+        return [m for m in self.messages if m["To"] == address]
+
+
+@pytest.fixture
+def inbox(configure) -> Iterator[Inbox]:  # type: ignore[no-untyped-def]
+    handler = Inbox()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    configure(notify_smtp_url=f"smtp://127.0.0.1:{port}")
+    yield handler
+    controller.stop()
+
+
+def link_in(message: Message | str) -> str:
+    body = message if isinstance(message, str) else message.get_payload(decode=True).decode()
+    found = re.search(r"https?://\S+?token=([\w-]+)", body)
+    assert found, body
+    return found.group(1)
+
+
+@pytest.fixture
+async def api_from() -> AsyncIterator[object]:
+    """API clients that connect from a given address (the test's stand-in for other machines)."""
+    from movievote.api.app import create_api
+
+    app, clients = create_api(), []
+
+    def make(address: str) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=app, client=(address, 50000))
+        client = httpx.AsyncClient(transport=transport, base_url="http://movievote.test")
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.aclose()
+
+
+async def sign_up(api, email: str, **extra: str) -> httpx.Response:  # type: ignore[no-untyped-def]
+    return await api.post(
+        "/api/signup",
+        json={"email": email, "password": PASSWORD, "display_name": "Member", **extra},
+    )
+
+
+async def token_of(api, email: str, password: str = PASSWORD) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    response = await api.post("/api/token", data={"username": email, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def test_an_unverified_member_may_log_in_but_not_vote_until_the_mailed_link(
+    api, movies, inbox, db
+):
+    assert (await sign_up(api, "nina@example.com")).status_code == 202
+    mail = await inbox.wait_for("nina@example.com", "Confirm your email address")
+    headers = await token_of(api, "nina@example.com")
+    me = await api.get("/api/me", headers=headers)
+    assert me.status_code == 200 and me.json()["email_verified"] is False
+    refused = await api.post(f"/api/vote/{movies[0]}", headers=headers)
+    assert refused.status_code == 403 and refused.json()["code"] == "email_not_verified"
+    token = link_in(mail)
+    verified = await api.post("/api/verify-email", json={"token": token})
+    assert verified.status_code == 200 and verified.json()["email_verified"] is True
+    assert (await api.post(f"/api/vote/{movies[0]}", headers=headers)).status_code == 201
+    again = await api.post("/api/verify-email", json={"token": token})  # one use only
+    assert again.status_code == 400 and again.json()["code"] == "invalid_link"
+    async with db.engine.connect() as conn:  # recorded like every delivery; the link is not
+        rows = (
+            await conn.execute(
+                sa.text(
+                    "SELECT channel, status, payload FROM notifications WHERE kind = 'verify_email'"
+                )
+            )
+        ).all()
+    assert [(r[0], r[1]) for r in rows] == [("email", "sent")]
+    assert token not in str(rows[0][2])
+
+
+async def test_verification_links_expire_and_resending_is_limited(api, inbox, db):
+    await sign_up(api, "olga@example.com")
+    first = link_in(await inbox.wait_for("olga@example.com", "Confirm"))
+    async with db.transaction() as conn:
+        await conn.execute(sa.text("UPDATE email_links SET expires_at = created_at"))
+    expired = await api.post("/api/verify-email", json={"token": first})
+    assert expired.status_code == 400 and expired.json()["code"] == "invalid_link"
+    headers = await token_of(api, "olga@example.com")
+    for _ in range(2):  # the sign-up's mail was the first of three this hour
+        resent = await api.post("/api/verify-email/resend", headers=headers)
+        assert resent.status_code == 202 and resent.json()["code"] == "check_inbox"
+    limited = await api.post("/api/verify-email/resend", headers=headers)
+    assert limited.status_code == 429 and limited.json()["code"] == "too_many_attempts"
+    assert 0 < int(limited.headers["Retry-After"]) <= 3600
+    await notifications.settle_in_flight()
+    assert len(inbox.to("olga@example.com")) == 3
+    latest = link_in(inbox.to("olga@example.com")[-1])
+    assert (await api.post("/api/verify-email", json={"token": latest})).status_code == 200
+    done = await api.post("/api/verify-email/resend", headers=headers)
+    assert done.json()["code"] == "already_verified"
+
+
+async def test_sign_up_does_not_tell_whether_an_address_has_an_account(api, inbox):
+    first = await sign_up(api, "pia@example.com")
+    taken = await sign_up(api, "PIA@example.com", display_name="Impostor")
+    assert first.status_code == taken.status_code == 202
+    assert first.json() == taken.json()
+    note = await inbox.wait_for("pia@example.com", "You already have a movievote account")
+    # the owner's note carries a reset link that works
+    token = link_in(note)
+    reset = await api.post(
+        "/api/password-reset/confirm", json={"token": token, "new_password": "new-password-1"}
+    )
+    assert reset.status_code == 200
+    await token_of(api, "pia@example.com", "new-password-1")
+
+
+async def test_password_reset_answers_the_same_and_ends_every_session(api, movies, inbox, login):
+    old = await login("quim@example.com")
+    unknown = await api.post("/api/password-reset", json={"email": "nobody@example.com"})
+    known = await api.post("/api/password-reset", json={"email": "Quim@Example.com"})
+    assert unknown.status_code == known.status_code == 202 and unknown.json() == known.json()
+    token = link_in(await inbox.wait_for("quim@example.com", "Reset your movievote password"))
+    await notifications.settle_in_flight()
+    assert inbox.to("nobody@example.com") == []
+    short = await api.post(
+        "/api/password-reset/confirm", json={"token": token, "new_password": "short"}
+    )
+    assert short.status_code == 422
+    done = await api.post(
+        "/api/password-reset/confirm", json={"token": token, "new_password": "brand-new-pass"}
+    )
+    assert done.status_code == 200 and done.json()["code"] == "password_reset"
+    assert (await api.get("/api/me", headers=old)).status_code == 401  # the old session ended
+    assert (await api.post(f"/api/vote/{movies[0]}", headers=old)).status_code == 401
+    wrong = await api.post(
+        "/api/token", data={"username": "quim@example.com", "password": PASSWORD}
+    )
+    assert wrong.status_code == 401
+    await token_of(api, "quim@example.com", "brand-new-pass")
+    reused = await api.post(
+        "/api/password-reset/confirm", json={"token": token, "new_password": "another-pass-1"}
+    )
+    assert reused.status_code == 400 and reused.json()["code"] == "invalid_link"
+
+
+async def test_a_reset_link_lasts_thirty_minutes(api, inbox, login, db):
+    await login("rui@example.com")
+    await api.post("/api/password-reset", json={"email": "rui@example.com"})
+    token = link_in(await inbox.wait_for("rui@example.com", "Reset"))
+    from movievote.models import EmailLink
+
+    links = EmailLink.__table__  # type: ignore[attr-defined]
+    async with db.engine.connect() as conn:
+        expires, created = (
+            await conn.execute(
+                sa.select(links.c.expires_at, links.c.created_at).where(links.c.purpose == "reset")
+            )
+        ).one()
+    assert (expires - created).total_seconds() == 30 * 60
+    async with db.transaction() as conn:
+        await conn.execute(sa.text("UPDATE email_links SET expires_at = created_at"))
+    late = await api.post(
+        "/api/password-reset/confirm", json={"token": token, "new_password": "too-late-pass"}
+    )
+    assert late.status_code == 400 and late.json()["code"] == "invalid_link"
+
+
+async def test_changing_the_password_needs_the_current_one_and_ends_other_sessions(api, login):
+    here = await login("sara@example.com")
+    elsewhere = await token_of(api, "sara@example.com")
+    wrong = await api.put(
+        "/api/me/password",
+        json={"current_password": "not-it-at-all", "new_password": "sara-new-pass"},
+        headers=here,
+    )
+    assert wrong.status_code == 403 and wrong.json()["code"] == "wrong_password"
+    changed = await api.put(
+        "/api/me/password",
+        json={"current_password": PASSWORD, "new_password": "sara-new-pass"},
+        headers=here,
+    )
+    assert changed.status_code == 200
+    fresh = {"Authorization": f"Bearer {changed.json()['access_token']}"}
+    assert (await api.get("/api/me", headers=fresh)).status_code == 200
+    for ended in (here, elsewhere):
+        assert (await api.get("/api/me", headers=ended)).status_code == 401
+    await token_of(api, "sara@example.com", "sara-new-pass")
+
+
+async def test_log_out_ends_that_session_only(api, movies, login):
+    one = await login("tina@example.com")
+    two = await token_of(api, "tina@example.com")
+    assert (await api.post("/api/logout", headers=one)).status_code == 204
+    refused = await api.get("/api/me", headers=one)
+    assert refused.status_code == 401 and refused.json()["code"] == "invalid_token"
+    vote = await api.post(f"/api/vote/{movies[0]}", headers=one)
+    assert vote.status_code == 401 and vote.json()["code"] == "invalid_token"
+    assert (await api.post(f"/api/vote/{movies[0]}", headers=two)).status_code == 201
+
+
+async def test_a_deleted_account_s_token_never_becomes_another_account_s(api, login, db):
+    old = await login("uma@example.com")
+    async with db.transaction() as conn:
+        await conn.execute(sa.text("DELETE FROM users WHERE email = 'uma@example.com'"))
+    await login("vera@example.com")
+    assert (await api.get("/api/me", headers=old)).status_code == 401
+
+
+async def test_look_alike_spellings_of_an_address_are_one_account_and_one_throttle_key(
+    api, login, db
+):
+    await login("eve@example.com")
+    spellings = [  # full-width letters, ideographic and full-width full stops, case, spaces
+        "\uff25\uff36\uff25@example.com",
+        "eve@example\u3002com",
+        "Eve@Example\uff0eCOM",
+        " eve@EXAMPLE.com ",
+    ]
+    for spelling in spellings:  # a sign-up in another spelling is the same account
+        assert (await sign_up(api, spelling)).status_code == 202
+    async with db.engine.connect() as conn:
+        assert await conn.scalar(sa.text("SELECT count(*) FROM users")) == 1
+    all_wide = "".join(chr(ord(c) + 0xFEE0) if c.isalpha() else c for c in "eve@example.com")
+    for spelling in [*spellings, all_wide]:  # five failures, five spellings
+        response = await api.post("/api/token", data={"username": spelling, "password": "bad-pass"})
+        assert response.status_code == 401, response.text
+    locked = await api.post(
+        "/api/token", data={"username": "eve@example.com", "password": PASSWORD}
+    )
+    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
+
+
+async def test_a_guesser_is_stopped_and_the_owner_elsewhere_still_logs_in(api_from, login):
+    await login("will@example.com")
+    guesser = api_from("198.51.100.66")
+    for _ in range(5):
+        await guesser.post("/api/token", data={"username": "will@example.com", "password": "guess"})
+    stopped = await guesser.post(
+        "/api/token", data={"username": "will@example.com", "password": PASSWORD}
+    )
+    assert stopped.status_code == 429 and int(stopped.headers["Retry-After"]) > 0
+    owner = api_from("192.0.2.10")
+    await token_of(owner, "will@example.com")
+
+
+async def test_a_many_address_attack_slows_down_and_never_locks_the_owner_out(api_from, login):
+    await login("xana@example.com")  # logs in from 203.0.113.7: a place the owner uses
+    for i in range(40):  # a botnet: 40 addresses, a few guesses each
+        bot = api_from(f"10.0.{i}.1")
+        response = await bot.post(
+            "/api/token", data={"username": "xana@example.com", "password": f"guess-{i}"}
+        )
+        assert response.status_code in (401, 429)
+    slowed = [
+        (
+            await api_from(f"10.1.{i}.1").post(
+                "/api/token", data={"username": "xana@example.com", "password": f"more-{i}"}
+            )
+        ).status_code
+        for i in range(10)
+    ]
+    assert slowed.count(429) >= 9  # new places share one slow lane: guessing is a trickle
+    await token_of(api_from("203.0.113.7"), "xana@example.com")  # the owner's usual place
+    newcomer = api_from("192.0.2.99")  # the owner from a new place: a short wait, not a lock
+    first = await newcomer.post(
+        "/api/token", data={"username": "xana@example.com", "password": PASSWORD}
+    )
+    if first.status_code == 429:
+        assert int(first.headers["Retry-After"]) <= 5
+        await asyncio.sleep(int(first.headers["Retry-After"]))
+        first = await newcomer.post(
+            "/api/token", data={"username": "xana@example.com", "password": PASSWORD}
+        )
+    assert first.status_code == 200
+
+
+async def test_sign_ups_per_address_are_limited(api_from, configure):
+    configure(signups_per_client=3)
+    lobby, other = api_from("198.51.100.20"), api_from("198.51.100.21")
+    for i in range(3):
+        assert (await sign_up(lobby, f"lobby{i}@example.com")).status_code == 202
+    refused = await sign_up(lobby, "lobby9@example.com")
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert (await sign_up(other, "elsewhere@example.com")).status_code == 202
+
+
+async def test_x_forwarded_for_counts_only_behind_a_listed_proxy(api, configure):
+    guesses = iter(range(1000))
+
+    async def fail(forwarded: str) -> int:
+        response = await api.post(
+            "/api/token",
+            data={"username": f"nobody{next(guesses)}@example.com", "password": "bad-pass"},
+            headers={"X-Forwarded-For": forwarded},
+        )
+        return response.status_code
+
+    # not listed: a forged header does not make a guesser many clients
+    statuses = [await fail(f"192.0.2.{i}") for i in range(25)]
+    assert statuses[:20] == [401] * 20 and set(statuses[20:]) == {429}
+    # the app's peer (203.0.113.7) listed as a proxy: each forwarded client counts apart, so
+    # twenty failures through the proxy no longer lock everyone out
+    configure(forwarded_allow_ips="203.0.113.0/24")
+    assert [await fail(f"198.51.100.{i}") for i in range(25)] == [401] * 25
+    assert [await fail("198.51.100.200, 203.0.113.9") for _ in range(21)][-1] == 429
+
+
+async def test_only_listed_domains_may_join(api, configure):
+    configure(signup_mode="domains", allowed_email_domains="club.example, example.org")
+    for ok in ("ana@club.example", "bia@sub.example.org"):
+        assert (await sign_up(api, ok)).status_code == 202
+    refused = await sign_up(api, "eve@evil.example")
+    assert refused.status_code == 403 and refused.json()["code"] == "signup_closed"
+    assert "club.example" in refused.json()["detail"]
+
+
+async def test_invite_codes_have_uses_and_the_database_decides_races(api_from, configure, db):
+    from movievote.services import accounts
+
+    configure(signup_mode="invite")
+    api = api_from("198.51.100.30")
+    missing = await sign_up(api, "no-code@example.com")
+    assert missing.status_code == 403 and missing.json()["code"] == "signup_closed"
+    invite = await accounts.create_invite(max_uses=1)
+    racers = [api_from(f"198.51.100.{40 + i}") for i in range(5)]
+    results = await asyncio.gather(
+        *(
+            sign_up(c, f"racer{i}@example.com", invite_code=invite.code)
+            for i, c in enumerate(racers)
+        )
+    )
+    assert sorted(r.status_code for r in results) == [202, 403, 403, 403, 403]
+    async with db.engine.connect() as conn:
+        assert await conn.scalar(sa.text("SELECT count(*) FROM users")) == 1
+        assert await conn.scalar(sa.text("SELECT uses FROM invites")) == 1
+    expired = await accounts.create_invite(max_uses=5, days=-1)
+    late = await sign_up(api, "late@example.com", invite_code=expired.code)
+    assert late.status_code == 403
+
+
+async def test_a_scripted_attacker_gets_no_more_votes_than_verified_mailboxes(
+    api_from, movies, inbox, db
+):
+    attacker = api_from("198.51.100.99")
+    emails = [f"sock{i}@example.com" for i in range(20)]
+    for email in emails:
+        assert (await sign_up(attacker, email)).status_code == 202
+    statuses = []
+    for email in emails:
+        headers = await token_of(attacker, email)
+        statuses.append(
+            (await attacker.post(f"/api/vote/{movies[0]}", headers=headers)).status_code
+        )
+    assert set(statuses) == {403}
+    for email in emails[:2]:  # the two mailboxes the attacker really reads
+        token = link_in(await inbox.wait_for(email, "Confirm"))
+        assert (await attacker.post("/api/verify-email", json={"token": token})).status_code == 200
+    for email in emails:
+        headers = await token_of(attacker, email)
+        await attacker.post(f"/api/vote/{movies[1]}", headers=headers)
+    async with db.engine.connect() as conn:
+        assert await conn.scalar(sa.text("SELECT count(*) FROM votes")) == 2
+
+
+async def test_the_zero_setup_app_puts_its_mail_in_the_development_outbox(api, movies):
+    settings = get_settings()
+    assert settings.movievote_env == "development" and not settings.notify_smtp_url
+    await sign_up(api, "yara@example.com")
+    await notifications.settle_in_flight()
+    [mail] = [m for m in notifications.read_outbox(settings) if m["to"] == "yara@example.com"]
+    assert mail["subject"] == "Confirm your email address"
+    token = link_in(mail["body"])
+    assert mail["body"].startswith("Hi Member")
+    assert (await api.post("/api/verify-email", json={"token": token})).status_code == 200
+    production = settings.model_copy(update={"movievote_env": "production"})
+    assert notifications.outbox_path(production) is None  # never in production
+    assert os.environ["MOVIEVOTE_DATA_DIR"] in str(notifications.outbox_path(settings))
+
+
+async def test_input_the_database_cannot_store_is_422(api):
+    for payload in (
+        {"email": "nul\x00@example.com", "password": PASSWORD, "display_name": "N"},
+        {"email": "ok@example.com", "password": "pass\x00word-1", "display_name": "N"},
+        {"email": "ok@example.com", "password": PASSWORD, "display_name": "N\x00"},
+    ):
+        response = await api.post("/api/signup", json=payload)
+        assert response.status_code == 422 and response.json()["code"] == "invalid_input"
+    login = await api.post(
+        "/api/token", data={"username": "a\x00@example.com", "password": "x\x00"}
+    )
+    assert login.status_code == 401
