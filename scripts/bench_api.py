@@ -19,6 +19,7 @@ every figure: on 2 cores the client, the server and PostgreSQL share the machine
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -31,7 +32,14 @@ import time
 import urllib.parse
 
 from _bench import PASSWORD as LOGIN_PASSWORD
-from _bench import dev_server, pct, prepare_database, production_server, tokens_for
+from _bench import (
+    baseline_tree,
+    dev_server,
+    pct,
+    prepare_database,
+    production_server,
+    tokens_for,
+)
 
 USERS = 150_000
 DEV_USERS = 2_000
@@ -49,6 +57,12 @@ def parse() -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--redis-url", default="", help="REFLEX_REDIS_URL for the server (many workers)")
     p.add_argument("--logins-per-second", type=float, default=10.0)
+    p.add_argument(
+        "--baseline-ref",
+        default="",
+        help="also serve this git revision (same database) and alternate its vote runs with "
+        "this tree's: the figures of a change before and after, in one run",
+    )
     p.add_argument(
         "--dev",
         action="store_true",
@@ -171,12 +185,27 @@ def main() -> None:
     print(f"preparing {args.dsn} ...", flush=True)
     prepare_database(args.dsn, USERS)
     tokens = iter(tokens_for(USERS))
-    with production_server(
-        args.dsn,
-        workers=args.workers,
-        redis_url=args.redis_url,
-        log_path="/tmp/movievote-bench-api-server.log",
-    ) as base:
+    with contextlib.ExitStack() as stack:
+        base = stack.enter_context(
+            production_server(
+                args.dsn,
+                workers=args.workers,
+                redis_url=args.redis_url,
+                log_path="/tmp/movievote-bench-api-server.log",
+            )
+        )
+        baseline = ""
+        if args.baseline_ref:
+            tree = stack.enter_context(baseline_tree(args.baseline_ref))
+            baseline = stack.enter_context(
+                production_server(
+                    args.dsn,
+                    workers=args.workers,
+                    redis_url=args.redis_url,
+                    log_path="/tmp/movievote-bench-api-baseline.log",
+                    project=tree,
+                )
+            )
         port = int(base.rsplit(":", 1)[1])
         movies = list(range(1, 444))
         lock = threading.Lock()
@@ -200,7 +229,9 @@ def main() -> None:
             flush=True,
         )
         drive(base, args.clients, 3, vote_request)  # warm-up
-        plain, with_logins, logins = [], [], []
+        if baseline:
+            drive(baseline, args.clients, 3, vote_request)
+        plain, with_logins, logins, before = [], [], [], []
         stop_logins = threading.Event()
 
         def login_loop(recorder: Recorder, rate: float) -> None:
@@ -229,6 +260,8 @@ def main() -> None:
 
         for _ in range(args.rounds):
             plain.append(drive(base, args.clients, args.seconds, vote_request))
+            if baseline:
+                before.append(drive(baseline, args.clients, args.seconds, vote_request))
             login_rec = Recorder()
             stop_logins.clear()
             # each login thread paces itself to its share of the rate; enough of them that a
@@ -259,6 +292,11 @@ def main() -> None:
             return p99
 
         p99_plain = summary("POST /api/vote", plain)
+        if baseline:
+            summary(f"POST /api/vote at {args.baseline_ref}", before)
+            now_rate = statistics.median(r.statuses.get(201, 0) / e for r, e, _ in plain)
+            old_rate = statistics.median(r.statuses.get(201, 0) / e for r, e, _ in before)
+            print(f"{'  this tree / the baseline':<34} {now_rate / old_rate:>7.2f}x")
         p99_logins = summary(f"POST /api/vote + {args.logins_per_second:.0f} logins/s", with_logins)
         login_latencies = [x for r in logins for x in r.latencies]
         login_count = sum(len(r.latencies) for r in logins)

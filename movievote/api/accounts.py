@@ -14,6 +14,12 @@ from movievote.models import UserPublic
 from movievote.services import accounts
 
 router = APIRouter(tags=["accounts"])
+PASSWORD_FIELD = Field(
+    min_length=8,
+    max_length=72,
+    pattern=r"^[^\x00]*$",
+    description="8 characters to 72 bytes, no NUL character",
+)
 
 THROTTLED = doc(429, "Too many attempts from this client (`too_many_attempts`); see Retry-After.")
 
@@ -22,8 +28,14 @@ class SignupRequest(BaseModel):
     email: str = Field(
         max_length=254, examples=["ana@example.com"], json_schema_extra={"format": "email"}
     )
-    password: str = Field(min_length=8, max_length=72, description="8 characters to 72 bytes")
-    display_name: str = Field(min_length=1, max_length=80, examples=["Ana"])
+    password: str = PASSWORD_FIELD
+    display_name: str = Field(
+        min_length=1,
+        max_length=80,
+        pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$",
+        description="1 to 80 characters, not all spaces, no control characters",
+        examples=["Ana"],
+    )
     invite_code: str | None = Field(
         default=None, max_length=32, description="needed when the vote admits invited people only"
     )
@@ -52,12 +64,12 @@ class EmailRequest(BaseModel):
 
 class ResetRequest(BaseModel):
     token: str = Field(min_length=1, max_length=100, description="the `token` of the mailed link")
-    new_password: str = Field(min_length=8, max_length=72, description="8 characters to 72 bytes")
+    new_password: str = PASSWORD_FIELD
 
 
 class PasswordChange(BaseModel):
     current_password: str = Field(max_length=72)
-    new_password: str = Field(min_length=8, max_length=72, description="8 characters to 72 bytes")
+    new_password: str = PASSWORD_FIELD
 
 
 def check_inbox(address: str, verification_required: bool) -> Accepted:
@@ -106,7 +118,11 @@ async def signup(body: SignupRequest, client: ClientAddress, base_url: PublicUrl
     "/api/verify-email",
     response_model=UserPublic,
     summary="Confirm an email address with the mailed link's token",
-    responses={**doc(400, "Unknown, used or expired link (`invalid_link`)."), **VALIDATION},
+    responses={
+        **doc(404, "Unknown, used or expired link (`invalid_link`)."),
+        **MALFORMED_BODY,
+        **VALIDATION,
+    },
 )
 async def verify_email(body: LinkToken) -> UserPublic:
     return accounts.public(await accounts.verify_email(token=body.token))
@@ -169,6 +185,7 @@ async def me(user: CurrentUser) -> UserPublic:
     responses={
         **UNAUTHORIZED,
         **doc(403, "The current password is not right (`wrong_password`)."),
+        **MALFORMED_BODY,
         **VALIDATION,
     },
 )
@@ -185,7 +202,7 @@ async def change_password(body: PasswordChange, user: CurrentUser) -> TokenRespo
     status_code=202,
     response_model=Accepted,
     summary="Mail a password-reset link (the same answer whether or not the address has one)",
-    responses={**THROTTLED, **VALIDATION},
+    responses={**THROTTLED, **MALFORMED_BODY, **VALIDATION},
 )
 async def request_password_reset(
     body: EmailRequest, client: ClientAddress, base_url: PublicUrl
@@ -202,7 +219,11 @@ async def request_password_reset(
     "/api/password-reset/confirm",
     response_model=Accepted,
     summary="Set a new password with the mailed link's token; every session ends",
-    responses={**doc(400, "Unknown, used or expired link (`invalid_link`)."), **VALIDATION},
+    responses={
+        **doc(404, "Unknown, used or expired link (`invalid_link`)."),
+        **MALFORMED_BODY,
+        **VALIDATION,
+    },
 )
 async def reset_password(body: ResetRequest) -> Accepted:
     await accounts.reset_password(token=body.token, new_password=body.new_password)

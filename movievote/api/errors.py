@@ -53,7 +53,7 @@ STATUS_OF: dict[type[errors.DomainError], int] = {
     errors.TooManyAttempts: 429,
     errors.EmailNotVerified: 403,
     errors.SignupClosed: 403,
-    errors.InvalidLink: 400,
+    errors.InvalidLink: 404,
     errors.WrongPassword: 403,
 }
 

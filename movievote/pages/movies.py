@@ -67,6 +67,7 @@ class MoviesState(rx.State):
 
     @rx.event
     async def load(self):  # type: ignore[no-untyped-def]
+        self.vote_error = ""  # an earlier refusal (say, before the address was confirmed)
         if len(self.genres) == 1:
             self.genres = [ALL_GENRES, *await catalogue.list_genres()]
         await self._search()

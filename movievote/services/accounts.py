@@ -96,7 +96,7 @@ def check_password_rules(password: str) -> None:
 
 
 def _clean_display_name(display_name: str) -> str:
-    if _CONTROL.search(display_name.replace("\t", " ").replace("\n", " ")):
+    if _CONTROL.search(display_name):
         raise InvalidInput(
             "The display name cannot contain control characters.", field="display_name"
         )

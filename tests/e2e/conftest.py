@@ -8,11 +8,14 @@ import signal
 import socket
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.mail import Inbox, token_in
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -161,6 +164,9 @@ def prod_env(database_url: str, **extra: str) -> dict[str, str]:
         **os.environ,
         "DATABASE_URL": database_url,
         "BCRYPT_ROUNDS": "4",
+        # every test browser and client comes from 127.0.0.1: like a lobby behind one address,
+        # but busier (the API fuzzer alone signs up hundreds); the limit is tested on its own
+        "SIGNUPS_PER_CLIENT": "1000000",
         "PATH": f"{venv_bin}:{os.environ['PATH']}",
         **extra,
     }
@@ -180,12 +186,46 @@ def seed(env: dict[str, str]) -> None:
     assert seeded.returncode == 0, seeded.stderr
 
 
+MAIL = Inbox()  # the SMTP server every app under test mails to (started by `mail_server`)
+
+
 @pytest.fixture(scope="session")
-def prod_app(tmp_path_factory: pytest.TempPathFactory, migrated_database: str) -> Iterator[ProdApp]:
-    """One worker, on the test database seeded with the catalogue. Server-side state expires
-    after STATE_EXPIRY_S of quiet (Reflex's default is an hour), so every test also runs
-    against states that come and go, as an unattended screen's do."""
-    env = prod_env(migrated_database, REFLEX_REDIS_TOKEN_EXPIRATION=str(STATE_EXPIRY_S))
+def mail_server() -> Iterator[Inbox]:
+    """A real SMTP server the apps under test send their mail to."""
+    MAIL.start()
+    yield MAIL
+    MAIL.stop()
+
+
+def member(base: str, email: str | None = None, password: str = "password123") -> dict[str, str]:
+    """A verified member, made as a person makes one: sign up, follow the mailed link, log in.
+    Returns the email and the Authorization header."""
+    email = email or f"member-{uuid.uuid4().hex[:10]}@example.com"
+    signed_up = httpx.post(
+        f"{base}/api/signup",
+        json={"email": email, "password": password, "display_name": "Member"},
+    )
+    assert signed_up.status_code == 202, signed_up.text
+    token = token_in(MAIL.wait(email, "Confirm your email address"))
+    assert httpx.post(f"{base}/api/verify-email", json={"token": token}).status_code == 200
+    issued = httpx.post(f"{base}/api/token", data={"username": email, "password": password})
+    assert issued.status_code == 200, issued.text
+    return {"email": email, "auth": f"Bearer {issued.json()['access_token']}"}
+
+
+@pytest.fixture(scope="session")
+def prod_app(
+    tmp_path_factory: pytest.TempPathFactory, migrated_database: str, mail_server: Inbox
+) -> Iterator[ProdApp]:
+    """One worker, on the test database seeded with the catalogue, mailing to the test's SMTP
+    server. Server-side state expires after STATE_EXPIRY_S of quiet (Reflex's default is an
+    hour), so every test also runs against states that come and go, as an unattended screen's
+    do."""
+    env = prod_env(
+        migrated_database,
+        REFLEX_REDIS_TOKEN_EXPIRATION=str(STATE_EXPIRY_S),
+        NOTIFY_SMTP_URL=mail_server.url,
+    )
     seed(env)
     app = ProdApp(env, tmp_path_factory.mktemp("prod"), free_port())
     try:

@@ -11,21 +11,12 @@ import httpx
 import sqlalchemy as sa
 
 from tests.conftest import TEST_DATABASE_URL
+from tests.e2e.conftest import member
 
 
 def _account(base: str) -> tuple[str, dict[str, str]]:
-    email = f"e2e-{uuid.uuid4().hex[:10]}@example.com"
-    assert (
-        httpx.post(
-            f"{base}/api/signup",
-            json={"email": email, "password": "password123", "display_name": "E2E"},
-        ).status_code
-        == 201
-    )
-    token = httpx.post(
-        f"{base}/api/token", data={"username": email, "password": "password123"}
-    ).json()["access_token"]
-    return email, {"Authorization": f"Bearer {token}"}
+    made = member(base, f"e2e-{uuid.uuid4().hex[:10]}@example.com")
+    return made["email"], {"Authorization": made["auth"]}
 
 
 def _vote_while_streaming(

@@ -11,23 +11,15 @@ import uuid
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import ARTIFACTS, STATE_EXPIRY_S, ProdApp
+from tests.e2e.conftest import ARTIFACTS, STATE_EXPIRY_S, ProdApp, member
 
 TV = {"width": 1920, "height": 1080}
 RESUME_S = 10.0  # the bound: live again by itself within 10 s
 
 
 def vote_through_api(base: str, movie_id: int) -> None:
-    email = f"tv-{uuid.uuid4().hex[:10]}@example.com"
-    signup = httpx.post(
-        f"{base}/api/signup",
-        json={"email": email, "password": "password123", "display_name": "TV"},
-    )
-    assert signup.status_code == 201, signup.text
-    token = httpx.post(
-        f"{base}/api/token", data={"username": email, "password": "password123"}
-    ).json()["access_token"]
-    voted = httpx.post(f"{base}/api/vote/{movie_id}", headers={"Authorization": f"Bearer {token}"})
+    voter = member(base, f"tv-{uuid.uuid4().hex[:10]}@example.com")
+    voted = httpx.post(f"{base}/api/vote/{movie_id}", headers={"Authorization": voter["auth"]})
     assert voted.status_code == 201, voted.text
 
 

@@ -9,19 +9,12 @@ import uuid
 import httpx
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, member
 from tests.e2e.test_browser import DESKTOP, PHONE, log_in
 
 
 def _voter(base: str) -> dict[str, str]:
-    email = f"lb-{uuid.uuid4().hex[:10]}@example.com"
-    httpx.post(
-        f"{base}/api/signup", json={"email": email, "password": "password123", "display_name": "LB"}
-    )
-    token = httpx.post(
-        f"{base}/api/token", data={"username": email, "password": "password123"}
-    ).json()["access_token"]
-    return {"email": email, "auth": f"Bearer {token}"}
+    return member(base, f"lb-{uuid.uuid4().hex[:10]}@example.com")
 
 
 def votes(n: int) -> str:

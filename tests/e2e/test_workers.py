@@ -15,7 +15,15 @@ import redis
 from playwright.sync_api import expect
 
 from tests.conftest import IS_POSTGRES
-from tests.e2e.conftest import STATE_EXPIRY_S, ProdApp, free_port, prod_env, project_copy
+from tests.e2e.conftest import (
+    MAIL,
+    STATE_EXPIRY_S,
+    ProdApp,
+    free_port,
+    member,
+    prod_env,
+    project_copy,
+)
 from tests.e2e.test_display import TV, outlives_the_expiry_of_its_server_state, vote_through_api
 
 pytestmark = pytest.mark.skipif(not IS_POSTGRES, reason="many workers need PostgreSQL")
@@ -33,6 +41,7 @@ def workers_app(tmp_path_factory, migrated_database, prod_app) -> ProdApp:  # ty
         REFLEX_REDIS_URL=REDIS_URL,
         GRANIAN_WORKERS=str(WORKERS),
         REFLEX_REDIS_TOKEN_EXPIRATION=str(STATE_EXPIRY_S),
+        NOTIFY_SMTP_URL=MAIL.url,  # started by prod_app's fixture
     )
     project = project_copy(tmp_path_factory.mktemp("workers-project"))
     app = ProdApp(env, tmp_path_factory.mktemp("workers"), free_port(), project)
@@ -137,12 +146,10 @@ def test_a_vote_written_by_another_process_reaches_an_open_display(
     page.goto("/display")
     expect(page.locator("#display-total")).to_have_text(re.compile(r"^\d+ votes? this month$"))
     before = total_of(page)
-    email = f"sql-{uuid.uuid4().hex[:10]}@example.com"
-    signup = httpx.post(
-        f"{workers_app.base}/api/signup",
-        json={"email": email, "password": "password123", "display_name": "SQL"},
-    )
-    user_id = signup.json()["id"]
+    made = member(workers_app.base, f"sql-{uuid.uuid4().hex[:10]}@example.com")
+    user_id = httpx.get(
+        f"{workers_app.base}/api/me", headers={"Authorization": made["auth"]}
+    ).json()["id"]
     dsn = sa.make_url(migrated_database).set(drivername="postgresql").render_as_string(False)
     with psycopg.connect(dsn, autocommit=True) as conn:  # a SQL client, not the app
         conn.execute(

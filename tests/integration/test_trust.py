@@ -7,20 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
-import socket
 from collections.abc import AsyncIterator, Iterator
-from email import message_from_bytes
 from email.message import Message
 
 import httpx
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 
 from movievote import bootstrap
 from movievote.config import get_settings
 from movievote.services import notifications
+from tests.mail import Inbox, token_in
 
 PASSWORD = "password123"
 
@@ -41,49 +38,29 @@ def configure(monkeypatch) -> Iterator[object]:  # type: ignore[no-untyped-def]
     bootstrap.reset()
 
 
-class Inbox:
-    """What a real SMTP server received, by recipient."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
-
+class AsyncInbox(Inbox):
     async def wait_for(self, to: str, subject: str, within: float = 5.0) -> Message:
         deadline = asyncio.get_running_loop().time() + within
         while asyncio.get_running_loop().time() < deadline:
-            for message in self.messages:
-                if message["To"] == to and subject in message["Subject"]:
-                    return message
+            found = self.find(to, subject)
+            if found is not None:
+                return found
             await asyncio.sleep(0.02)
         raise AssertionError(
             f"no '{subject}' mail to {to}: {[m['Subject'] for m in self.messages]}"
         )
 
-    def to(self, address: str) -> list[Message]:
-        return [m for m in self.messages if m["To"] == address]
-
 
 @pytest.fixture
-def inbox(configure) -> Iterator[Inbox]:  # type: ignore[no-untyped-def]
-    handler = Inbox()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    configure(notify_smtp_url=f"smtp://127.0.0.1:{port}")
+def inbox(configure) -> Iterator[AsyncInbox]:  # type: ignore[no-untyped-def]
+    handler = AsyncInbox()
+    configure(notify_smtp_url=handler.start())
     yield handler
-    controller.stop()
+    handler.stop()
 
 
 def link_in(message: Message | str) -> str:
-    body = message if isinstance(message, str) else message.get_payload(decode=True).decode()
-    found = re.search(r"https?://\S+?token=([\w-]+)", body)
-    assert found, body
-    return found.group(1)
+    return token_in(message)
 
 
 @pytest.fixture
@@ -132,7 +109,7 @@ async def test_an_unverified_member_may_log_in_but_not_vote_until_the_mailed_lin
     assert verified.status_code == 200 and verified.json()["email_verified"] is True
     assert (await api.post(f"/api/vote/{movies[0]}", headers=headers)).status_code == 201
     again = await api.post("/api/verify-email", json={"token": token})  # one use only
-    assert again.status_code == 400 and again.json()["code"] == "invalid_link"
+    assert again.status_code == 404 and again.json()["code"] == "invalid_link"
     async with db.engine.connect() as conn:  # recorded like every delivery; the link is not
         rows = (
             await conn.execute(
@@ -151,7 +128,7 @@ async def test_verification_links_expire_and_resending_is_limited(api, inbox, db
     async with db.transaction() as conn:
         await conn.execute(sa.text("UPDATE email_links SET expires_at = created_at"))
     expired = await api.post("/api/verify-email", json={"token": first})
-    assert expired.status_code == 400 and expired.json()["code"] == "invalid_link"
+    assert expired.status_code == 404 and expired.json()["code"] == "invalid_link"
     headers = await token_of(api, "olga@example.com")
     for _ in range(2):  # the sign-up's mail was the first of three this hour
         resent = await api.post("/api/verify-email/resend", headers=headers)
@@ -208,7 +185,7 @@ async def test_password_reset_answers_the_same_and_ends_every_session(api, movie
     reused = await api.post(
         "/api/password-reset/confirm", json={"token": token, "new_password": "another-pass-1"}
     )
-    assert reused.status_code == 400 and reused.json()["code"] == "invalid_link"
+    assert reused.status_code == 404 and reused.json()["code"] == "invalid_link"
 
 
 async def test_a_reset_link_lasts_thirty_minutes(api, inbox, login, db):
@@ -230,7 +207,7 @@ async def test_a_reset_link_lasts_thirty_minutes(api, inbox, login, db):
     late = await api.post(
         "/api/password-reset/confirm", json={"token": token, "new_password": "too-late-pass"}
     )
-    assert late.status_code == 400 and late.json()["code"] == "invalid_link"
+    assert late.status_code == 404 and late.json()["code"] == "invalid_link"
 
 
 async def test_changing_the_password_needs_the_current_one_and_ends_other_sessions(api, login):
