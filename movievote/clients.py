@@ -23,7 +23,7 @@ def trusted_networks(allowed: str) -> tuple[Network, ...]:
 
 def _trusted(address: str, networks: tuple[Network, ...]) -> bool:
     try:
-        ip = ipaddress.ip_address(address.strip())
+        ip = ipaddress.ip_address(_bare(address))
     except ValueError:
         return False
     return any(ip.version == net.version and ip in net for net in networks)
@@ -35,9 +35,10 @@ def client_address(peer: str | None, forwarded_for: str | None, *, allowed: str)
     saw), the first address that is not a trusted proxy is the client. Without a trusted peer
     the header is ignored: anyone can send one."""
     networks = trusted_networks(allowed)
+    peer = _bare(peer) if peer else peer
     if not peer or not networks or not _trusted(peer, networks):
         return peer or None
-    hops = [hop.strip() for hop in (forwarded_for or "").split(",") if hop.strip()]
+    hops = [_bare(hop) for hop in (forwarded_for or "").split(",") if hop.strip()]
     for hop in reversed(hops):
         if not _trusted(hop, networks):
             try:
@@ -45,3 +46,38 @@ def client_address(peer: str | None, forwarded_for: str | None, *, allowed: str)
             except ValueError:
                 return peer  # a malformed entry: the proxy's own view is all we know
     return hops[0] if hops else peer
+
+
+def _bare(hop: str) -> str:
+    """An address as proxies write it, without a port or brackets: `[2001:db8::1]:443`,
+    `203.0.113.9:5678`."""
+    hop = hop.strip()
+    if hop.startswith("["):
+        return hop[1:].split("]", 1)[0]
+    if hop.count(":") == 1:
+        return hop.split(":", 1)[0]
+    return hop
+
+
+def network_of(address: str | None) -> str | None:
+    """What throttles count as one client: an IPv4 address (IPv4-mapped IPv6 included), an
+    IPv6 address's /64, or the text as it is when it is not an address."""
+    if not address:
+        return None
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def is_loopback(address: str | None) -> bool:
+    """An address of this machine (127.0.0.0/8, ::1)."""
+    try:
+        return address is not None and ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False

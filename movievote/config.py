@@ -56,7 +56,9 @@ class Settings(BaseSettings):
     email_verification: Literal["required", "off"] = "required"
     signup_mode: Literal["open", "domains", "invite"] = "open"
     allowed_email_domains: str = ""  # comma-separated, for SIGNUP_MODE=domains
-    public_url: str = ""  # where people open the app (links in emails); empty: the request's
+    # where people open the app (links in emails); required in production. Empty (development
+    # only): the address the request came to
+    public_url: str = ""
     verification_link_hours: float = Field(default=24, gt=0)
     password_reset_minutes: float = Field(default=30, gt=0)
     verification_emails_per_hour: int = Field(default=3, ge=1)
@@ -121,6 +123,16 @@ class Settings(BaseSettings):
                 raise ValueError("SECRET_KEY must be set in production (the default is public)")
             if len(self.secret_key.encode()) < 32:
                 raise ValueError("SECRET_KEY must be at least 32 bytes in production")
+            if not self.public_url:
+                # links in mails must not follow the Host header a request brings
+                raise ValueError(
+                    "PUBLIC_URL must be set in production (the address links in emails use)"
+                )
+            if self.email_verification == "required" and not self.notify_smtp_url:
+                raise ValueError(
+                    "EMAIL_VERIFICATION=required needs NOTIFY_SMTP_URL in production: without "
+                    "mail nobody could confirm an address, so nobody could vote"
+                )
         return self
 
     @property

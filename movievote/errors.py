@@ -63,6 +63,12 @@ class InvalidLink(DomainError):
     code = "invalid_link"
 
 
+class PasswordRequired(DomainError):
+    """Confirming an address needs the account's password (or its own session) too."""
+
+    code = "password_required"
+
+
 class WrongPassword(DomainError):
     """The current password given to change it is not the account's."""
 

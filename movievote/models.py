@@ -69,6 +69,9 @@ class User(SQLModel, table=True):
     created_at: datetime = _created_at()
     # when the member proved they read this address (a link we mailed); None: not yet
     email_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # the inbox the address reaches (sub-address and, for Gmail, dots dropped): one account
+    # per inbox, so `ana+1@` ... `ana+99@` are not 99 voters
+    mailbox: str | None = Field(default=None, max_length=254, unique=True)
 
 
 class Session(SQLModel, table=True):

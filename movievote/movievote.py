@@ -20,6 +20,7 @@ from movievote.pages.display import DisplayState, display_page
 from movievote.pages.leaderboard import LeaderboardState, leaderboard_page
 from movievote.pages.live import run_live_feed
 from movievote.pages.movies import MoviesState, movies_page
+from movievote.services import notifications
 from movievote.state import AuthState
 
 app = rx.App(api_transformer=mount_api, toaster=rx.toast.provider(position="bottom-right"))
@@ -61,7 +62,7 @@ app.add_page(
 app.add_page(
     account_page, route="/account", title="Your account · movievote", on_load=AccountState.load
 )
-if get_settings().movievote_env == "development":
+if notifications.outbox_path(get_settings()) is not None:  # development, no mail server
     app.add_page(
         outbox_page, route="/dev/outbox", title="Outbox · movievote", on_load=OutboxState.load
     )

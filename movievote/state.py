@@ -31,7 +31,7 @@ class AuthState(rx.State):
     form_notice: str = ""
     form_busy: bool = False
 
-    async def verified_session(self) -> tuple[User, TokenClaims] | None:
+    async def _verified_session(self) -> tuple[User, TokenClaims] | None:
         """The user the stored token names and its claims, or None (and the token is dropped)
         if it is not valid any more: expired, forged, its session ended, or the account gone."""
         if not self.token:
@@ -49,8 +49,8 @@ class AuthState(rx.State):
         self.email_verified = accounts.is_verified(user)
         return user, claims
 
-    async def verified_user(self) -> User | None:
-        found = await self.verified_session()
+    async def _verified_user(self) -> User | None:
+        found = await self._verified_session()
         return found[0] if found else None
 
     @rx.var
@@ -60,9 +60,9 @@ class AuthState(rx.State):
     @rx.event
     async def check_session(self) -> None:
         """On every page load: refresh who is shown as logged in, or log out an ended session."""
-        await self.verified_session()
+        await self._verified_session()
 
-    def client(self) -> str | None:
+    def _client(self) -> str | None:
         """The browser's address (behind a trusted proxy, the one it forwarded)."""
         return client_address(
             self.router.session.client_ip or None,
@@ -70,7 +70,7 @@ class AuthState(rx.State):
             allowed=get_settings().forwarded_allow_ips,
         )
 
-    def base_url(self) -> str:
+    def _base_url(self) -> str:
         """Where this browser opened the app (PUBLIC_URL when set): links in emails."""
         configured = get_settings().public_url
         return (configured or self.router.headers.origin or "http://localhost:3000").rstrip("/")
@@ -86,7 +86,7 @@ class AuthState(rx.State):
             issued = await accounts.log_in(
                 email=form.get("email", ""),
                 password=form.get("password", ""),
-                client=self.client(),
+                client=self._client(),
             )
         except DomainError as exc:
             self.form_error = exc.message
@@ -106,8 +106,8 @@ class AuthState(rx.State):
                 password=form.get("password", ""),
                 display_name=form.get("display_name", ""),
                 invite_code=form.get("invite_code") or None,
-                client=self.client(),
-                base_url=self.base_url(),
+                client=self._client(),
+                base_url=self._base_url(),
             )
         except DomainError as exc:
             self.form_error = exc.message
@@ -133,12 +133,12 @@ class AuthState(rx.State):
 
     @rx.event
     async def resend_verification(self):  # type: ignore[no-untyped-def]
-        found = await self.verified_session()
+        found = await self._verified_session()
         if found is None or found[0].id is None:
             return rx.redirect("/login")
         user = found[0]
         try:
-            sent = await accounts.resend_verification(user_id=user.id, base_url=self.base_url())
+            sent = await accounts.resend_verification(user_id=user.id, base_url=self._base_url())
         except DomainError as exc:
             return rx.toast.error(exc.message, duration=10_000)
         if not sent:

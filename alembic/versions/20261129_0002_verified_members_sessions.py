@@ -1,5 +1,8 @@
 """verified members, sessions, one-time email links, invites; user ids never reused
 
+- users.mailbox: the inbox an address reaches (`ana+x@` is `ana@`; Gmail ignores dots), unique,
+  so one inbox is one account. Existing accounts get theirs; where two already share an inbox
+  the older keeps it and the newer gets none (it can still log in; nothing new can join).
 - users.email_verified_at: when the member followed the link we mailed. Accounts that exist
   already are left NOT verified. They were created when an account cost nothing, and counting
   unproven accounts is exactly what this change stops: with EMAIL_VERIFICATION=required
@@ -38,6 +41,9 @@ def upgrade() -> None:
         op.add_column(
             "users", sa.Column("email_verified_at", sa.DateTime(timezone=True), nullable=True)
         )
+        op.add_column("users", sa.Column("mailbox", sa.String(length=254), nullable=True))
+        op.create_unique_constraint(op.f("uq_users_mailbox"), "users", ["mailbox"])
+    _fill_mailboxes()
 
     op.create_table(
         "sessions",
@@ -117,14 +123,38 @@ def _rebuild_users_with_autoincrement() -> None:
         sa.Column("is_admin", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("email_verified_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("mailbox", sa.String(length=254), nullable=True),
         sa.CheckConstraint("email = lower(email)", name=op.f("ck_users_email_lowercase")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
+        sa.UniqueConstraint("mailbox", name=op.f("uq_users_mailbox")),
         sqlite_autoincrement=True,
     )
     op.execute(f"INSERT INTO _users_autoincrement ({columns}) SELECT {columns} FROM users")
     op.drop_table("users")
     op.rename_table("_users_autoincrement", "users")
+
+
+def _mailbox(address: str) -> str:
+    """The rule of movievote.services.accounts.mailbox_of as of this revision (frozen here)."""
+    local, _, domain = address.rpartition("@")
+    local = local.split("+", 1)[0]
+    if domain in ("gmail.com", "googlemail.com"):
+        local, domain = local.replace(".", ""), "gmail.com"
+    return f"{local}@{domain}"
+
+
+def _fill_mailboxes() -> None:
+    conn = op.get_bind()
+    taken: set[str] = set()
+    for user_id, email in conn.execute(sa.text("SELECT id, email FROM users ORDER BY id")):
+        key = _mailbox(email)
+        if key not in taken:
+            taken.add(key)
+            conn.execute(
+                sa.text("UPDATE users SET mailbox = :key WHERE id = :id"),
+                {"key": key, "id": user_id},
+            )
 
 
 def downgrade() -> None:
@@ -134,4 +164,6 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_sessions_user_id"), table_name="sessions")
     op.drop_table("sessions")
     with op.batch_alter_table("users") as batch_op:
+        batch_op.drop_constraint(op.f("uq_users_mailbox"), type_="unique")
+        batch_op.drop_column("mailbox")
         batch_op.drop_column("email_verified_at")

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from movievote.api.deps import BearerToken, ClientAddress, CurrentUser, PublicUrl
 from movievote.api.errors import MALFORMED_BODY, UNAUTHORIZED, VALIDATION, doc
+from movievote.errors import DomainError
 from movievote.models import UserPublic
 from movievote.services import accounts
 
@@ -56,6 +57,11 @@ class TokenResponse(BaseModel):
 
 class LinkToken(BaseModel):
     token: str = Field(min_length=1, max_length=100, description="the `token` of the mailed link")
+    password: str | None = Field(
+        default=None,
+        max_length=72,
+        description="the account's password; not needed with the account's own bearer token",
+    )
 
 
 class EmailRequest(BaseModel):
@@ -118,14 +124,28 @@ async def signup(body: SignupRequest, client: ClientAddress, base_url: PublicUrl
     "/api/verify-email",
     response_model=UserPublic,
     summary="Confirm an email address with the mailed link's token",
+    description=(
+        "Whoever follows the link must be the account's owner too: send the account's "
+        "bearer token, or its `password`. A mailbox alone does not confirm an account someone "
+        "else created with your address (reset the password instead: that confirms it)."
+    ),
     responses={
+        **doc(403, "Neither the account's token nor its password (`password_required`)."),
         **doc(404, "Unknown, used or expired link (`invalid_link`)."),
         **MALFORMED_BODY,
         **VALIDATION,
     },
 )
-async def verify_email(body: LinkToken) -> UserPublic:
-    return accounts.public(await accounts.verify_email(token=body.token))
+async def verify_email(body: LinkToken, token: BearerToken) -> UserPublic:
+    user_id = None
+    if token:
+        try:
+            user_id = (await accounts.user_from_token(token=token)).id
+        except DomainError:
+            user_id = None  # an ended session: the password may still prove the owner
+    return accounts.public(
+        await accounts.verify_email(token=body.token, user_id=user_id, password=body.password)
+    )
 
 
 @router.post(
@@ -185,14 +205,20 @@ async def me(user: CurrentUser) -> UserPublic:
     responses={
         **UNAUTHORIZED,
         **doc(403, "The current password is not right (`wrong_password`)."),
+        **THROTTLED,
         **MALFORMED_BODY,
         **VALIDATION,
     },
 )
-async def change_password(body: PasswordChange, user: CurrentUser) -> TokenResponse:
+async def change_password(
+    body: PasswordChange, user: CurrentUser, client: ClientAddress
+) -> TokenResponse:
     assert user.id is not None
     issued = await accounts.change_password(
-        user_id=user.id, current_password=body.current_password, new_password=body.new_password
+        user_id=user.id,
+        current_password=body.current_password,
+        new_password=body.new_password,
+        client=client,
     )
     return TokenResponse(access_token=issued.token, expires_in=issued.expires_in)
 
@@ -225,8 +251,8 @@ async def request_password_reset(
         **VALIDATION,
     },
 )
-async def reset_password(body: ResetRequest) -> Accepted:
-    await accounts.reset_password(token=body.token, new_password=body.new_password)
+async def reset_password(body: ResetRequest, client: ClientAddress) -> Accepted:
+    await accounts.reset_password(token=body.token, new_password=body.new_password, client=client)
     return Accepted(
         detail="Your password is changed and every session was logged out. Log in with it.",
         code="password_reset",

@@ -62,9 +62,9 @@ async def client_address(request: Request) -> str | None:
     """The client's address: the peer's, or X-Forwarded-For's when the peer is a proxy listed
     in FORWARDED_ALLOW_IPS (movievote.clients)."""
     peer = request.client.host if request.client else None
-    return resolve_client(
-        peer, request.headers.get("x-forwarded-for"), allowed=get_settings().forwarded_allow_ips
-    )
+    # every X-Forwarded-For line, in order: a proxy may add its own line after the client's
+    forwarded = ", ".join(request.headers.getlist("x-forwarded-for"))
+    return resolve_client(peer, forwarded, allowed=get_settings().forwarded_allow_ips)
 
 
 ClientAddress = Annotated[str | None, Depends(client_address)]

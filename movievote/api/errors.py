@@ -55,6 +55,7 @@ STATUS_OF: dict[type[errors.DomainError], int] = {
     errors.SignupClosed: 403,
     errors.InvalidLink: 404,
     errors.WrongPassword: 403,
+    errors.PasswordRequired: 403,
 }
 
 

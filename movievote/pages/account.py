@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import reflex as rx
 
+from movievote.clients import is_loopback
 from movievote.components.layout import page
 from movievote.config import get_settings
-from movievote.errors import DomainError
+from movievote.errors import DomainError, PasswordRequired
 from movievote.pages.auth import card, field
 from movievote.services import accounts, notifications
 from movievote.state import AuthState
@@ -16,7 +17,7 @@ from movievote.state import AuthState
 class LinkState(rx.State):
     """Following a mailed link: the token comes from the URL, the rule from the service."""
 
-    outcome: str = ""  # "", "verified", "invalid"
+    outcome: str = ""  # "", "verified", "invalid", "password" (asked for the account's)
     message: str = ""
 
     def _token(self) -> str:
@@ -24,17 +25,34 @@ class LinkState(rx.State):
 
     @rx.event
     async def verify(self):  # type: ignore[no-untyped-def]
+        """Opened from the mail: confirmed at once if this browser is logged in as the
+        account; otherwise the page asks for the account's password."""
         self.outcome = self.message = ""
+        await self._confirm(None)
+
+    @rx.event
+    async def confirm_with_password(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+        await self._confirm(form.get("password", ""))
+
+    async def _confirm(self, password: str | None) -> None:
+        auth = await self.get_state(AuthState)
+        found = await auth._verified_session()
         try:
-            user = await accounts.verify_email(token=self._token())
+            user = await accounts.verify_email(
+                token=self._token(),
+                user_id=found[0].id if found else None,
+                password=password,
+            )
+        except PasswordRequired as exc:
+            self.outcome = "password"
+            self.message = exc.message if password is None else "That password is not right."
+            return
         except DomainError as exc:
             self.outcome, self.message = "invalid", exc.message
-            return None
+            return
         self.outcome = "verified"
         self.message = f"Your address {user.email} is confirmed: you can vote."
-        auth = await self.get_state(AuthState)
-        await auth.verified_session()  # the banner goes if this browser is logged in
-        return None
+        await auth._verified_session()  # the banner goes if this browser is logged in
 
     @rx.event
     async def set_new_password(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
@@ -45,7 +63,9 @@ class LinkState(rx.State):
             return None
         try:
             await accounts.reset_password(
-                token=self._token(), new_password=form.get("new_password", "")
+                token=self._token(),
+                new_password=form.get("new_password", ""),
+                client=auth._client(),
             )
         except DomainError as exc:
             auth.form_error = exc.message
@@ -62,7 +82,7 @@ class LinkState(rx.State):
         auth.form_error = auth.form_notice = ""
         try:
             await accounts.request_password_reset(
-                email=form.get("email", ""), client=auth.client(), base_url=auth.base_url()
+                email=form.get("email", ""), client=auth._client(), base_url=auth._base_url()
             )
         except DomainError as exc:
             auth.form_error = exc.message
@@ -81,7 +101,7 @@ class AccountState(rx.State):
     async def load(self):  # type: ignore[no-untyped-def]
         auth = await self.get_state(AuthState)
         auth.form_error = auth.form_notice = ""
-        user = await auth.verified_user()
+        user = await auth._verified_user()
         if user is None:
             return rx.redirect("/login?next=/account")
         self.email = user.email
@@ -91,7 +111,7 @@ class AccountState(rx.State):
     async def change_password(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
         auth = await self.get_state(AuthState)
         auth.form_error = auth.form_notice = ""
-        found = await auth.verified_session()
+        found = await auth._verified_session()
         if found is None or found[0].id is None:
             return rx.redirect("/login?next=/account")
         if form.get("new_password", "") != form.get("repeat_password", ""):
@@ -102,6 +122,7 @@ class AccountState(rx.State):
                 user_id=found[0].id,
                 current_password=form.get("current_password", ""),
                 new_password=form.get("new_password", ""),
+                client=auth._client(),
             )
         except DomainError as exc:
             auth.form_error = exc.message
@@ -113,10 +134,14 @@ class AccountState(rx.State):
 
 class OutboxState(rx.State):
     mails: list[dict[str, str]] = []
+    refused: bool = False
 
     @rx.event
-    def load(self) -> None:
-        self.mails = notifications.read_outbox(get_settings())
+    async def load(self) -> None:
+        """Only for a browser on this machine: the outbox holds other people's links."""
+        auth = await self.get_state(AuthState)
+        self.refused = not is_loopback(auth._client())
+        self.mails = [] if self.refused else notifications.read_outbox(get_settings())
 
 
 def verify_email_page() -> rx.Component:
@@ -145,6 +170,30 @@ def verify_email_page() -> rx.Component:
                                 color_scheme="red",
                                 role="alert",
                                 id="link-outcome",
+                            ),
+                        ),
+                        (
+                            "password",
+                            rx.form(
+                                rx.vstack(
+                                    rx.callout(
+                                        LinkState.message,
+                                        icon="key_round",
+                                        role="status",
+                                        id="link-outcome",
+                                    ),
+                                    field(
+                                        "Password",
+                                        "password",
+                                        "password",
+                                        auto_complete="current-password",
+                                    ),
+                                    rx.button("Confirm my address", type="submit", size="3"),
+                                    spacing="3",
+                                    width="100%",
+                                ),
+                                on_submit=LinkState.confirm_with_password,
+                                width="100%",
                             ),
                         ),
                         rx.text("Checking your link…"),
@@ -268,7 +317,16 @@ def outbox_page() -> rx.Component:
                 "sends lands here. This page does not exist in production.",
                 color_scheme="gray",
             ),
-            rx.cond(OutboxState.mails.length() == 0, rx.text("No mail yet.")),
+            rx.cond(
+                OutboxState.refused,
+                rx.callout(
+                    "The outbox is shown only to a browser on the machine the app runs on.",
+                    icon="lock",
+                    color_scheme="red",
+                    role="alert",
+                ),
+                rx.cond(OutboxState.mails.length() == 0, rx.text("No mail yet.")),
+            ),
             rx.foreach(
                 OutboxState.mails,
                 lambda mail: rx.card(

@@ -72,7 +72,7 @@ class MoviesState(rx.State):
             self.genres = [ALL_GENRES, *await catalogue.list_genres()]
         await self._search()
         auth = await self.get_state(AuthState)
-        user = await auth.verified_user()
+        user = await auth._verified_user()
         self._show_vote(await voting.vote_of(user_id=user.id) if user and user.id else None)
         if user and user.id:
             return [rx.toast.info(text, duration=8000) for text in await self._unread(user.id)]
@@ -133,7 +133,7 @@ class MoviesState(rx.State):
         """Cast the vote as the user the token names (verified here, on the server)."""
         self.vote_error = ""
         auth = await self.get_state(AuthState)
-        found = await auth.verified_session()
+        found = await auth._verified_session()
         if found is None or found[0].id is None:
             return rx.redirect("/login?next=/")
         user, claims = found

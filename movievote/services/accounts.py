@@ -11,7 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
@@ -24,12 +24,13 @@ from movievote.errors import (
     InvalidInput,
     InvalidLink,
     InvalidToken,
+    PasswordRequired,
     SignupClosed,
     TooManyAttempts,
     UserNotFound,
     WrongPassword,
 )
-from movievote.models import EmailLink, Invite, Session, User, UserPublic, utcnow
+from movievote.models import EmailLink, Invite, Session, User, UserPublic, UTCDateTime, utcnow
 from movievote.security import (
     BCRYPT_MAX_BYTES,
     TokenClaims,
@@ -56,33 +57,59 @@ invites_t = Invite.__table__  # type: ignore[attr-defined]
 # Full stops that IDNA treats as dots: ideographic, full-width and half-width ideographic.
 _DOTS = re.compile("[\u3002\uff0e\uff61]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")  # half of a UTF-16 pair: no text can hold it
+_LINK_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
+GMAIL = ("gmail.com", "googlemail.com")
 
 
-def account_key(email: str) -> str:
-    """The one form of an address every comparison uses (accounts, throttles, links): Unicode
-    compatibility-normalised (full-width letters are letters), IDNA's look-alike dots made
-    dots, case-folded, trimmed. Defined for any input, valid or not."""
-    folded = _DOTS.sub(".", unicodedata.normalize("NFKC", email)).strip()
-    return unicodedata.normalize("NFKC", folded.casefold())
+def _prepared(email: str) -> str:
+    """Unicode compatibility form (full-width letters are letters), IDNA's look-alike full
+    stops made dots, trimmed."""
+    return _DOTS.sub(".", unicodedata.normalize("NFKC", email)).strip()
 
 
 def normalize_email(email: str) -> str:
-    """A valid email in its one normalised form; InvalidInput otherwise."""
-    key = account_key(email)
-    if _CONTROL.search(key):
+    """A valid email in its one normalised form (`email-validator`'s, lower-cased);
+    InvalidInput otherwise."""
+    if _SURROGATE.search(email):
+        raise InvalidInput("Enter a valid email address.", field="email")
+    prepared = _prepared(email)
+    if _CONTROL.search(prepared):
         raise InvalidInput("An email address cannot contain control characters.", field="email")
     try:
         # test_environment: also accept the reserved `.test` domain (RFC 2606) used in testing
-        result = validate_email(key, check_deliverability=False, test_environment=True)
+        result = validate_email(prepared, check_deliverability=False, test_environment=True)
     except EmailNotValidError as exc:
         raise InvalidInput(f"Enter a valid email address ({exc}).", field="email") from exc
     return result.normalized.lower()
 
 
+def account_key(email: str) -> str:
+    """The one form of an address every comparison uses (accounts, throttles, links): the
+    stored form for a valid address, and the same preparation for anything else."""
+    try:
+        return normalize_email(email)
+    except InvalidInput:
+        return _prepared(_SURROGATE.sub("", email)).lower()
+
+
+def mailbox_of(address: str) -> str:
+    """The inbox a normalised address reaches: no sub-address (`ana+votes@` is `ana@`), and at
+    Gmail no dots. One account per inbox, or one person could vote once per alias."""
+    local, _, domain = address.rpartition("@")
+    local = local.split("+", 1)[0]
+    if domain in GMAIL:
+        local, domain = local.replace(".", ""), GMAIL[0]
+    return f"{local}@{domain}"
+
+
 def check_password_rules(password: str) -> None:
     """At least 8 characters and at most 72 bytes (bcrypt ignores anything past 72 bytes)."""
-    if "\x00" in password:
-        raise InvalidInput("A password cannot contain a NUL character.", field="password")
+    if "\x00" in password or _SURROGATE.search(password):
+        raise InvalidInput(
+            "A password cannot contain a NUL character or half of a character pair.",
+            field="password",
+        )
     if len(password) < PASSWORD_MIN_CHARS:
         raise InvalidInput(
             f"The password must have at least {PASSWORD_MIN_CHARS} characters.", field="password"
@@ -96,7 +123,7 @@ def check_password_rules(password: str) -> None:
 
 
 def _clean_display_name(display_name: str) -> str:
-    if _CONTROL.search(display_name):
+    if _CONTROL.search(display_name) or _SURROGATE.search(display_name):
         raise InvalidInput(
             "The display name cannot contain control characters.", field="display_name"
         )
@@ -166,9 +193,13 @@ async def sign_up(
     if settings.signup_mode == "invite" and not code:
         raise SignupClosed("Joining this vote needs an invite code.")
     await _throttle(throttle).mail_request(client=client)
+    if settings.signup_mode == "invite":  # before the costly hash: a wrong code costs nothing
+        async with db.engine.connect() as conn:
+            await _check_invite(conn, code, utcnow())
     # hashed on both paths, so the answer takes as long for a known address as a new one
     password_hash = await hash_password(password, rounds=settings.bcrypt_rounds)
     now = utcnow()
+    mailbox = mailbox_of(address)
     async with db.transaction() as conn:
         if settings.signup_mode == "invite":
             await _check_invite(conn, code, now)
@@ -178,13 +209,14 @@ async def sign_up(
                     db.insert(User)
                     .values(
                         email=address,
+                        mailbox=mailbox,
                         display_name=name,
                         password_hash=password_hash,
                         notification_channel=channel,
                         is_admin=False,
                         created_at=now,
                     )
-                    .on_conflict_do_nothing(index_elements=["email"])
+                    .on_conflict_do_nothing()  # the address or its inbox has an account
                     .returning(users_t.c.id)
                 )
             )
@@ -205,7 +237,7 @@ async def sign_up(
                 kind="verify_email",
             )
     else:
-        existing = await get_user_by_email(email=address, db=db)
+        existing = await _user_of_inbox(db, address, mailbox)
         if existing is not None and existing.id is not None:
             await _mail_link(
                 db=db,
@@ -217,6 +249,16 @@ async def sign_up(
                 quiet_when_limited=True,
             )
     return SignUpResult(email=address, verification_required=required)
+
+
+async def _user_of_inbox(db: Database, address: str, mailbox: str) -> User | None:
+    async with db.session() as session:
+        found = await session.exec(
+            select(User)
+            .where(sa.or_(User.email == address, User.mailbox == mailbox))  # type: ignore[arg-type]
+            .order_by(User.id)  # type: ignore[arg-type]
+        )
+        return found.first()
 
 
 async def _check_invite(conn: Any, code: str, now: datetime) -> None:
@@ -245,8 +287,9 @@ async def _use_invite(conn: Any, code: str, now: datetime) -> None:
             sa.or_(invites_t.c.expires_at.is_(None), invites_t.c.expires_at > now),
         )
         .values(uses=invites_t.c.uses + 1)
+        .returning(invites_t.c.id)
     )
-    if used.rowcount != 1:
+    if used.first() is None:
         raise SignupClosed("This invite code is not valid: it is unknown, used up or expired.")
 
 
@@ -310,6 +353,12 @@ async def _mail_link(
     )
     token = new_secret()
     async with db.transaction() as conn:
+        # a write on the member's row first: concurrent requests for one member queue here,
+        # so the count below cannot be read by two of them at once (a row lock on PostgreSQL,
+        # the write lock on SQLite)
+        await conn.execute(
+            sa.update(users_t).where(users_t.c.id == user_id).values(id=users_t.c.id)
+        )
         recent = (
             await conn.execute(
                 sa.select(sa.func.count(), sa.func.min(links_t.c.created_at)).where(
@@ -341,19 +390,12 @@ async def _mail_link(
         contact = (
             await conn.execute(
                 sa.select(
-                    users_t.c.id,
-                    users_t.c.email,
-                    users_t.c.phone,
-                    users_t.c.notification_channel,
-                    users_t.c.display_name,
+                    users_t.c.id, users_t.c.email, users_t.c.phone, users_t.c.notification_channel
                 ).where(users_t.c.id == user_id)
             )
         ).one()
-    payload = {
-        "display_name": contact.display_name,
-        "expires_at": (now + lifetime).isoformat(),
-        "valid_for": _duration(lifetime),
-    }
+    # nothing a stranger typed goes into these mails: anyone can make us mail any address
+    payload = {"expires_at": (now + lifetime).isoformat(), "valid_for": _duration(lifetime)}
     notifications.send_soon(
         user=notifications.Contact(
             id=contact.id,
@@ -399,10 +441,28 @@ async def resend_verification(
     return True
 
 
+async def _link_owner(db: Database, token: str, purpose: str) -> int:
+    """Whose a usable link is (without using it); InvalidLink if unknown, used or expired."""
+    if not _LINK_TOKEN.match(token):
+        raise InvalidLink(_invalid_link(purpose))
+    async with db.engine.connect() as conn:
+        user_id = await conn.scalar(
+            sa.select(links_t.c.user_id).where(
+                links_t.c.token_hash == digest(token),
+                links_t.c.purpose == purpose,
+                links_t.c.used_at.is_(None),
+                links_t.c.expires_at > utcnow(),
+            )
+        )
+    if user_id is None:
+        raise InvalidLink(_invalid_link(purpose))
+    return int(user_id)
+
+
 async def _consume_link(db: Database, token: str, purpose: str) -> int:
     """Use a link once: the user id it was made for; InvalidLink if unknown, used or expired."""
     now = utcnow()
-    if not token or len(token) > 100:
+    if not _LINK_TOKEN.match(token):
         raise InvalidLink(_invalid_link(purpose))
     async with db.transaction() as conn:
         user_id = await conn.scalar(
@@ -433,12 +493,34 @@ def _invalid_link(purpose: str) -> str:
     )
 
 
-async def verify_email(*, token: str, db: Database | None = None) -> User:
-    """Follow a verification link: the account's address is verified from now on."""
+async def verify_email(
+    *,
+    token: str,
+    user_id: int | None = None,
+    password: str | None = None,
+    db: Database | None = None,
+) -> User:
+    """Follow a verification link: the account's address is verified from now on.
+
+    Whoever follows it must also be the account's owner: logged in as it (`user_id`, from a
+    verified session) or knowing its password. A mailbox alone is not enough, or whoever
+    signed up someone else's address with a password of their own would get a verified
+    account the day its owner clicks "confirm" (or a mail scanner follows the link);
+    that owner uses "forgot password" instead. PasswordRequired (the link is kept) otherwise.
+    """
     db = db or get_database()
-    user_id = await _consume_link(db, token, VERIFY)
-    await mark_verified(user_id=user_id, db=db)
-    return await get_user(user_id=user_id, db=db)
+    owner = await _link_owner(db, token, VERIFY)
+    if owner != user_id:
+        user = await get_user(user_id=owner, db=db)
+        if not password or not await verify_password(password, user.password_hash):
+            raise PasswordRequired(
+                "Enter the password of the account to confirm its address (forgot it? reset it "
+                "from the log-in page: that confirms the address too)."
+            )
+    if await _consume_link(db, token, VERIFY) != owner:
+        raise InvalidLink(_invalid_link(VERIFY))
+    await mark_verified(user_id=owner, db=db)
+    return await get_user(user_id=owner, db=db)
 
 
 async def mark_verified(*, user_id: int, db: Database | None = None) -> None:
@@ -466,6 +548,12 @@ async def request_password_reset(
     db = db or get_database()
     address = normalize_email(email)
     await _throttle(throttle).mail_request(client=client)
+    # the look-up, the link and the mail happen after the answer, for every address: the
+    # answer's time says nothing about whether the address has an account
+    notifications.run_soon(_mail_reset_link(db, settings, address, base_url))
+
+
+async def _mail_reset_link(db: Database, settings: Settings, address: str, base_url: str) -> None:
     user = await get_user_by_email(email=address, db=db)
     if user is None or user.id is None:
         return
@@ -481,17 +569,26 @@ async def request_password_reset(
 
 
 async def reset_password(
-    *, token: str, new_password: str, settings: Settings | None = None, db: Database | None = None
+    *,
+    token: str,
+    new_password: str,
+    client: str | None = None,
+    throttle: LoginThrottle | None = None,
+    settings: Settings | None = None,
+    db: Database | None = None,
 ) -> User:
     """Follow a reset link: set the password, end every session. The link came to the
-    account's inbox, so the address counts as verified too."""
+    account's inbox, so the address counts as verified too, and the account's log-in throttle
+    starts afresh with this client known: a reset by mail always lets the owner back in."""
     settings = settings or get_settings()
     db = db or get_database()
     check_password_rules(new_password)
     user_id = await _consume_link(db, token, RESET)
     await _set_password(db, settings, user_id, new_password)
     await mark_verified(user_id=user_id, db=db)
-    return await get_user(user_id=user_id, db=db)
+    user = await get_user(user_id=user_id, db=db)
+    await _throttle(throttle).owner_proved(account=user.email, client=client)
+    return user
 
 
 async def change_password(
@@ -499,16 +596,22 @@ async def change_password(
     user_id: int,
     current_password: str,
     new_password: str,
+    client: str | None = None,
+    throttle: LoginThrottle | None = None,
     settings: Settings | None = None,
     db: Database | None = None,
 ) -> AccessToken:
     """Change the password with the current one: every earlier session ends, and a new one
-    (returned) keeps the member logged in where they made the change."""
+    (returned) keeps the member logged in where they made the change. Wrong current passwords
+    count as failed log-ins (a stolen session is no way to guess the password)."""
     settings = settings or get_settings()
     db = db or get_database()
     check_password_rules(new_password)
     user = await get_user(user_id=user_id, db=db)
+    throttle = _throttle(throttle)
+    await throttle.check(account=user.email, client=client)
     if not await verify_password(current_password, user.password_hash):
+        await throttle.failed(account=user.email, client=client)
         raise WrongPassword("The current password is not right.")
     await _set_password(db, settings, user_id, new_password)
     notifications.send_soon(
@@ -516,7 +619,7 @@ async def change_password(
             id=user_id, email=user.email, phone=user.phone, notification_channel="email"
         ),
         kind="password_changed",
-        payload={"display_name": user.display_name},
+        payload={},
         channel="email",
         settings=settings,
         db=db,
@@ -535,6 +638,15 @@ async def _set_password(db: Database, settings: Settings, user_id: int, password
             sa.update(sessions_t)
             .where(sessions_t.c.user_id == user_id, sessions_t.c.ended_at.is_(None))
             .values(ended_at=now)
+        )
+        await conn.execute(  # and no reset link mailed before this works any more
+            sa.update(links_t)
+            .where(
+                links_t.c.user_id == user_id,
+                links_t.c.purpose == RESET,
+                links_t.c.used_at.is_(None),
+            )
+            .values(used_at=now)
         )
 
 
@@ -605,13 +717,36 @@ async def log_in(
         await throttle.failed(account=key, client=client)
         raise
     await throttle.succeeded(account=key, client=client)
-    return await open_session(user=user, settings=settings, db=db)
+    issued = await open_session(
+        user=user, settings=settings, db=db, checked_hash=user.password_hash
+    )
+    if issued is None:  # the password changed while this log-in checked the old one
+        raise InvalidCredentials("Incorrect email or password.")
+    return issued
 
 
+@overload
 async def open_session(
-    *, user: User, settings: Settings | None = None, db: Database | None = None
-) -> AccessToken:
-    """A new session for the user and the access token that names it."""
+    *, user: User, settings: Settings | None = ..., db: Database | None = ...
+) -> AccessToken: ...
+@overload
+async def open_session(
+    *, user: User, checked_hash: str, settings: Settings | None = ..., db: Database | None = ...
+) -> AccessToken | None: ...
+async def open_session(
+    *,
+    user: User,
+    checked_hash: str | None = None,
+    settings: Settings | None = None,
+    db: Database | None = None,
+) -> AccessToken | None:
+    """A new session for the user and the access token that names it.
+
+    `checked_hash`: the password hash a log-in just verified. The session is opened only if it
+    is still the account's (None otherwise), in one statement that holds the member's row
+    (FOR SHARE on PostgreSQL): a password change or reset either waits for this session and
+    then ends it, or happens first and this log-in fails. None slips between the two.
+    """
     settings = settings or get_settings()
     db = db or get_database()
     assert user.id is not None
@@ -620,15 +755,26 @@ async def open_session(
     token, expires_in = create_access_token(
         user_id=user.id, session_id=session_id, settings=settings, now=now
     )
+    source = sa.select(
+        sa.literal(session_id, sa.String()),
+        users_t.c.id,
+        sa.literal(now, UTCDateTime()),
+        sa.literal(now + timedelta(seconds=expires_in), UTCDateTime()),
+    ).where(users_t.c.id == user.id)
+    if checked_hash is not None:
+        source = source.where(users_t.c.password_hash == checked_hash)
+    if db.dialect == "postgresql":
+        source = source.with_for_update(read=True)
     async with db.transaction() as conn:
-        await conn.execute(
-            sa.insert(sessions_t).values(
-                id=session_id,
-                user_id=user.id,
-                created_at=now,
-                expires_at=now + timedelta(seconds=expires_in),
-            )
+        opened = await conn.scalar(
+            sa.insert(sessions_t)
+            .from_select(["id", "user_id", "created_at", "expires_at"], source)
+            .returning(sessions_t.c.id)
         )
+    if opened is None:
+        if checked_hash is None:
+            raise UserNotFound("This account no longer exists.")
+        return None
     return AccessToken(user=user, token=token, expires_in=expires_in, session_id=session_id)
 
 

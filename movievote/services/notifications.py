@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import smtplib
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, Protocol
-from urllib.parse import urlsplit
+from typing import Any, Protocol, TypeVar
+from urllib.parse import unquote, urlsplit
 
 import httpx
 import sqlalchemy as sa
@@ -28,6 +30,7 @@ from movievote.models import Movie, Notification, User, VotePublic, utcnow
 from movievote.periods import parse_period
 
 logger = logging.getLogger("movievote.notifications")
+T = TypeVar("T")
 notifications_t = Notification.__table__  # type: ignore[attr-defined]
 users_t = User.__table__  # type: ignore[attr-defined]
 movies_t = Movie.__table__  # type: ignore[attr-defined]
@@ -50,23 +53,23 @@ class Message:
 ACCOUNT_MESSAGES = {
     "verify_email": (
         "Confirm your email address",
-        "Hi {display_name}, confirm your address to vote on movievote: {link} "
+        "Hi, confirm your address to vote on movievote: {link} "
         "(the link works once, for {valid_for}). If you did not sign up, ignore this email.",
     ),
     "account_exists": (
         "You already have a movievote account",
-        "Hi {display_name}, someone (maybe you) tried to sign up with this address, which "
+        "Hi, someone (maybe you) tried to sign up with this address, which "
         "already has an account. Log in with it, or if you forgot your password set a new one: "
         "{link} (the link works once, for {valid_for}). If it was not you, ignore this email.",
     ),
     "password_reset": (
         "Reset your movievote password",
-        "Hi {display_name}, set a new password here: {link} (the link works once, for "
+        "Hi, set a new password here: {link} (the link works once, for "
         "{valid_for}; it logs you out everywhere). If you did not ask, ignore this email.",
     ),
     "password_changed": (
         "Your movievote password was changed",
-        "Hi {display_name}, your password was just changed and every other session was "
+        "Hi, your password was just changed and every other session was "
         "logged out. If this was not you, reset your password at once.",
     ),
 }
@@ -76,7 +79,7 @@ def render(kind: str, payload: dict[str, Any], link: str | None = None) -> Messa
     """The text of a notification of a given kind (`link`: a one-time link, never stored)."""
     if kind in ACCOUNT_MESSAGES:
         subject, body = ACCOUNT_MESSAGES[kind]
-        values = {"display_name": "", "valid_for": "", **payload, "link": link or "(link)"}
+        values = {"valid_for": "", **payload, "link": link or "(link)"}
         return Message(subject=subject, body=body.format(**values))
     if kind == "vote_registered":
         subject = "Your vote is in"
@@ -146,7 +149,8 @@ class EmailNotifier:
         mail["From"], mail["To"], mail["Subject"] = self.sender, user.email, message.subject
         mail.set_content(message.body)
         await asyncio.to_thread(self._send_sync, mail)
-        logger.info("email sent to %s via %s: %s", user.email, self.smtp_url, message.subject)
+        where = urlsplit(self.smtp_url).hostname  # never the credentials the URL may hold
+        logger.info("email sent to %s via %s: %s", user.email, where, message.subject)
 
     def _append_to_outbox(self, to: str, message: Message) -> None:
         assert self.outbox is not None
@@ -161,9 +165,29 @@ class EmailNotifier:
             file.write(json.dumps(entry) + "\n")
 
     def _send_sync(self, mail: EmailMessage) -> None:
+        """smtp://[user:password@]host[:port] (STARTTLS when the server offers it, and always
+        before a password is sent) or smtps://... (TLS from the start, port 465)."""
         parts = urlsplit(self.smtp_url)
+        host = parts.hostname or "localhost"
         try:
-            with smtplib.SMTP(parts.hostname or "localhost", parts.port or 25, timeout=5) as smtp:
+            if parts.scheme == "smtps":
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(host, parts.port or 465, timeout=5)
+            else:
+                smtp = smtplib.SMTP(host, parts.port or 25, timeout=5)
+            with smtp:
+                if parts.scheme != "smtps":
+                    smtp.ehlo()
+                    if smtp.has_extn("starttls"):
+                        smtp.starttls()
+                        smtp.ehlo()
+                    elif parts.username:
+                        raise DeliveryError(
+                            "the mail server offers no STARTTLS: refusing to send a password "
+                            "in clear text (use smtps://)",
+                            permanent=True,
+                        )
+                if parts.username:
+                    smtp.login(unquote(parts.username), unquote(parts.password or ""))
                 smtp.send_message(mail)
         except (OSError, smtplib.SMTPException) as exc:
             raise DeliveryError(f"SMTP delivery failed: {exc}") from exc
@@ -234,8 +258,12 @@ def create_notifier(
 
 
 def outbox_path(settings: Settings) -> Path | None:
-    """Where development keeps the mail it would have sent (None in production)."""
+    """Where development keeps the mail it would have sent: only with MOVIEVOTE_ENV=development,
+    no mail server, and Reflex's development server (`reflex run --env prod` sets
+    REFLEX_ENV_MODE=prod, and a production-mode app never keeps links where a page shows them)."""
     if settings.movievote_env != "development" or settings.notify_smtp_url:
+        return None
+    if os.environ.get("REFLEX_ENV_MODE", "dev") == "prod":
         return None
     return settings.data_dir / "outbox.jsonl"
 
@@ -249,18 +277,27 @@ def read_outbox(settings: Settings, *, limit: int = 50) -> list[dict[str, str]]:
     return [json.loads(line) for line in reversed(lines) if line.strip()]
 
 
-_in_flight: set[asyncio.Task[Notification]] = set()
+_in_flight: set[asyncio.Task[Any]] = set()
+
+
+def run_soon(work: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+    """Run account mail work after the answer: the caller's answer neither waits for the
+    database look-ups and the mail server nor reveals, by its time, what they found."""
+    task = asyncio.get_running_loop().create_task(work)
+    _in_flight.add(task)
+    task.add_done_callback(_finished)
+    return task
+
+
+def _finished(task: asyncio.Task[Any]) -> None:
+    _in_flight.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("background mail work failed", exc_info=task.exception())
 
 
 def send_soon(**kwargs: Any) -> asyncio.Task[Notification]:
-    """Deliver a notification (`notify`'s arguments) in the background: the caller's answer
-    neither waits for the mail server nor reveals how it answered."""
-    task = asyncio.get_running_loop().create_task(
-        notify(**kwargs), name=f"notify-{kwargs.get('kind')}"
-    )
-    _in_flight.add(task)
-    task.add_done_callback(_in_flight.discard)
-    return task
+    """Deliver a notification (`notify`'s arguments) in the background (see `run_soon`)."""
+    return run_soon(notify(**kwargs))
 
 
 async def settle_in_flight() -> None:

@@ -11,6 +11,9 @@ Logins are limited three ways (keys use the one normalised form of an address):
 Sign-ups and password-reset requests (each sends an email) are limited per client address
 (SIGNUPS_PER_CLIENT in SIGNUP_WINDOW_SECONDS).
 
+A client is its address, and an IPv6 client its /64 (one host's usual share: counting single
+IPv6 addresses would give anyone with a /64 2^64 fresh clients).
+
 Built on the `limits` library, so the counters live in memory (one process) or in Redis (many
 workers) by changing RATE_LIMIT_STORAGE_URL.
 """
@@ -24,6 +27,7 @@ from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
+from movievote.clients import network_of
 from movievote.config import Settings
 from movievote.errors import TooManyAttempts
 
@@ -53,11 +57,14 @@ class LoginThrottle:
 
     async def check(self, *, account: str, client: str | None) -> None:
         """Before the password is checked: TooManyAttempts if this client may not try now."""
+        client = network_of(client)
+        known = bool(client) and await self._known(account, client)  # type: ignore[arg-type]
         if client:
-            await self._refuse_if_spent(self.per_client, "client", client)
+            if not known:  # a lobby behind one address: others' typos do not lock you out
+                await self._refuse_if_spent(self.per_client, "client", client)
             await self._refuse_if_spent(self.per_pair, "pair", f"{account}|{client}")
         if await self._spent(self.account_failures, "account", account):
-            if client and await self._known(account, client):
+            if known:
                 return
             if not await self.limiter.hit(self.slow_lane, "lane", account):
                 raise TooManyAttempts(
@@ -68,6 +75,7 @@ class LoginThrottle:
                 )
 
     async def failed(self, *, account: str, client: str | None) -> None:
+        client = network_of(client)
         await self.limiter.hit(self.account_failures, "account", account)
         if client:
             await self.limiter.hit(self.per_client, "client", client)
@@ -75,13 +83,22 @@ class LoginThrottle:
 
     async def succeeded(self, *, account: str, client: str | None) -> None:
         """Remember the client as one the owner uses, and forgive this pair's failures."""
+        client = network_of(client)
         if client:
             await self.limiter.hit(self.known, "known", f"{account}|{client}")
             await self.limiter.clear(self.per_pair, "pair", f"{account}|{client}")
 
+    async def owner_proved(self, *, account: str, client: str | None) -> None:
+        """The owner proved who they are another way (a reset link from their inbox): the
+        account starts afresh, and this client goes straight through from now on."""
+        await self.limiter.clear(self.account_failures, "account", account)
+        await self.limiter.clear(self.slow_lane, "lane", account)
+        await self.succeeded(account=account, client=client)
+
     async def mail_request(self, *, client: str | None) -> None:
         """Count a request that makes us send an email (a sign-up, a password reset) from this
         client; TooManyAttempts past the limit."""
+        client = network_of(client)
         if client and not await self.limiter.hit(self.signups, "signup", client):
             raise TooManyAttempts(
                 "Too many sign-ups or reset requests from this network. Try again in "

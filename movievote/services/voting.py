@@ -177,6 +177,23 @@ async def _raise_refusal(
     session_id: str | None,
     settings: Settings,
 ) -> None:
+    user = (
+        await conn.execute(
+            sa.select(users_t.c.id, users_t.c.email_verified_at).where(users_t.c.id == user_id)
+        )
+    ).first()
+    if user is None:
+        raise UserNotFound("This account no longer exists.")
+    if session_id is not None:
+        open_session = await conn.scalar(
+            sa.select(sessions_t.c.id).where(
+                sessions_t.c.id == session_id,
+                sessions_t.c.user_id == user_id,
+                sessions_t.c.ended_at.is_(None),
+            )
+        )
+        if open_session is None:
+            raise InvalidToken("Your session has ended. Please log in again.")
     existing = (
         (
             await conn.execute(
@@ -199,23 +216,6 @@ async def _raise_refusal(
             voted_at=existing["created_at"],
             next_vote_at=opens,
         )
-    user = (
-        await conn.execute(
-            sa.select(users_t.c.id, users_t.c.email_verified_at).where(users_t.c.id == user_id)
-        )
-    ).first()
-    if user is None:
-        raise UserNotFound("This account no longer exists.")
-    if session_id is not None:
-        open_session = await conn.scalar(
-            sa.select(sessions_t.c.id).where(
-                sessions_t.c.id == session_id,
-                sessions_t.c.user_id == user_id,
-                sessions_t.c.ended_at.is_(None),
-            )
-        )
-        if open_session is None:
-            raise InvalidToken("Your session has ended. Please log in again.")
     if settings.email_verification == "required" and user.email_verified_at is None:
         raise EmailNotVerified(
             "Confirm your email address to vote: follow the link we sent you, or ask for a new one."

@@ -207,7 +207,8 @@ def member(base: str, email: str | None = None, password: str = "password123") -
     )
     assert signed_up.status_code == 202, signed_up.text
     token = token_in(MAIL.wait(email, "Confirm your email address"))
-    assert httpx.post(f"{base}/api/verify-email", json={"token": token}).status_code == 200
+    confirmed = httpx.post(f"{base}/api/verify-email", json={"token": token, "password": password})
+    assert confirmed.status_code == 200, confirmed.text
     issued = httpx.post(f"{base}/api/token", data={"username": email, "password": password})
     assert issued.status_code == 200, issued.text
     return {"email": email, "auth": f"Bearer {issued.json()['access_token']}"}

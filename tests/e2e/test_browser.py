@@ -28,7 +28,8 @@ def api_account(base: str, email: str, password: str = "password123") -> None:
     )
     assert response.status_code == 202, response.text
     token = token_in(MAIL.wait(email, "Confirm your email address"))
-    assert httpx.post(f"{base}/api/verify-email", json={"token": token}).status_code == 200
+    confirmed = httpx.post(f"{base}/api/verify-email", json={"token": token, "password": password})
+    assert confirmed.status_code == 200, confirmed.text
 
 
 @pytest.fixture

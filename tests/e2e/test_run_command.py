@@ -82,6 +82,10 @@ def test_run_command_serves_browser_votes_without_restarting(browser):
         mail = voter.locator(".outbox-mail").filter(has_text=email).first
         expect(mail).to_contain_text("Confirm your email address", timeout=30_000)
         mail.get_by_role("link").first.click()
+        # not logged in here: the page asks for the account's password, then confirms
+        expect(voter.locator("#link-outcome")).to_contain_text("Enter the password", timeout=30_000)
+        voter.get_by_label("Password").fill("password123")
+        voter.get_by_role("button", name="Confirm my address").click()
         expect(voter.locator("#link-outcome")).to_contain_text("is confirmed", timeout=30_000)
         voter.goto("/login")
         voter.get_by_label("Email").fill(email)

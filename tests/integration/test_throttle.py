@@ -23,7 +23,7 @@ async def test_workers_on_redis_share_the_failures_of_an_account():
     redis.Redis.from_url(REDIS_URL).ping()  # fails clearly when Redis is not running
     account = f"shared-{uuid.uuid4().hex}@example.com"
     # addresses of this run only: the counters outlive a run in Redis
-    guesser, owner = (f"2001:db8::{uuid.uuid4().hex[:4]}:{n}" for n in (1, 2))
+    guesser, owner = (f"2001:db8:{uuid.uuid4().hex[:4]}:{n}::1" for n in (1, 2))
     workers = [worker(reflex_redis_url=REDIS_URL) for _ in range(3)]  # Reflex's Redis: used
     for attempt in range(5):  # 5 failures, spread over the three workers
         await workers[attempt % 3].failed(account=account, client=guesser)

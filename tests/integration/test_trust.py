@@ -105,10 +105,13 @@ async def test_an_unverified_member_may_log_in_but_not_vote_until_the_mailed_lin
     refused = await api.post(f"/api/vote/{movies[0]}", headers=headers)
     assert refused.status_code == 403 and refused.json()["code"] == "email_not_verified"
     token = link_in(mail)
-    verified = await api.post("/api/verify-email", json={"token": token})
+    # the mailbox alone is not enough: the account's own session (or its password) too
+    alone = await api.post("/api/verify-email", json={"token": token})
+    assert alone.status_code == 403 and alone.json()["code"] == "password_required"
+    verified = await api.post("/api/verify-email", json={"token": token}, headers=headers)
     assert verified.status_code == 200 and verified.json()["email_verified"] is True
     assert (await api.post(f"/api/vote/{movies[0]}", headers=headers)).status_code == 201
-    again = await api.post("/api/verify-email", json={"token": token})  # one use only
+    again = await api.post("/api/verify-email", json={"token": token}, headers=headers)  # once
     assert again.status_code == 404 and again.json()["code"] == "invalid_link"
     async with db.engine.connect() as conn:  # recorded like every delivery; the link is not
         rows = (
@@ -139,7 +142,8 @@ async def test_verification_links_expire_and_resending_is_limited(api, inbox, db
     await notifications.settle_in_flight()
     assert len(inbox.to("olga@example.com")) == 3
     latest = link_in(inbox.to("olga@example.com")[-1])
-    assert (await api.post("/api/verify-email", json={"token": latest})).status_code == 200
+    followed = await api.post("/api/verify-email", json={"token": latest, "password": PASSWORD})
+    assert followed.status_code == 200
     done = await api.post("/api/verify-email/resend", headers=headers)
     assert done.json()["code"] == "already_verified"
 
@@ -399,7 +403,10 @@ async def test_a_scripted_attacker_gets_no_more_votes_than_verified_mailboxes(
     assert set(statuses) == {403}
     for email in emails[:2]:  # the two mailboxes the attacker really reads
         token = link_in(await inbox.wait_for(email, "Confirm"))
-        assert (await attacker.post("/api/verify-email", json={"token": token})).status_code == 200
+        followed = await attacker.post(
+            "/api/verify-email", json={"token": token, "password": PASSWORD}
+        )
+        assert followed.status_code == 200
     for email in emails:
         headers = await token_of(attacker, email)
         await attacker.post(f"/api/vote/{movies[1]}", headers=headers)
@@ -415,8 +422,9 @@ async def test_the_zero_setup_app_puts_its_mail_in_the_development_outbox(api, m
     [mail] = [m for m in notifications.read_outbox(settings) if m["to"] == "yara@example.com"]
     assert mail["subject"] == "Confirm your email address"
     token = link_in(mail["body"])
-    assert mail["body"].startswith("Hi Member")
-    assert (await api.post("/api/verify-email", json={"token": token})).status_code == 200
+    assert mail["body"].startswith("Hi, confirm your address")  # nothing a stranger typed
+    followed = await api.post("/api/verify-email", json={"token": token, "password": PASSWORD})
+    assert followed.status_code == 200
     production = settings.model_copy(update={"movievote_env": "production"})
     assert notifications.outbox_path(production) is None  # never in production
     assert os.environ["MOVIEVOTE_DATA_DIR"] in str(notifications.outbox_path(settings))
@@ -434,3 +442,184 @@ async def test_input_the_database_cannot_store_is_422(api):
         "/api/token", data={"username": "a\x00@example.com", "password": "x\x00"}
     )
     assert login.status_code == 401
+
+
+async def test_signing_up_someone_else_s_address_does_not_win_their_account(api_from, inbox, db):
+    """The attacker signs up the victim's address with a password of their own; the victim's
+    click on "confirm" (or a mail scanner's) does not verify it for the attacker."""
+    attacker, victim = api_from("198.51.100.70"), api_from("192.0.2.70")
+    await sign_up(attacker, "vic@example.com")
+    attacker_session = await token_of(attacker, "vic@example.com")
+    token = link_in(await inbox.wait_for("vic@example.com", "Confirm"))
+    scanned = await victim.post("/api/verify-email", json={"token": token})
+    assert scanned.status_code == 403 and scanned.json()["code"] == "password_required"
+    me = await attacker.get("/api/me", headers=attacker_session)
+    assert me.json()["email_verified"] is False
+    # the victim takes the address back with a reset by mail: verified, the attacker is out
+    await victim.post("/api/password-reset", json={"email": "vic@example.com"})
+    reset = link_in(await inbox.wait_for("vic@example.com", "Reset"))
+    done = await victim.post(
+        "/api/password-reset/confirm", json={"token": reset, "new_password": "victim-pass-1"}
+    )
+    assert done.status_code == 200
+    assert (await attacker.get("/api/me", headers=attacker_session)).status_code == 401
+    wrong = await attacker.post(
+        "/api/token", data={"username": "vic@example.com", "password": PASSWORD}
+    )
+    assert wrong.status_code == 401
+    mine = await token_of(victim, "vic@example.com", "victim-pass-1")
+    assert (await victim.get("/api/me", headers=mine)).json()["email_verified"] is True
+    # the attacker's password no longer confirms anything with the old link either
+    late = await attacker.post("/api/verify-email", json={"token": token, "password": PASSWORD})
+    assert late.status_code == 403
+
+
+async def test_one_inbox_is_one_account_whatever_its_aliases(api, inbox, db):
+    await sign_up(api, "ana.silva@gmail.com")
+    for alias in (
+        "anasilva+votes@gmail.com",
+        "A.N.A.Silva@googlemail.com",
+        "ana.silva+2@gmail.com",
+    ):
+        assert (await sign_up(api, alias)).status_code == 202
+    async with db.engine.connect() as conn:
+        assert await conn.scalar(sa.text("SELECT count(*) FROM users")) == 1
+    await inbox.wait_for("ana.silva@gmail.com", "You already have a movievote account")
+    await sign_up(api, "ana+x@example.com")
+    await sign_up(api, "ana@example.com")  # another domain: sub-addresses fold, dots do not
+    await sign_up(api, "a.na@example.com")
+    async with db.engine.connect() as conn:
+        assert await conn.scalar(sa.text("SELECT count(*) FROM users")) == 3
+
+
+async def test_ipv6_clients_count_by_their_64_block(api_from, login):
+    await login("zoe@example.com")
+    for i in range(5):  # five addresses of one /64: one client to the throttle
+        bot = api_from(f"2001:db8:1:2::{i + 1}")
+        await bot.post("/api/token", data={"username": "zoe@example.com", "password": "bad-pass"})
+    next_door = api_from("2001:db8:1:2::ffff")
+    refused = await next_door.post(
+        "/api/token", data={"username": "zoe@example.com", "password": PASSWORD}
+    )
+    assert refused.status_code == 429
+    await token_of(api_from("2001:db8:1:3::1"), "zoe@example.com")  # another /64 is another
+
+
+async def test_forwarded_for_lines_and_ports_from_a_listed_proxy(api, configure):
+    configure(forwarded_allow_ips="203.0.113.7")
+    from movievote.clients import client_address
+
+    assert (
+        client_address("203.0.113.7", "1.2.3.4, 198.51.100.9:5678", allowed="203.0.113.7")
+        == "198.51.100.9"
+    )
+    assert (
+        client_address("203.0.113.7", "[2001:db8::5]:443", allowed="203.0.113.7") == "2001:db8::5"
+    )
+    # two header lines: the client's own first, the proxy's appended one last
+    failures = []
+    for i in range(21):
+        response = await api.post(
+            "/api/token",
+            data={"username": f"p{i}@example.com", "password": "bad-pass"},
+            headers=[("X-Forwarded-For", f"10.9.9.{i}"), ("X-Forwarded-For", "198.51.100.50")],
+        )
+        failures.append(response.status_code)
+    assert failures[:20] == [401] * 20 and failures[20] == 429  # keyed by the proxy's line
+
+
+async def test_a_wrong_current_password_counts_as_a_failed_log_in(api, login):
+    headers = await login("cris@example.com")
+    statuses = [
+        (
+            await api.put(
+                "/api/me/password",
+                json={"current_password": f"guess-{i}", "new_password": "whatever-new"},
+                headers=headers,
+            )
+        ).status_code
+        for i in range(6)
+    ]
+    assert statuses[:5] == [403] * 5 and statuses[5] == 429
+
+
+async def test_text_no_database_can_hold_is_422_not_500(api):
+    surrogate = '{"email": "a@example.com", "password": "pass\\ud800word1", "display_name": "A"}'
+    for path, body in (
+        ("/api/signup", surrogate),
+        (
+            "/api/verify-email",
+            '{"token": "\\ud800\\ud800\\ud800\\ud800\\ud800\\ud800\\ud800\\ud800\\ud800\\ud800\\ud800\\ud800\\ud800\\ud800\\ud800\\ud800\\ud800\\ud800\\ud800\\ud800"}',
+        ),
+        ("/api/password-reset/confirm", '{"token": "x", "new_password": "pass\\ud800word1"}'),
+    ):
+        response = await api.post(path, content=body, headers={"Content-Type": "application/json"})
+        assert response.status_code in (403, 404, 422), (path, response.text)
+
+
+async def test_mail_caps_hold_under_concurrent_requests(api, login, inbox, db):
+    headers = await login("dora@example.com", verified=False)
+    results = await asyncio.gather(
+        *(api.post("/api/verify-email/resend", headers=headers) for _ in range(10))
+    )
+    assert sorted(r.status_code for r in results).count(202) == 2  # 3 an hour, sign-up's included
+    async with db.engine.connect() as conn:
+        assert await conn.scalar(sa.text("SELECT count(*) FROM email_links")) == 3
+
+
+async def test_a_log_in_that_checked_an_old_password_opens_no_session(db, make_user):
+    from movievote.services import accounts
+
+    user = await make_user(email="eli@example.com", password="old-password")
+    checked = user.password_hash  # what a log-in verified just before ...
+    await accounts.change_password(  # ... the password changed
+        user_id=user.id, current_password="old-password", new_password="new-password"
+    )
+    assert await accounts.open_session(user=user, checked_hash=checked) is None
+
+
+async def test_a_reset_lets_its_owner_straight_back_in_and_kills_older_reset_links(
+    api_from, login, inbox
+):
+    await login("finn@example.com")
+    for i in range(40):  # the account is under attack: new places share the slow lane
+        await api_from(f"10.2.{i}.1").post(
+            "/api/token", data={"username": "finn@example.com", "password": f"g{i}"}
+        )
+    owner = api_from("192.0.2.200")  # a new place for the owner
+    await owner.post("/api/password-reset", json={"email": "finn@example.com"})
+    await owner.post("/api/password-reset", json={"email": "finn@example.com"})
+    await notifications.settle_in_flight()
+    first, second = (link_in(m) for m in inbox.to("finn@example.com")[-2:])
+    done = await owner.post(
+        "/api/password-reset/confirm", json={"token": second, "new_password": "finn-new-pass"}
+    )
+    assert done.status_code == 200
+    for _ in range(3):  # straight in, however the botnet keeps the lane busy
+        await api_from("10.3.0.1").post(
+            "/api/token", data={"username": "finn@example.com", "password": "more-guessing"}
+        )
+        await token_of(owner, "finn@example.com", "finn-new-pass")
+    stale = await owner.post(
+        "/api/password-reset/confirm", json={"token": first, "new_password": "stale-link-pass"}
+    )
+    assert stale.status_code == 404
+
+
+async def test_an_ended_session_learns_nothing_about_the_vote(api, movies, login):
+    headers = await login("gil@example.com")
+    assert (await api.post(f"/api/vote/{movies[0]}", headers=headers)).status_code == 201
+    await api.post("/api/logout", headers=headers)
+    again = await api.post(f"/api/vote/{movies[1]}", headers=headers)
+    assert again.status_code == 401 and "movie_id" not in again.json()
+
+
+async def test_the_outbox_is_off_in_production_mode_and_for_other_machines(monkeypatch):
+    settings = get_settings()
+    assert notifications.outbox_path(settings) is not None
+    monkeypatch.setenv("REFLEX_ENV_MODE", "prod")  # what `reflex run --env prod` sets
+    assert notifications.outbox_path(settings) is None
+    from movievote.clients import is_loopback
+
+    assert is_loopback("127.0.0.1") and is_loopback("::1")
+    assert not is_loopback("192.168.1.20") and not is_loopback(None)

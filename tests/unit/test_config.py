@@ -27,6 +27,8 @@ def test_settings_come_from_the_documented_environment_names(monkeypatch):
     monkeypatch.setenv("VOTE_TIMEZONE", "America/Sao_Paulo")
     monkeypatch.setenv("RANKING_CACHE_TTL_SECONDS", "60")
     monkeypatch.setenv("MOVIEVOTE_ENV", "production")
+    monkeypatch.setenv("PUBLIC_URL", "https://votes.example.com")
+    monkeypatch.setenv("NOTIFY_SMTP_URL", "smtp://mail.example.com")
     monkeypatch.setenv("NOTIFY_MAX_ATTEMPTS", "5")
     s = Settings(_env_file=None)
     assert (s.access_token_minutes, s.vote_timezone, s.ranking_cache_ttl_seconds) == (
@@ -39,16 +41,32 @@ def test_settings_come_from_the_documented_environment_names(monkeypatch):
     assert s.sync_database_url == "postgresql+psycopg://u:p@db:5432/movievote"
 
 
+PRODUCTION = {
+    "movievote_env": "production",
+    "public_url": "https://votes.example.com",
+    "notify_smtp_url": "smtp://mail.example.com:25",
+}
+
+
 def test_production_refuses_the_default_or_a_short_secret():
     with pytest.raises(ValidationError, match="SECRET_KEY must be set"):
-        Settings(_env_file=None, movievote_env="production", secret_key=DEFAULT_SECRET_KEY)
+        Settings(_env_file=None, **{**PRODUCTION, "secret_key": DEFAULT_SECRET_KEY})
     with pytest.raises(ValidationError, match="at least 32 bytes"):
-        Settings(_env_file=None, movievote_env="production", secret_key="x" * 31)
-    assert (
-        Settings(_env_file=None, movievote_env="production", secret_key="x" * 32).secret_key
-        == "x" * 32
-    )
+        Settings(_env_file=None, **{**PRODUCTION, "secret_key": "x" * 31})
+    assert Settings(_env_file=None, **{**PRODUCTION, "secret_key": "x" * 32}).secret_key == "x" * 32
     assert Settings(_env_file=None, movievote_env="development").secret_key == DEFAULT_SECRET_KEY
+
+
+def test_production_needs_the_public_address_and_a_mail_server():
+    """Links in mails must not follow a request's Host header, and with verification required
+    and no mail server nobody could ever vote."""
+    secret = {"secret_key": "x" * 40}
+    with pytest.raises(ValidationError, match="PUBLIC_URL must be set"):
+        Settings(_env_file=None, **{**PRODUCTION, **secret, "public_url": ""})
+    with pytest.raises(ValidationError, match="needs NOTIFY_SMTP_URL"):
+        Settings(_env_file=None, **{**PRODUCTION, **secret, "notify_smtp_url": ""})
+    closed_group = {**PRODUCTION, **secret, "notify_smtp_url": "", "email_verification": "off"}
+    assert Settings(_env_file=None, **closed_group).email_verification == "off"
 
 
 def test_unknown_time_zone_is_refused():
