@@ -10,7 +10,7 @@ from movievote import security
 from movievote.config import get_settings
 from movievote.db import get_database
 from movievote.services.changes import ChangeListener, process_origin
-from movievote.services.notifications import NotificationDispatcher
+from movievote.services.dispatcher import NotificationDispatcher
 from movievote.services.observer import RankingBroadcast, RankingSubject
 from movievote.services.ranking import RankingCache, fold_vote_deltas
 from movievote.services.throttle import LoginThrottle

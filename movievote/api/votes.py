@@ -12,7 +12,7 @@ from movievote.api.errors import UNAUTHORIZED, VALIDATION, AlreadyVotedBody, doc
 from movievote.api.movies import MovieId
 from movievote.models import VotePublic
 from movievote.periods import format_period
-from movievote.services import notifications, voting
+from movievote.services import dispatcher, voting
 
 router = APIRouter(tags=["votes"])
 
@@ -46,7 +46,7 @@ async def vote(movie_id: MovieId, claims: CurrentClaims, background: BackgroundT
     cast = await voting.cast_vote(
         user_id=claims.user_id, movie_id=movie_id, session_id=claims.session_id
     )
-    background.add_task(notifications.queue_vote_registered, user_id=claims.user_id, vote=cast)
+    background.add_task(dispatcher.queue_vote_registered, user_id=claims.user_id, vote=cast)
     return cast
 
 

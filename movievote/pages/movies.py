@@ -12,7 +12,7 @@ from movievote.components.movie_card import initials_of, movie_card
 from movievote.errors import DomainError
 from movievote.models import MoviePublic, VotePublic
 from movievote.periods import parse_period
-from movievote.services import catalogue, notifications, voting
+from movievote.services import catalogue, dispatcher, messages, notifications, voting
 from movievote.state import AuthState
 
 ALL_GENRES = "All genres"
@@ -95,7 +95,7 @@ class MoviesState(rx.State):
         unread = await notifications.list_notifications(user_id=user_id, unread_only=True)
         mine = [n for n in unread if n.channel == "in_app"]
         await notifications.mark_read(user_id=user_id, ids=[n.id for n in mine if n.id])
-        return [notifications.render(n.kind, n.payload).body for n in reversed(mine)]
+        return [messages.render(n.kind, n.payload).body for n in reversed(mine)]
 
     def _show_vote(self, vote: VotePublic | None, title: str | None = None) -> None:
         if vote is None:
@@ -157,12 +157,10 @@ class MoviesState(rx.State):
             pending, self._pending = self._pending, {}
         if not pending:
             return
-        note = await notifications.vote_registered(user_id=pending["user_id"], vote=pending["vote"])
+        note = await dispatcher.vote_registered(user_id=pending["user_id"], vote=pending["vote"])
         if note is not None and note.channel == "in_app" and note.status == "sent" and note.id:
             await notifications.mark_read(user_id=pending["user_id"], ids=[note.id])
-            yield rx.toast.success(
-                notifications.render(note.kind, note.payload).body, duration=8000
-            )
+            yield rx.toast.success(messages.render(note.kind, note.payload).body, duration=8000)
 
 
 def _filters() -> rx.Component:

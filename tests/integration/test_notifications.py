@@ -10,15 +10,12 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from movievote.adapters.email import EmailNotifier
+from movievote.adapters.sms import SmsNotifier
 from movievote.config import Settings
 from movievote.errors import InvalidInput
-from movievote.services import notifications, voting
-from movievote.services.notifications import (
-    EmailNotifier,
-    InAppNotifier,
-    SmsNotifier,
-    create_notifier,
-)
+from movievote.services import dispatcher, messages, notifications, voting
+from movievote.services.notifications import InAppNotifier, create_notifier
 
 PAYLOAD = {
     "movie_title": "Parasite",
@@ -37,7 +34,7 @@ def test_the_factory_makes_one_notifier_per_channel():
 
 
 def test_the_message_names_the_movie_the_month_and_the_next_vote():
-    message = notifications.render("vote_registered", PAYLOAD)
+    message = messages.render("vote_registered", PAYLOAD)
     assert (
         message.body
         == "You voted for Parasite in November 2026. Your next vote opens on 1 December 2026."
@@ -174,7 +171,7 @@ async def test_concurrent_vote_notifications_go_out_in_batches(db, movies, make_
     ]
     notes = await asyncio.gather(
         *(
-            notifications.vote_registered(user_id=u.id, vote=v)
+            dispatcher.vote_registered(user_id=u.id, vote=v)
             for u, v in zip(users, votes, strict=True)
         )
     )
@@ -192,5 +189,5 @@ async def test_a_vote_notification_for_a_deleted_account_is_dropped(db, movies, 
     vote = await voting.cast_vote(session_id=None, user_id=user.id, movie_id=movies[0])
     async with db.transaction() as conn:
         await conn.execute(sa.text("DELETE FROM users WHERE id = :u"), {"u": user.id})
-    assert await notifications.vote_registered(user_id=user.id, vote=vote) is None
+    assert await dispatcher.vote_registered(user_id=user.id, vote=vote) is None
     assert await _rows(db) == []

@@ -1,0 +1,183 @@
+"""The "vote registered" notifications, sent in batches: whatever queued up while the previous
+batch was being written goes out together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from movievote.config import Settings, get_settings
+from movievote.db import Database, get_database
+from movievote.models import Movie, Notification, User, VotePublic, utcnow
+from movievote.services.messages import render, vote_registered_payload
+from movievote.services.notifications import Contact, _deliver, create_notifier, notify, record
+
+logger = logging.getLogger("movievote.notifications")
+users_t = User.__table__  # type: ignore[attr-defined]
+movies_t = Movie.__table__  # type: ignore[attr-defined]
+
+
+async def queue_vote_registered(*, user_id: int, vote: VotePublic) -> None:
+    """Hand the "vote registered" notification to the dispatcher and return at once.
+
+    The API's background task calls this: awaiting delivery there would hold the client's
+    keep-alive connection until the notification is stored.
+    """
+    from movievote import bootstrap
+
+    bootstrap.get_notification_dispatcher().submit(user_id=user_id, vote=vote)
+
+
+async def vote_registered(*, user_id: int, vote: VotePublic) -> Notification | None:
+    """Send the "vote registered" notification through the user's channel; returns the stored
+    row (None if the account or movie went away). Run it after the response: it waits for the
+    dispatcher, which handles concurrent notifications together."""
+    from movievote import bootstrap
+
+    return await bootstrap.get_notification_dispatcher().vote_registered(user_id=user_id, vote=vote)
+
+
+def _consume(future: asyncio.Future[Notification | None]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+@dataclass
+class _Job:
+    user_id: int
+    vote: VotePublic
+    done: asyncio.Future[Notification | None]
+
+
+class NotificationDispatcher:
+    """Sends "vote registered" notifications in batches: whatever queued up while the previous
+    batch was being written goes out together (one lookup, one insert for in-app ones), so a
+    burst of votes costs a few statements rather than several per vote. Never delays a lone
+    notification."""
+
+    def __init__(self, *, settings: Settings | None = None, db: Database | None = None) -> None:
+        self.settings = settings
+        self.db = db
+        self._queue: list[_Job] = []
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0
+
+    def submit(self, *, user_id: int, vote: VotePublic) -> asyncio.Future[Notification | None]:
+        """Queue a notification; the future resolves once it is sent and stored."""
+        loop = asyncio.get_running_loop()
+        job = _Job(user_id, vote, loop.create_future())
+        job.done.add_done_callback(_consume)  # a failure is logged by _drain, not re-raised
+        self._queue.append(job)
+        if self._task is None or self._task.done():
+            self._task = loop.create_task(self._drain(), name="notifications")
+        return job.done
+
+    async def vote_registered(self, *, user_id: int, vote: VotePublic) -> Notification | None:
+        return await self.submit(user_id=user_id, vote=vote)
+
+    async def _drain(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue[:500], self._queue[500:]
+            try:
+                results = await self._send(batch)
+            except Exception as exc:
+                logger.exception("notification batch failed")
+                for job in batch:
+                    if not job.done.done():
+                        job.done.set_exception(exc)
+                continue
+            self.batches += 1
+            for job, result in zip(batch, results, strict=True):
+                if not job.done.done():
+                    job.done.set_result(result)
+
+    async def _send(self, batch: list[_Job]) -> list[Notification | None]:
+        settings = self.settings or get_settings()
+        db = self.db or get_database()
+        async with db.engine.connect() as conn:
+            contacts = {
+                row.id: Contact(
+                    id=row.id,
+                    email=row.email,
+                    phone=row.phone,
+                    notification_channel=row.notification_channel,
+                )
+                for row in await conn.execute(
+                    sa.select(
+                        users_t.c.id,
+                        users_t.c.email,
+                        users_t.c.phone,
+                        users_t.c.notification_channel,
+                    ).where(users_t.c.id.in_({job.user_id for job in batch}))
+                )
+            }
+            titles = dict(
+                (row.id, row.title)
+                for row in await conn.execute(
+                    sa.select(movies_t.c.id, movies_t.c.title).where(
+                        movies_t.c.id.in_({job.vote.movie_id for job in batch})
+                    )
+                )
+            )
+        results: list[Notification | None] = [None] * len(batch)
+        instant_rows: list[tuple[int, dict[str, Any]]] = []
+        others: list[tuple[int, Contact, dict[str, Any]]] = []
+        for index, job in enumerate(batch):
+            contact = contacts.get(job.user_id)
+            title = titles.get(job.vote.movie_id)
+            if contact is None or title is None:
+                continue
+            payload = vote_registered_payload(job.vote, title)
+            channel = contact.notification_channel or settings.notify_default_channel
+            notifier = create_notifier(channel, settings=settings)
+            if not getattr(notifier, "instant", False):
+                others.append((index, contact, payload))
+                continue
+            status, attempts, error = await _deliver(
+                notifier, contact, render("vote_registered", payload), settings
+            )
+            now = utcnow()
+            instant_rows.append(
+                (
+                    index,
+                    {
+                        "user_id": contact.id,
+                        "channel": channel,
+                        "kind": "vote_registered",
+                        "payload": payload,
+                        "status": status,
+                        "attempts": attempts,
+                        "last_error": error,
+                        "created_at": now,
+                        "sent_at": now if status == "sent" else None,
+                    },
+                )
+            )
+        if instant_rows:
+            ids = await record(db, [row for _, row in instant_rows])
+            for (index, row), new_id in zip(instant_rows, ids, strict=True):
+                results[index] = Notification.model_validate({**row, "id": new_id})
+        if others:
+            sent = await asyncio.gather(
+                *(
+                    notify(
+                        user=contact,
+                        kind="vote_registered",
+                        payload=payload,
+                        settings=settings,
+                        db=db,
+                    )
+                    for _, contact, payload in others
+                )
+            )
+            for (index, _, _), note in zip(others, sent, strict=True):
+                results[index] = note
+        return results
+
+    async def settle(self) -> None:
+        while self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)
