@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from urllib.parse import parse_qsl
+
+from fastapi import Depends, FastAPI, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from movievote.api import accounts, errors, health, movies, ranking, votes
+from movievote.text import storable
 
 API_PREFIX = "/api"
+
+
+async def storable_url(request: Request) -> None:
+    """Every route: a query or path the database could not store (a NUL) is 422, never 500."""
+    storable(request.url.path, field="path")
+    for name, value in parse_qsl(request.url.query, keep_blank_values=True):
+        storable(name, field="query")
+        storable(value, field=name)
 
 
 def create_api() -> FastAPI:
@@ -24,6 +35,7 @@ def create_api() -> FastAPI:
         docs_url=f"{API_PREFIX}/docs",
         swagger_ui_oauth2_redirect_url=f"{API_PREFIX}/docs/oauth2-redirect",
         redoc_url=None,
+        dependencies=[Depends(storable_url)],
     )
     errors.install(api)
     for module in (accounts, movies, votes, ranking, health):
