@@ -248,6 +248,8 @@ async def rebuild_tallies(*, db: Database | None = None) -> None:
     votes = sa.table("votes", sa.column("period"), sa.column("movie_id"), sa.column("created_at"))
     async with db.transaction() as conn:
         if db.dialect == "postgresql":
+            # maintenance, not a request: millions of votes may take longer than a request may
+            await conn.execute(sa.text("SET LOCAL statement_timeout = 0"))
             await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(FOLD_LOCK_KEY)))
         for table in (deltas_t, monthly_t, all_time_t, totals_t):
             await conn.execute(sa.delete(table))
