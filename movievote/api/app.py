@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import parse_qsl
 
 from fastapi import Depends, FastAPI, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from movievote.api import accounts, errors, health, movies, ranking, votes
+from movievote.api.edges import Edges
+from movievote.api.headers import (
+    SecurityHeaders,
+    docs_policy,
+    inline_script_hashes,
+    page_policy,
+    socket_sources,
+    trusted_networks,
+)
+from movievote.api.origins import OriginPolicy, allowed_origins
+from movievote.config import Settings, get_settings
 from movievote.text import storable
 
 API_PREFIX = "/api"
@@ -45,7 +57,8 @@ def create_api() -> FastAPI:
 
 def mount_api(reflex_app: ASGIApp) -> ASGIApp:
     """Reflex's `api_transformer`: everything under /api goes to the FastAPI app (its own 404
-    and 405 included), everything else to Reflex, without either walking the other's routes."""
+    and 405 included), everything else to Reflex, without either walking the other's routes;
+    all of it behind the edges (body limit, security headers, websocket origins)."""
     api = create_api()
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -55,4 +68,30 @@ def mount_api(reflex_app: ASGIApp) -> ASGIApp:
         else:
             await reflex_app(scope, receive, send)
 
-    return app
+    return with_edges(app, get_settings())
+
+
+def with_edges(app: ASGIApp, settings: Settings) -> Edges:
+    """`app` behind the edges, configured from the settings and the compiled pages."""
+    from reflex.config import get_config
+    from reflex.utils import prerequisites
+    from reflex_base import constants
+
+    reflex = get_config()
+    build_dir = Path(prerequisites.get_web_dir()) / constants.Dirs.STATIC
+    page_csp = page_policy(
+        frame_ancestors=settings.frame_ancestors,
+        script_hashes=inline_script_hashes(build_dir),
+        connect=socket_sources(reflex.api_url),
+    )
+    return Edges(
+        app,
+        max_body_bytes=settings.max_request_body_bytes,
+        headers=SecurityHeaders(
+            page_csp=page_csp,
+            docs_csp=docs_policy(frame_ancestors=settings.frame_ancestors),
+            api_prefix=API_PREFIX,
+            trusted_proxies=trusted_networks(settings.forwarded_allow_ips),
+        ),
+        origins=OriginPolicy(allowed_origins(settings), frontend_port=reflex.frontend_port),
+    )
