@@ -5,6 +5,7 @@ closed is never handed to a request."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -165,3 +166,32 @@ def _libpq(url: str) -> str:
 def test_a_closed_port_is_what_we_think(tmp_path):
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", closed_port()), timeout=1)
+
+
+async def test_the_listen_task_gives_up_a_server_that_never_answers_and_retries(caplog):
+    from movievote.services.changes import ChangeListener
+    from movievote.services.observer import RankingSubject
+    from movievote.services.voting import current_period
+
+    async def no_fold() -> set:
+        return set()
+
+    with silent_server() as port:
+        listener = ChangeListener(
+            RankingSubject(fold=no_fold),
+            f"postgresql://postgres@127.0.0.1:{port}/movievote",
+            origin="test",
+            current=current_period,
+            retry_seconds=0.1,
+        )
+        task = asyncio.create_task(listener.run())
+        started = time.monotonic()
+        try:
+            while "lost its connection" not in caplog.text:
+                assert time.monotonic() - started < 5.0, "the connection attempt hung"
+                await asyncio.sleep(0.05)
+            assert not task.done() and listener.connections == 0  # alive, retrying
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
