@@ -68,7 +68,24 @@ def mount_api(reflex_app: ASGIApp) -> ASGIApp:
         else:
             await reflex_app(scope, receive, send)
 
-    return with_edges(app, get_settings())
+    edged = with_edges(app, get_settings())
+    socketio_follows(edged.origins)
+    return edged
+
+
+def socketio_follows(origins: OriginPolicy) -> None:
+    """Reflex's Socket.IO server judges origins by the same policy. Given Reflex's list alone
+    (`cors_allowed_origins`) it would refuse the page's own origin, which is not on it."""
+    from reflex_base.registry import RegistrationContext
+
+    try:
+        sio = RegistrationContext.get().app.sio
+    except (LookupError, RuntimeError):  # no Reflex app here (the API served on its own)
+        return
+    if sio is not None:
+        sio.eio.cors_allowed_origins = lambda origin, environ: origins.allows(
+            origin, environ.get("HTTP_HOST")
+        )
 
 
 def with_edges(app: ASGIApp, settings: Settings) -> Edges:

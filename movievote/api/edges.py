@@ -63,16 +63,14 @@ class Edges:
             await self.app(scope, receive, send)
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Refuse the handshake (403) from an origin that may not connect. This is the one
-        origin check: Socket.IO's own would judge an allowed list without the page's origin,
-        so an allowed request goes on without its Origin header."""
+        """Refuse the handshake (403) from an origin that may not connect. The request goes on
+        with its Origin: Reflex takes the page's address from it (the display's QR code)."""
         origin = _header(scope, b"origin")
         if not self.origins.allows(origin, _header(scope, b"host")):
             logger.warning("refused a websocket from origin %r", origin)
             await send({"type": "websocket.close", "code": 1008})
             return
-        headers = [(k, v) for k, v in scope.get("headers", []) if k != b"origin"]
-        await self.app({**scope, "headers": headers}, receive, send)
+        await self.app(scope, receive, send)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         ours = self.headers.for_request(scope)

@@ -49,12 +49,15 @@ def socket_sources(api_url: str) -> list[str]:
 def page_policy(
     *, frame_ancestors: str, script_hashes: Iterable[str], connect: Iterable[str] = ()
 ) -> str:
-    """The pages' policy: scripts from our origin or inline ones we built (by hash), no eval;
-    styles inline too (the component library sets them at run time); images also from https
-    (posters come from the catalogue's image hosts, TMDB's or OMDb's) and data: (the QR code)."""
+    """The pages' policy. Script elements: our origin's files and the inline scripts we built
+    (by hash), never an injected one. `'unsafe-eval'` because Reflex runs the JavaScript a
+    server event sends over the websocket with eval (`rx.toast` from a handler: "You voted for
+    ..."). Styles inline too (the component library sets them at run time); images also from
+    https (posters come from the catalogue's image hosts, TMDB's or OMDb's) and data: (the QR
+    code)."""
     directives = {
         "default-src": "'self'",
-        "script-src": " ".join(["'self'", *script_hashes]),
+        "script-src": " ".join(["'self'", "'unsafe-eval'", *script_hashes]),
         "style-src": "'self' 'unsafe-inline'",
         "img-src": "'self' data: https:",
         "font-src": "'self' data:",
