@@ -50,8 +50,10 @@ def create_api() -> FastAPI:
         dependencies=[Depends(storable_url)],
     )
     errors.install(api)
+    # what any route may answer, whatever it does: documented once for all of them
+    edges = {**errors.TOO_LARGE, **errors.UNAVAILABLE}
     for module in (accounts, movies, votes, ranking, health):
-        api.include_router(module.router)
+        api.include_router(module.router, responses=edges)
     return api
 
 

@@ -85,6 +85,9 @@ MALFORMED_BODY = doc(400, "The body could not be parsed at all (`malformed_body`
 VALIDATION = doc(422, "The input is malformed or breaks a rule.", InvalidInputBody)
 UNAUTHORIZED = doc(401, "No valid bearer token: `not_authenticated` or `invalid_token`.")
 UNAVAILABLE = doc(503, "The database is unreachable or too slow (`unavailable`); see Retry-After.")
+TOO_LARGE = doc(
+    413, "The request body is over the size limit, 64 KB by default (`body_too_large`)."
+)
 
 
 def _json(status: int, body: BaseModel, headers: Mapping[str, str] | None = None) -> JSONResponse:
