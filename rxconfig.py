@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from movievote.api.origins import allowed_origins
 from movievote.config import get_settings
 
 settings = get_settings()
@@ -11,6 +12,9 @@ config = rx.Config(
     db_url=settings.sync_database_url,
     telemetry_enabled=False,
     show_built_with_reflex=False,
+    # CORS grants for the API (Reflex's middleware): only these origins, never "*"; the
+    # websocket's origins are checked by movievote.api.edges (the page's own always may)
+    cors_allowed_origins=allowed_origins(settings),
     plugins=[
         rx.plugins.SitemapPlugin(),
         rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="amber", radius="large")),

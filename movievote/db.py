@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
+import select
 import threading
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -83,19 +85,61 @@ class Database:
         url = self.settings.async_database_url
         if self.settings.is_sqlite:
             ensure_database_directory(self.settings)
-            engine = create_async_engine(url, connect_args={"timeout": 30})
+            engine = create_async_engine(
+                url,
+                connect_args={"timeout": 30},
+                pool_timeout=self.settings.database_pool_timeout_seconds,
+            )
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
             return engine
-        return create_async_engine(
+        engine = create_async_engine(
             url,
+            connect_args=postgres_connect_args(self.settings),
             pool_size=self.settings.database_pool_size,
             # few overflow connections: each is opened for one request and closed after,
             # and under sustained load that churn costs more than waiting for a pooled one
             max_overflow=self.settings.database_pool_size // 4,
-            pool_pre_ping=False,
+            pool_timeout=self.settings.database_pool_timeout_seconds,
+            pool_pre_ping=False,  # a round trip per checkout; _discard_closed costs none
             pool_recycle=1800,
             skip_autocommit_rollback=True,  # autocommit has nothing to roll back: skip the call
         )
+        event.listen(engine.sync_engine.pool, "checkout", _discard_closed)
+        return engine
+
+
+def postgres_connect_args(settings: Settings) -> dict[str, Any]:
+    """libpq parameters bounding how long the database can keep a request waiting.
+
+    `connect_timeout` (whole seconds, at least 2: libpq's rule) for an unreachable server,
+    `statement_timeout` for a statement the server is too slow to finish, and
+    `tcp_user_timeout` for a server that vanished from the network mid-statement (data
+    unacknowledged that long closes the connection). A stopped server refuses at once.
+    """
+    statement_ms = round(settings.database_statement_timeout_seconds * 1000)
+    return {
+        "connect_timeout": max(2, math.ceil(settings.database_connect_timeout_seconds)),
+        "options": f"-c statement_timeout={statement_ms}",
+        "tcp_user_timeout": statement_ms,
+    }
+
+
+def _discard_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Pool checkout: refuse a connection the server has closed (it restarted, or ended the
+    session), so requests after an outage get fresh connections instead of failing one stale
+    connection at a time. An idle connection has nothing to read: if its socket is readable,
+    the server sent its goodbye (or the socket is at end of file). No round trip."""
+    driver = getattr(dbapi_connection, "driver_connection", dbapi_connection)
+    if driver.closed or driver.broken:
+        raise exc.DisconnectionError("connection closed")
+    try:
+        socket_fd = driver.pgconn.socket
+    except Exception as error:  # no socket any more
+        raise exc.DisconnectionError("connection has no socket") from error
+    poller = select.poll()
+    poller.register(socket_fd, select.POLLIN | select.POLLERR | select.POLLHUP)
+    if poller.poll(0):
+        raise exc.DisconnectionError("the server closed the connection")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+from fastapi import Depends, FastAPI, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from movievote.api import accounts, errors, health, movies, ranking, votes
+from movievote.api.edges import Edges
+from movievote.api.headers import (
+    SecurityHeaders,
+    docs_policy,
+    inline_script_hashes,
+    page_policy,
+    socket_sources,
+    trusted_networks,
+)
+from movievote.api.origins import OriginPolicy, allowed_origins
+from movievote.config import Settings, get_settings
+from movievote.text import storable
 
 API_PREFIX = "/api"
+
+
+async def storable_url(request: Request) -> None:
+    """Every route: a query or path the database could not store (a NUL) is 422, never 500."""
+    storable(request.url.path, field="path")
+    for name, value in parse_qsl(request.url.query, keep_blank_values=True):
+        storable(name, field="query")
+        storable(value, field=name)
 
 
 def create_api() -> FastAPI:
@@ -24,16 +47,20 @@ def create_api() -> FastAPI:
         docs_url=f"{API_PREFIX}/docs",
         swagger_ui_oauth2_redirect_url=f"{API_PREFIX}/docs/oauth2-redirect",
         redoc_url=None,
+        dependencies=[Depends(storable_url)],
     )
     errors.install(api)
+    # what any route may answer, whatever it does: documented once for all of them
+    edges = {**errors.TOO_LARGE, **errors.UNAVAILABLE}
     for module in (accounts, movies, votes, ranking, health):
-        api.include_router(module.router)
+        api.include_router(module.router, responses=edges)
     return api
 
 
 def mount_api(reflex_app: ASGIApp) -> ASGIApp:
     """Reflex's `api_transformer`: everything under /api goes to the FastAPI app (its own 404
-    and 405 included), everything else to Reflex, without either walking the other's routes."""
+    and 405 included), everything else to Reflex, without either walking the other's routes;
+    all of it behind the edges (body limit, security headers, websocket origins)."""
     api = create_api()
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -43,4 +70,47 @@ def mount_api(reflex_app: ASGIApp) -> ASGIApp:
         else:
             await reflex_app(scope, receive, send)
 
-    return app
+    edged = with_edges(app, get_settings())
+    socketio_follows(edged.origins)
+    return edged
+
+
+def socketio_follows(origins: OriginPolicy) -> None:
+    """Reflex's Socket.IO server judges origins by the same policy. Given Reflex's list alone
+    (`cors_allowed_origins`) it would refuse the page's own origin, which is not on it."""
+    from reflex_base.registry import RegistrationContext
+
+    try:
+        sio = RegistrationContext.get().app.sio
+    except (LookupError, RuntimeError):  # no Reflex app here (the API served on its own)
+        return
+    if sio is not None:
+        sio.eio.cors_allowed_origins = lambda origin, environ: origins.allows(
+            origin, environ.get("HTTP_HOST")
+        )
+
+
+def with_edges(app: ASGIApp, settings: Settings) -> Edges:
+    """`app` behind the edges, configured from the settings and the compiled pages."""
+    from reflex.config import get_config
+    from reflex.utils import prerequisites
+    from reflex_base import constants
+
+    reflex = get_config()
+    build_dir = Path(prerequisites.get_web_dir()) / constants.Dirs.STATIC
+    page_csp = page_policy(
+        frame_ancestors=settings.frame_ancestors,
+        script_hashes=inline_script_hashes(build_dir),
+        connect=socket_sources(reflex.api_url),
+    )
+    return Edges(
+        app,
+        max_body_bytes=settings.max_request_body_bytes,
+        headers=SecurityHeaders(
+            page_csp=page_csp,
+            docs_csp=docs_policy(frame_ancestors=settings.frame_ancestors),
+            api_prefix=API_PREFIX,
+            trusted_proxies=trusted_networks(settings.forwarded_allow_ips),
+        ),
+        origins=OriginPolicy(allowed_origins(settings), frontend_port=reflex.frontend_port),
+    )

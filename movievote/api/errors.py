@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+import psycopg
+import sqlalchemy.exc as sa_exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -14,6 +17,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from movievote import errors
 from movievote.periods import format_period
+
+logger = logging.getLogger(__name__)
+RETRY_AFTER_SECONDS = 5  # what a 503 asks clients to wait: the database is away or saturated
+# The database is unreachable, went away mid-request, was too slow (statement timeout) or every
+# pooled connection is busy (pool timeout): the request may succeed later, so 503, not 500.
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+    sa_exc.DisconnectionError,
+    psycopg.OperationalError,  # the vote's fast path runs on the driver itself
+    psycopg.InterfaceError,
+)
 
 
 class ErrorBody(BaseModel):
@@ -69,6 +85,10 @@ def doc(
 MALFORMED_BODY = doc(400, "The body could not be parsed at all (`malformed_body`).")
 VALIDATION = doc(422, "The input is malformed or breaks a rule.", InvalidInputBody)
 UNAUTHORIZED = doc(401, "No valid bearer token: `not_authenticated` or `invalid_token`.")
+UNAVAILABLE = doc(503, "The database is unreachable or too slow (`unavailable`); see Retry-After.")
+TOO_LARGE = doc(
+    413, "The request body is over the size limit, 64 KB by default (`body_too_large`)."
+)
 
 
 def _json(status: int, body: BaseModel, headers: Mapping[str, str] | None = None) -> JSONResponse:
@@ -148,8 +168,31 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return _json(exc.status_code, ErrorBody(detail=detail, code=code), exc.headers)
 
 
+def unavailable(detail: str = "The service cannot reach its database right now.") -> ApiError:
+    """503 `unavailable` with Retry-After: try again shortly, nothing was wrong with the request."""
+    return ApiError(
+        503,
+        "unavailable",
+        f"{detail} Try again in a few seconds.",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    logger.warning("%s %s: database unavailable: %s", request.method, request.url.path, exc)
+    return await _api_error(request, unavailable())
+
+
+async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+    """The last resort (Starlette logs the exception itself): still JSON, still a code."""
+    return _json(500, ErrorBody(detail="Something went wrong on our side.", code="internal_error"))
+
+
 def install(api: FastAPI) -> None:
     api.add_exception_handler(errors.DomainError, _domain_error)
     api.add_exception_handler(ApiError, _api_error)
     api.add_exception_handler(RequestValidationError, _validation_error)
     api.add_exception_handler(StarletteHTTPException, _http_error)
+    for error in UNAVAILABLE_ERRORS:
+        api.add_exception_handler(error, _database_error)
+    api.add_exception_handler(Exception, _internal_error)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import sqlalchemy as sa
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from movievote.api.errors import ApiError, doc
+from movievote.api.errors import UNAVAILABLE, unavailable
+from movievote.config import get_settings
 from movievote.db import get_database
 
 router = APIRouter(tags=["health"])
@@ -21,12 +24,17 @@ class Health(BaseModel):
     "/api/health",
     response_model=Health,
     summary="Health check",
-    responses={**doc(503, "The database is unreachable (`database_unavailable`).")},
+    responses={**UNAVAILABLE},
 )
 async def health() -> Health:
+    settings = get_settings()
+    # whatever the network does, the answer comes within the longer of the two time-outs
+    deadline = max(
+        settings.database_connect_timeout_seconds, settings.database_statement_timeout_seconds
+    )
     try:
-        async with get_database().engine.connect() as conn:
+        async with asyncio.timeout(deadline), get_database().engine.connect() as conn:
             await conn.execute(sa.text("SELECT 1"))
     except Exception as exc:
-        raise ApiError(503, "database_unavailable", "The database is unreachable.") from exc
+        raise unavailable("The database is unreachable.") from exc
     return Health(status="ok", database=True)

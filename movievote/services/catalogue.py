@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -13,6 +13,7 @@ from movievote.adapters.base import MovieData, MovieSource
 from movievote.db import Database, get_database
 from movievote.errors import InvalidInput, MovieNotFound
 from movievote.models import Genre, Movie, MovieGenre, MoviePage, MoviePublic, utcnow
+from movievote.text import cleaned, is_storable, storable
 
 MAX_PAGE_SIZE = 100
 movies_t = Movie.__table__  # type: ignore[attr-defined]
@@ -74,12 +75,17 @@ async def list_movies(
 ) -> MoviePage:
     """A page of movies matching a text search (title or original title), genre and year.
 
-    Ordered by title, then id, so pages never overlap or skip.
+    Ordered by title, then id, so pages never overlap or skip. Text no database can store (a
+    NUL character) is InvalidInput, not a database error.
     """
     if page < 1:
         raise InvalidInput("The page number starts at 1.", field="page")
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise InvalidInput(f"The page size must be 1 to {MAX_PAGE_SIZE}.", field="page_size")
+    if q is not None:
+        storable(q, field="q")
+    if genre is not None:
+        storable(genre, field="genre")
     db = db or get_database()
     conditions: list[sa.ColumnElement[bool]] = []
     if q and q.strip():
@@ -168,7 +174,7 @@ class ImportResult:
 async def upsert_movies(items: Iterable[MovieData], *, db: Database | None = None) -> ImportResult:
     """Insert new movies and update known ones (same source and external id), in one transaction."""
     db = db or get_database()
-    batch = list({(m.source, m.external_id): m for m in items}.values())
+    batch = list({(m.source, m.external_id): m for m in map(_storable_movie, items)}.values())
     result = ImportResult()
     if not batch:
         return result
@@ -220,6 +226,24 @@ async def upsert_movies(items: Iterable[MovieData], *, db: Database | None = Non
     result.updated = len(known)
     result.created = len(batch) - len(known)
     return result
+
+
+def _storable_movie(movie: MovieData) -> MovieData:
+    """The movie without characters the database refuses (a NUL in a catalogue's text)."""
+    texts = (movie.source, movie.external_id, movie.title, movie.original_title, movie.overview)
+    extras = (movie.poster_url or "", *movie.genres)
+    if all(is_storable(text) for text in (*texts, *extras)):
+        return movie
+    return replace(
+        movie,
+        source=cleaned(movie.source),
+        external_id=cleaned(movie.external_id),
+        title=cleaned(movie.title),
+        original_title=cleaned(movie.original_title),
+        overview=cleaned(movie.overview),
+        poster_url=cleaned(movie.poster_url) if movie.poster_url else movie.poster_url,
+        genres=tuple(cleaned(g) for g in movie.genres),
+    )
 
 
 def _movie_values(movie: MovieData, now: object) -> dict[str, object]:

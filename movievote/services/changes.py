@@ -25,6 +25,8 @@ from datetime import date
 import psycopg
 import sqlalchemy as sa
 
+from movievote.config import get_settings
+from movievote.db import postgres_connect_args
 from movievote.periods import parse_period
 from movievote.services.observer import RankingSubject
 from movievote.services.ranking import CHANGES_CHANNEL
@@ -86,7 +88,11 @@ class ChangeListener:
 
     async def _listen(self) -> None:
         async with await psycopg.AsyncConnection.connect(
-            self.conninfo, autocommit=True, application_name=APPLICATION_NAME
+            self.conninfo,
+            autocommit=True,
+            application_name=APPLICATION_NAME,
+            # the pool's time-outs: a server that never answers is given up, then retried
+            **postgres_connect_args(get_settings()),
         ) as conn:
             await conn.execute(f"LISTEN {CHANGES_CHANNEL}")
             self.connections += 1

@@ -13,6 +13,7 @@ from typing import Literal
 
 import sqlalchemy as sa
 
+from movievote.config import get_settings
 from movievote.db import Database, get_database
 from movievote.errors import InvalidInput
 from movievote.models import (
@@ -94,10 +95,17 @@ async def compute_ranking(
 
 
 class RankingCache:
-    """Rankings kept for the TTL (the checklist's 5 minutes) and refreshed when votes land."""
+    """Rankings kept for the TTL (the checklist's 5 minutes) and refreshed when votes land; at
+    most `max_entries` scopes (RANKING_CACHE_MAX_ENTRIES), the least recently read go first,
+    so asking for many past months cannot grow it without bound."""
 
-    def __init__(self, *, ttl_seconds: float, db: Database | None = None) -> None:
-        self.entries: TTLCache[str, Ranking] = TTLCache(ttl_seconds=ttl_seconds)
+    def __init__(
+        self, *, ttl_seconds: float, max_entries: int | None = None, db: Database | None = None
+    ) -> None:
+        self.entries: TTLCache[str, Ranking] = TTLCache(
+            ttl_seconds=ttl_seconds,
+            max_entries=max_entries or get_settings().ranking_cache_max_entries,
+        )
         self.db = db
 
     async def get(self, scope: Scope, *, limit: int = 10) -> Ranking:
@@ -240,6 +248,8 @@ async def rebuild_tallies(*, db: Database | None = None) -> None:
     votes = sa.table("votes", sa.column("period"), sa.column("movie_id"), sa.column("created_at"))
     async with db.transaction() as conn:
         if db.dialect == "postgresql":
+            # maintenance, not a request: millions of votes may take longer than a request may
+            await conn.execute(sa.text("SET LOCAL statement_timeout = 0"))
             await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(FOLD_LOCK_KEY)))
         for table in (deltas_t, monthly_t, all_time_t, totals_t):
             await conn.execute(sa.delete(table))
