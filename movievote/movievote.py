@@ -2,7 +2,6 @@
 
 import reflex as rx
 
-from movievote import bootstrap
 from movievote.api.app import mount_api
 from movievote.config import get_settings
 from movievote.pages.account import (
@@ -20,6 +19,7 @@ from movievote.pages.display import DisplayState, display_page
 from movievote.pages.leaderboard import LeaderboardState, leaderboard_page
 from movievote.pages.live import run_live_feed
 from movievote.pages.movies import MoviesState, movies_page
+from movievote.root import run_background
 from movievote.services import notifications
 from movievote.state import AuthState
 
@@ -66,5 +66,5 @@ if notifications.outbox_path(get_settings()) is not None:  # development, no mai
     app.add_page(
         outbox_page, route="/dev/outbox", title="Outbox · movievote", on_load=OutboxState.load
     )
-app.register_lifespan_task(bootstrap.run_background)
+app.register_lifespan_task(run_background)
 app.register_lifespan_task(run_live_feed)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 ALL_TIME = "all"
@@ -16,6 +16,11 @@ def period_of(instant: datetime, zone: ZoneInfo) -> date:
         raise ValueError("period_of needs an aware datetime")
     local = instant.astimezone(zone)
     return date(local.year, local.month, 1)
+
+
+def current_period(zone: ZoneInfo, now: datetime | None = None) -> date:
+    """The period votes cast now (or at `now`) belong to, in the vote time zone."""
+    return period_of(now or datetime.now(UTC), zone)
 
 
 def next_period(period: date) -> date:

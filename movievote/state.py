@@ -10,6 +10,7 @@ from movievote.clients import client_address
 from movievote.config import get_settings
 from movievote.errors import DomainError, InvalidToken, UserNotFound
 from movievote.models import User
+from movievote.root import get_root
 from movievote.security import TokenClaims, decode_access_token
 from movievote.services import accounts
 
@@ -87,6 +88,7 @@ class AuthState(rx.State):
                 email=form.get("email", ""),
                 password=form.get("password", ""),
                 client=self._client(),
+                throttle=get_root().throttle,
             )
         except DomainError as exc:
             self.form_error = exc.message
@@ -108,6 +110,7 @@ class AuthState(rx.State):
                 invite_code=form.get("invite_code") or None,
                 client=self._client(),
                 base_url=self._base_url(),
+                throttle=get_root().throttle,
             )
         except DomainError as exc:
             self.form_error = exc.message

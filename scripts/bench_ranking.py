@@ -142,8 +142,8 @@ async def run_tasks(make_vote, *, users: list[int], seconds: float) -> tuple[flo
 async def vote_rates(dsn: str, *, seconds: float, rounds: int, current: date) -> None:
     import psycopg
 
-    from movievote import bootstrap
     from movievote.db import get_database
+    from movievote.root import get_root
     from movievote.services import voting
 
     db = get_database()
@@ -209,7 +209,7 @@ async def vote_rates(dsn: str, *, seconds: float, rounds: int, current: date) ->
     for _ in range(rounds):  # alternate the variants so machine noise hits them all alike
         for name, make_vote in variants.items():
             rate, load_cpu, _ = await run_tasks(make_vote, users=take(40_000), seconds=seconds)
-            await bootstrap.get_ranking_subject().settle()
+            await get_root().subject.settle()
             results[name].append((rate, load_cpu))
     print(
         f"\nvote rate, {CONCURRENCY} concurrent tasks, {seconds:.0f} s per run, median of {rounds} runs"

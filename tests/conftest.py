@@ -34,7 +34,6 @@ for name in (
 
 import sqlalchemy as sa  # noqa: E402
 
-from movievote import bootstrap  # noqa: E402
 from movievote.adapters.base import MovieData  # noqa: E402
 from movievote.config import Settings, get_settings  # noqa: E402
 from movievote.db import (  # noqa: E402
@@ -44,6 +43,7 @@ from movievote.db import (  # noqa: E402
     reset_database,
 )
 from movievote.models import SQLModel, User  # noqa: E402
+from movievote.root import built_root, get_root, reset_root  # noqa: E402
 from movievote.services import accounts, catalogue, notifications  # noqa: E402
 
 IS_POSTGRES = TEST_DATABASE_URL.startswith("postgres")
@@ -75,15 +75,14 @@ async def db() -> AsyncIterator[Database]:
 @pytest.fixture(autouse=True)
 async def _isolated(migrated_database: str) -> AsyncIterator[None]:
     """Each test starts from empty tables and fresh process singletons."""
-    bootstrap.reset()
+    reset_root()
     yield
-    subject = bootstrap._subject
-    if subject is not None:
-        await subject.settle()
-    if bootstrap._dispatcher is not None:
-        await bootstrap._dispatcher.settle()
+    root = built_root()
+    if root is not None:
+        await root.subject.settle()
+        await root.dispatcher.settle()
     await notifications.settle_in_flight()
-    bootstrap.reset()
+    reset_root()
     database = get_database()
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
     async with database.transaction() as conn:
@@ -172,6 +171,7 @@ def make_user() -> Callable[..., Awaitable[User]]:
     ) -> User:
         n = next(counter)
         result = await accounts.sign_up(
+            throttle=get_root().throttle,
             email=email or f"user{n}@example.com",
             password=password,
             display_name=str(kw.pop("display_name", f"User {n}")),

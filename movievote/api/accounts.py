@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
-from movievote.api.deps import BearerToken, ClientAddress, CurrentUser, PublicUrl
+from movievote.api.deps import BearerToken, ClientAddress, CurrentUser, PublicUrl, RootDep
 from movievote.api.errors import MALFORMED_BODY, UNAUTHORIZED, VALIDATION, doc
 from movievote.errors import DomainError
 from movievote.models import UserPublic
@@ -108,7 +108,9 @@ def check_inbox(address: str, verification_required: bool) -> Accepted:
         **VALIDATION,
     },
 )
-async def signup(body: SignupRequest, client: ClientAddress, base_url: PublicUrl) -> Accepted:
+async def signup(
+    body: SignupRequest, client: ClientAddress, base_url: PublicUrl, root: RootDep
+) -> Accepted:
     result = await accounts.sign_up(
         email=body.email,
         password=body.password,
@@ -116,6 +118,7 @@ async def signup(body: SignupRequest, client: ClientAddress, base_url: PublicUrl
         invite_code=body.invite_code,
         client=client,
         base_url=base_url,
+        throttle=root.throttle,
     )
     return check_inbox(result.email, result.verification_required)
 
@@ -174,9 +177,11 @@ async def resend_verification(user: CurrentUser, base_url: PublicUrl) -> Accepte
     },
 )
 async def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], client: ClientAddress
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], client: ClientAddress, root: RootDep
 ) -> TokenResponse:
-    issued = await accounts.log_in(email=form.username, password=form.password, client=client)
+    issued = await accounts.log_in(
+        email=form.username, password=form.password, client=client, throttle=root.throttle
+    )
     return TokenResponse(access_token=issued.token, expires_in=issued.expires_in)
 
 
@@ -211,7 +216,7 @@ async def me(user: CurrentUser) -> UserPublic:
     },
 )
 async def change_password(
-    body: PasswordChange, user: CurrentUser, client: ClientAddress
+    body: PasswordChange, user: CurrentUser, client: ClientAddress, root: RootDep
 ) -> TokenResponse:
     assert user.id is not None
     issued = await accounts.change_password(
@@ -219,6 +224,7 @@ async def change_password(
         current_password=body.current_password,
         new_password=body.new_password,
         client=client,
+        throttle=root.throttle,
     )
     return TokenResponse(access_token=issued.token, expires_in=issued.expires_in)
 
@@ -231,9 +237,11 @@ async def change_password(
     responses={**THROTTLED, **MALFORMED_BODY, **VALIDATION},
 )
 async def request_password_reset(
-    body: EmailRequest, client: ClientAddress, base_url: PublicUrl
+    body: EmailRequest, client: ClientAddress, base_url: PublicUrl, root: RootDep
 ) -> Accepted:
-    await accounts.request_password_reset(email=body.email, client=client, base_url=base_url)
+    await accounts.request_password_reset(
+        email=body.email, client=client, base_url=base_url, throttle=root.throttle
+    )
     return Accepted(
         detail="If an account uses this address, we sent it a link to set a new password "
         f"(valid for {accounts.reset_link_lifetime()}).",
@@ -251,8 +259,10 @@ async def request_password_reset(
         **VALIDATION,
     },
 )
-async def reset_password(body: ResetRequest, client: ClientAddress) -> Accepted:
-    await accounts.reset_password(token=body.token, new_password=body.new_password, client=client)
+async def reset_password(body: ResetRequest, client: ClientAddress, root: RootDep) -> Accepted:
+    await accounts.reset_password(
+        token=body.token, new_password=body.new_password, client=client, throttle=root.throttle
+    )
     return Accepted(
         detail="Your password is changed and every session was logged out. Log in with it.",
         code="password_reset",

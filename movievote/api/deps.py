@@ -13,6 +13,7 @@ from movievote.clients import client_address as resolve_client
 from movievote.config import get_settings
 from movievote.errors import InvalidToken, UserNotFound
 from movievote.models import User
+from movievote.root import Root, get_root
 from movievote.security import TokenClaims, decode_access_token
 from movievote.services import accounts
 
@@ -79,3 +80,6 @@ async def public_url(request: Request) -> str:
 
 
 PublicUrl = Annotated[str, Depends(public_url)]
+
+
+RootDep = Annotated[Root, Depends(get_root)]  # the process's collaborators (tests override it)

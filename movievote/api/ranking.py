@@ -10,10 +10,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from movievote import bootstrap
+from movievote.api.deps import RootDep
 from movievote.api.errors import VALIDATION, ApiError
 from movievote.models import Ranking
 from movievote.periods import ALL_TIME, parse_period
+from movievote.root import Root
 from movievote.services import ranking as ranking_service
 from movievote.services.ranking import Scope
 
@@ -62,10 +63,13 @@ def etag_of(board: Ranking) -> str:
 async def get_ranking(
     request: Request,
     response: Response,
+    root: RootDep,
     period: PeriodParam = "current",
     limit: Annotated[int, Query(ge=1, le=ranking_service.MAX_LIMIT)] = 10,
 ) -> Ranking | Response:
-    board = await ranking_service.ranking_for(parse_scope(period), limit=limit)
+    board = await ranking_service.ranking_for(
+        parse_scope(period), limit=limit, cache=root.cache, zone=root.settings.zone
+    )
     etag = etag_of(board)
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
@@ -88,26 +92,29 @@ async def get_ranking(
     },
 )
 async def stream_ranking(
+    root: RootDep,
     period: PeriodParam = "current",
     limit: Annotated[int, Query(ge=1, le=ranking_service.MAX_LIMIT)] = 10,
 ) -> StreamingResponse:
     scope = parse_scope(period)
     return StreamingResponse(
-        _events(scope, limit),
+        _events(root, scope, limit),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
-async def _events(scope: Scope | None, limit: int) -> AsyncIterator[str]:
+async def _events(root: Root, scope: Scope | None, limit: int) -> AsyncIterator[str]:
     """Starlette's StreamingResponse cancels this when the client goes away (it listens for
     `http.disconnect` itself). Do not also call `request.is_disconnected()` here: two readers of
     `receive` under granian made the server drop about one stream in ten (measured 12/60)."""
-    broadcast = bootstrap.get_ranking_broadcast()
+    broadcast = root.broadcast
     version = broadcast.version
     sent = ""
     while True:
-        board = await ranking_service.ranking_for(scope, limit=limit)  # from the cache
+        board = await ranking_service.ranking_for(  # from the cache
+            scope, limit=limit, cache=root.cache, zone=root.settings.zone
+        )
         etag = etag_of(board)
         if etag != sent:
             sent = etag

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, BackgroundTasks
+from fastapi import APIRouter
 from pydantic import BaseModel
 
-from movievote.api.deps import CurrentClaims, CurrentUser
+from movievote.api.deps import CurrentClaims, CurrentUser, RootDep
 from movievote.api.errors import UNAUTHORIZED, VALIDATION, AlreadyVotedBody, doc
 from movievote.api.movies import MovieId
 from movievote.models import VotePublic
-from movievote.periods import format_period
-from movievote.services import dispatcher, voting
+from movievote.periods import current_period, format_period
+from movievote.services import voting
 
 router = APIRouter(tags=["votes"])
 
@@ -41,12 +41,16 @@ class MyVote(BaseModel):
         **VALIDATION,
     },
 )
-async def vote(movie_id: MovieId, claims: CurrentClaims, background: BackgroundTasks) -> VotePublic:
-    # cast_vote's statement checks the session is open, the account exists and is verified
-    cast = await voting.cast_vote(
-        user_id=claims.user_id, movie_id=movie_id, session_id=claims.session_id
+async def vote(movie_id: MovieId, claims: CurrentClaims, root: RootDep) -> VotePublic:
+    # the vote's statement checks the session is open, the account exists and is verified;
+    # the notification is queued, not awaited (the client's connection is not held for it)
+    cast, _notified = await voting.cast_and_notify(
+        user_id=claims.user_id,
+        movie_id=movie_id,
+        session_id=claims.session_id,
+        subject=root.subject,
+        dispatcher=root.dispatcher,
     )
-    background.add_task(dispatcher.queue_vote_registered, user_id=claims.user_id, vote=cast)
     return cast
 
 
@@ -56,9 +60,9 @@ async def vote(movie_id: MovieId, claims: CurrentClaims, background: BackgroundT
     summary="My vote this month, and when I can vote next",
     responses={**UNAUTHORIZED},
 )
-async def my_vote(user: CurrentUser) -> MyVote:
+async def my_vote(user: CurrentUser, root: RootDep) -> MyVote:
     assert user.id is not None
-    period = voting.current_period()
+    period = current_period(root.settings.zone)
     cast = await voting.vote_of(user_id=user.id, period=period)
     return MyVote(
         period=format_period(period),

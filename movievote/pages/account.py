@@ -10,6 +10,7 @@ from movievote.components.layout import page
 from movievote.config import get_settings
 from movievote.errors import DomainError, PasswordRequired
 from movievote.pages.auth import card, field
+from movievote.root import get_root
 from movievote.services import accounts, notifications
 from movievote.state import AuthState
 
@@ -66,6 +67,7 @@ class LinkState(rx.State):
                 token=self._token(),
                 new_password=form.get("new_password", ""),
                 client=auth._client(),
+                throttle=get_root().throttle,
             )
         except DomainError as exc:
             auth.form_error = exc.message
@@ -82,7 +84,10 @@ class LinkState(rx.State):
         auth.form_error = auth.form_notice = ""
         try:
             await accounts.request_password_reset(
-                email=form.get("email", ""), client=auth._client(), base_url=auth._base_url()
+                email=form.get("email", ""),
+                client=auth._client(),
+                base_url=auth._base_url(),
+                throttle=get_root().throttle,
             )
         except DomainError as exc:
             auth.form_error = exc.message
@@ -123,6 +128,7 @@ class AccountState(rx.State):
                 current_password=form.get("current_password", ""),
                 new_password=form.get("new_password", ""),
                 client=auth._client(),
+                throttle=get_root().throttle,
             )
         except DomainError as exc:
             auth.form_error = exc.message

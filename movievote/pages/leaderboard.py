@@ -8,9 +8,9 @@ import reflex as rx
 
 from movievote.components.layout import page
 from movievote.pages.live import TOP, LiveRanking, rows_of, votes_count
-from movievote.periods import ALL_TIME, format_period, parse_period
+from movievote.periods import ALL_TIME, current_period, format_period, parse_period
+from movievote.root import get_root
 from movievote.services import ranking
-from movievote.services.voting import current_period
 
 KEEPALIVE_MS = 60_000  # a person's page: re-link every minute (a screen: display.KEEPALIVE_MS)
 
@@ -25,7 +25,7 @@ class LeaderboardState(rx.State):
 
     @rx.event
     async def load(self):  # type: ignore[no-untyped-def]
-        current = format_period(current_period())
+        current = format_period(current_period(get_root().settings.zone))
         self.months = [
             format_period(p)
             for p in await ranking.periods_with_votes()
@@ -37,7 +37,10 @@ class LeaderboardState(rx.State):
     async def set_scope(self, value: str) -> None:
         self.scope = value
         if value not in ("current", ALL_TIME):
-            board = await ranking.ranking_for(parse_period(value), limit=TOP)
+            root = get_root()
+            board = await ranking.ranking_for(
+                parse_period(value), limit=TOP, cache=root.cache, zone=root.settings.zone
+            )
             self.past_total, self.past_rows = board.total_votes, rows_of(board)
 
 

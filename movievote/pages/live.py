@@ -32,12 +32,11 @@ from reflex.state import StateUpdate
 from reflex_base.constants.state import FIELD_MARKER
 
 from movievote.components.movie_card import initials_of
-from movievote.config import get_settings
 from movievote.models import Ranking
-from movievote.periods import format_period, next_vote_opens, parse_period
+from movievote.periods import current_period, format_period, next_vote_opens, parse_period
+from movievote.root import get_root
 from movievote.services import ranking
 from movievote.services.observer import RankingChange
-from movievote.services.voting import current_period
 
 logger = logging.getLogger(__name__)
 TOP = 10
@@ -101,7 +100,7 @@ def live_values(month: Ranking, all_time: Ranking) -> dict[str, Any]:
         "all_total": all_time.total_votes,
         "all_rows": rows_of(all_time),
         "updated_at": max(month.generated_at, all_time.generated_at).isoformat(),
-        "closes_at": next_vote_opens(period, get_settings().zone).isoformat(),
+        "closes_at": next_vote_opens(period, get_root().settings.zone).isoformat(),
     }
 
 
@@ -113,7 +112,12 @@ def same_ranking(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 
 async def latest() -> tuple[Ranking, Ranking]:
-    return await ranking.ranking_for(None, limit=TOP), await ranking.ranking_for("all", limit=TOP)
+    root = get_root()
+    zone = root.settings.zone
+    return (
+        await ranking.ranking_for(None, limit=TOP, cache=root.cache, zone=zone),
+        await ranking.ranking_for("all", limit=TOP, cache=root.cache, zone=zone),
+    )
 
 
 @dataclass
@@ -175,7 +179,8 @@ class LiveFeed:
 
     def _month_is_over(self) -> bool:
         """Whether the pages got the ranking of a month that has since ended."""
-        return bool(self.values) and self.values["month"] != format_period(current_period())
+        zone = get_root().settings.zone
+        return bool(self.values) and self.values["month"] != format_period(current_period(zone))
 
     def _forget_silent_pages(self, now: float) -> None:
         self._swept = now
@@ -227,7 +232,8 @@ def seconds_until_the_month_ends(now: datetime | None = None) -> float:
     """Until the current month's voting closes, at most an hour (so a clock that is set
     meanwhile cannot make the wait overshoot by much)."""
     now = now or datetime.now(UTC)
-    closes = next_vote_opens(current_period(now=now), get_settings().zone)
+    zone = get_root().settings.zone
+    closes = next_vote_opens(current_period(zone, now), zone)
     return max(0.0, min((closes - now).total_seconds(), 3600.0))
 
 
@@ -241,10 +247,8 @@ def get_live_feed() -> LiveFeed | None:
 
 async def run_live_feed(app: rx.App) -> None:
     """Lifespan task: keep this process's LiveFeed subscribed to its ranking subject."""
-    from movievote import bootstrap
-
     global _feed
-    subject, _feed = bootstrap.get_ranking_subject(), LiveFeed(app)
+    subject, _feed = get_root().subject, LiveFeed(app)
     subject.subscribe(_feed)
     try:
         await _feed.follow_the_calendar()

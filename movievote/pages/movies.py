@@ -12,7 +12,8 @@ from movievote.components.movie_card import initials_of, movie_card
 from movievote.errors import DomainError
 from movievote.models import MoviePublic, VotePublic
 from movievote.periods import parse_period
-from movievote.services import catalogue, dispatcher, messages, notifications, voting
+from movievote.root import get_root
+from movievote.services import catalogue, messages, notifications, voting
 from movievote.state import AuthState
 
 ALL_GENRES = "All genres"
@@ -137,9 +138,14 @@ class MoviesState(rx.State):
         if found is None or found[0].id is None:
             return rx.redirect("/login?next=/")
         user, claims = found
+        root = get_root()
         try:
-            cast = await voting.cast_vote(
-                user_id=claims.user_id, movie_id=int(movie_id), session_id=claims.session_id
+            cast, _notified = await voting.cast_and_notify(
+                user_id=claims.user_id,
+                movie_id=int(movie_id),
+                session_id=claims.session_id,
+                subject=root.subject,
+                dispatcher=root.dispatcher,
             )
         except DomainError as exc:
             self.vote_error = exc.message
@@ -147,17 +153,17 @@ class MoviesState(rx.State):
             return None
         movie = await catalogue.get_movie(movie_id=cast.movie_id)
         self._show_vote(cast, movie.title)
-        self._pending = {"user_id": user.id, "vote": cast}
+        self._pending = {"user_id": user.id, "vote_id": cast.id}
         return MoviesState.deliver_notification
 
     @rx.event(background=True)
     async def deliver_notification(self):  # type: ignore[no-untyped-def]
-        """Send "vote registered" through the notification path; show what it stored."""
+        """Wait for the vote's "vote registered" notification; show it once it is stored."""
         async with self:
             pending, self._pending = self._pending, {}
         if not pending:
             return
-        note = await dispatcher.vote_registered(user_id=pending["user_id"], vote=pending["vote"])
+        note = await get_root().dispatcher.outcome(pending["vote_id"])
         if note is not None and note.channel == "in_app" and note.status == "sent" and note.id:
             await notifications.mark_read(user_id=pending["user_id"], ids=[note.id])
             yield rx.toast.success(messages.render(note.kind, note.payload).body, duration=8000)

@@ -168,7 +168,7 @@ async def sign_up(
     invite_code: str | None = None,
     client: str | None = None,
     notification_channel: Channel | None = None,
-    throttle: LoginThrottle | None = None,
+    throttle: LoginThrottle,
     settings: Settings | None = None,
     db: Database | None = None,
 ) -> SignUpResult:
@@ -192,7 +192,7 @@ async def sign_up(
     code = (invite_code or "").strip()
     if settings.signup_mode == "invite" and not code:
         raise SignupClosed("Joining this vote needs an invite code.")
-    await _throttle(throttle).mail_request(client=client)
+    await throttle.mail_request(client=client)
     if settings.signup_mode == "invite":  # before the costly hash: a wrong code costs nothing
         async with db.engine.connect() as conn:
             await _check_invite(conn, code, utcnow())
@@ -317,14 +317,6 @@ async def create_invite(
         await session.commit()
         await session.refresh(invite)
     return invite
-
-
-def _throttle(throttle: LoginThrottle | None) -> LoginThrottle:
-    if throttle is not None:
-        return throttle
-    from movievote import bootstrap
-
-    return bootstrap.get_login_throttle()
 
 
 def link_url(base_url: str, purpose: str, token: str) -> str:
@@ -539,7 +531,7 @@ async def request_password_reset(
     email: str,
     base_url: str,
     client: str | None = None,
-    throttle: LoginThrottle | None = None,
+    throttle: LoginThrottle,
     settings: Settings | None = None,
     db: Database | None = None,
 ) -> None:
@@ -547,7 +539,7 @@ async def request_password_reset(
     settings = settings or get_settings()
     db = db or get_database()
     address = normalize_email(email)
-    await _throttle(throttle).mail_request(client=client)
+    await throttle.mail_request(client=client)
     # the look-up, the link and the mail happen after the answer, for every address: the
     # answer's time says nothing about whether the address has an account
     notifications.run_soon(_mail_reset_link(db, settings, address, base_url))
@@ -573,7 +565,7 @@ async def reset_password(
     token: str,
     new_password: str,
     client: str | None = None,
-    throttle: LoginThrottle | None = None,
+    throttle: LoginThrottle,
     settings: Settings | None = None,
     db: Database | None = None,
 ) -> User:
@@ -587,7 +579,7 @@ async def reset_password(
     await _set_password(db, settings, user_id, new_password)
     await mark_verified(user_id=user_id, db=db)
     user = await get_user(user_id=user_id, db=db)
-    await _throttle(throttle).owner_proved(account=user.email, client=client)
+    await throttle.owner_proved(account=user.email, client=client)
     return user
 
 
@@ -597,7 +589,7 @@ async def change_password(
     current_password: str,
     new_password: str,
     client: str | None = None,
-    throttle: LoginThrottle | None = None,
+    throttle: LoginThrottle,
     settings: Settings | None = None,
     db: Database | None = None,
 ) -> AccessToken:
@@ -608,7 +600,6 @@ async def change_password(
     db = db or get_database()
     check_password_rules(new_password)
     user = await get_user(user_id=user_id, db=db)
-    throttle = _throttle(throttle)
     await throttle.check(account=user.email, client=client)
     if not await verify_password(current_password, user.password_hash):
         await throttle.failed(account=user.email, client=client)
@@ -699,7 +690,7 @@ async def log_in(
     email: str,
     password: str,
     client: str | None = None,
-    throttle: LoginThrottle | None = None,
+    throttle: LoginThrottle,
     settings: Settings | None = None,
     db: Database | None = None,
 ) -> AccessToken:
@@ -708,7 +699,6 @@ async def log_in(
     TooManyAttempts is decided before the password is checked, so a throttled guesser learns
     nothing from the answer.
     """
-    throttle = _throttle(throttle)
     key = account_key(email)
     await throttle.check(account=key, client=client)
     try:

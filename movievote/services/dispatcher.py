@@ -17,28 +17,9 @@ from movievote.services.messages import render, vote_registered_payload
 from movievote.services.notifications import Contact, _deliver, create_notifier, notify, record
 
 logger = logging.getLogger("movievote.notifications")
+KEEP_OUTCOMES_SECONDS = 60.0
 users_t = User.__table__  # type: ignore[attr-defined]
 movies_t = Movie.__table__  # type: ignore[attr-defined]
-
-
-async def queue_vote_registered(*, user_id: int, vote: VotePublic) -> None:
-    """Hand the "vote registered" notification to the dispatcher and return at once.
-
-    The API's background task calls this: awaiting delivery there would hold the client's
-    keep-alive connection until the notification is stored.
-    """
-    from movievote import bootstrap
-
-    bootstrap.get_notification_dispatcher().submit(user_id=user_id, vote=vote)
-
-
-async def vote_registered(*, user_id: int, vote: VotePublic) -> Notification | None:
-    """Send the "vote registered" notification through the user's channel; returns the stored
-    row (None if the account or movie went away). Run it after the response: it waits for the
-    dispatcher, which handles concurrent notifications together."""
-    from movievote import bootstrap
-
-    return await bootstrap.get_notification_dispatcher().vote_registered(user_id=user_id, vote=vote)
 
 
 def _consume(future: asyncio.Future[Notification | None]) -> None:
@@ -64,6 +45,7 @@ class NotificationDispatcher:
         self.db = db
         self._queue: list[_Job] = []
         self._task: asyncio.Task[None] | None = None
+        self._by_vote: dict[int, asyncio.Future[Notification | None]] = {}
         self.batches = 0
 
     def submit(self, *, user_id: int, vote: VotePublic) -> asyncio.Future[Notification | None]:
@@ -74,10 +56,20 @@ class NotificationDispatcher:
         self._queue.append(job)
         if self._task is None or self._task.done():
             self._task = loop.create_task(self._drain(), name="notifications")
+        # kept a while for `outcome` (a page shows the stored notification), then forgotten
+        self._by_vote[vote.id] = job.done
+        job.done.add_done_callback(
+            lambda _: loop.call_later(KEEP_OUTCOMES_SECONDS, self._by_vote.pop, vote.id, None)
+        )
         return job.done
 
     async def vote_registered(self, *, user_id: int, vote: VotePublic) -> Notification | None:
         return await self.submit(user_id=user_id, vote=vote)
+
+    async def outcome(self, vote_id: int) -> Notification | None:
+        """The stored notification of a vote submitted in this process (None if unknown)."""
+        future = self._by_vote.pop(vote_id, None)
+        return await asyncio.shield(future) if future is not None else None
 
     async def _drain(self) -> None:
         while self._queue:

@@ -10,10 +10,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from movievote.config import get_settings
 from movievote.db import Database, get_database
 from movievote.errors import InvalidInput
 from movievote.models import (
@@ -26,11 +26,10 @@ from movievote.models import (
     VoteDelta,
     utcnow,
 )
-from movievote.periods import ALL_TIME, format_period
+from movievote.periods import ALL_TIME, current_period, format_period
 from movievote.services.cache import TTLCache
 from movievote.services.catalogue import PUBLIC_COLUMNS, genres_of, to_public
 from movievote.services.observer import RankingChange
-from movievote.services.voting import current_period
 
 MAX_LIMIT = 100
 FOLD_LOCK_KEY = 0x6D76_0001  # pg advisory lock: one fold at a time across processes
@@ -99,12 +98,9 @@ class RankingCache:
     most `max_entries` scopes (RANKING_CACHE_MAX_ENTRIES), the least recently read go first,
     so asking for many past months cannot grow it without bound."""
 
-    def __init__(
-        self, *, ttl_seconds: float, max_entries: int | None = None, db: Database | None = None
-    ) -> None:
+    def __init__(self, *, ttl_seconds: float, max_entries: int, db: Database | None = None) -> None:
         self.entries: TTLCache[str, Ranking] = TTLCache(
-            ttl_seconds=ttl_seconds,
-            max_entries=max_entries or get_settings().ranking_cache_max_entries,
+            ttl_seconds=ttl_seconds, max_entries=max_entries
         )
         self.db = db
 
@@ -288,16 +284,15 @@ async def ranking_for(
     scope: Scope | None = None,
     *,
     limit: int = 10,
-    cache: RankingCache | None = None,
+    cache: RankingCache,
+    zone: ZoneInfo,
     now: datetime | None = None,
 ) -> Ranking:
-    """The ranking of a month (default: the current one) or of all time, through the cache."""
-    from movievote import bootstrap
-
+    """The ranking of a month (default: the current one in `zone`) or of all time, through
+    the cache."""
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"The limit must be 1 to {MAX_LIMIT}.", field="limit")
-    cache = cache or bootstrap.get_ranking_cache()
-    return await cache.get(scope or current_period(now=now), limit=limit)
+    return await cache.get(scope or current_period(zone, now), limit=limit)
 
 
 async def periods_with_votes(*, db: Database | None = None) -> list[date]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -20,20 +21,24 @@ from movievote.errors import (
     MovieNotFound,
     UserNotFound,
 )
-from movievote.models import Movie, Session, User, UTCDateTime, Vote, VotePublic, utcnow
-from movievote.periods import format_period, next_vote_opens, period_of
+from movievote.models import (
+    Movie,
+    Notification,
+    Session,
+    User,
+    UTCDateTime,
+    Vote,
+    VotePublic,
+    utcnow,
+)
+from movievote.periods import current_period, format_period, next_vote_opens, period_of
+from movievote.services.dispatcher import NotificationDispatcher
 from movievote.services.observer import RankingSubject
 
 votes_t = Vote.__table__  # type: ignore[attr-defined]
 movies_t = Movie.__table__  # type: ignore[attr-defined]
 users_t = User.__table__  # type: ignore[attr-defined]
 sessions_t = Session.__table__  # type: ignore[attr-defined]
-
-
-def current_period(*, settings: Settings | None = None, now: datetime | None = None) -> date:
-    """The period votes cast now belong to."""
-    settings = settings or get_settings()
-    return period_of(now or utcnow(), settings.zone)
 
 
 def _cast_vote_statement(*, session: bool, verified: bool) -> sa.TextualSelect:
@@ -123,8 +128,8 @@ async def cast_vote(
     session_id: str | None,
     now: datetime | None = None,
     settings: Settings | None = None,
+    subject: RankingSubject,
     db: Database | None = None,
-    subject: RankingSubject | None = None,
 ) -> VotePublic:
     """Record the user's vote for this month.
 
@@ -160,12 +165,34 @@ async def cast_vote(
                 settings=settings,
             )
     assert row is not None
-    if subject is None:
-        from movievote import bootstrap
-
-        subject = bootstrap.get_ranking_subject()
     subject.vote_cast(period=period)
     return _public(row, settings)
+
+
+async def cast_and_notify(
+    *,
+    user_id: int,
+    movie_id: int,
+    session_id: str | None,
+    subject: RankingSubject,
+    dispatcher: NotificationDispatcher,
+    now: datetime | None = None,
+    settings: Settings | None = None,
+    db: Database | None = None,
+) -> tuple[VotePublic, asyncio.Future[Notification | None]]:
+    """Cast the vote, then hand its "vote registered" notification to the dispatcher without
+    waiting for it: the one way the pages and the API vote. The future resolves once the
+    notification is sent and stored (the page shows it; the API does not wait)."""
+    cast = await cast_vote(
+        user_id=user_id,
+        movie_id=movie_id,
+        session_id=session_id,
+        subject=subject,
+        now=now,
+        settings=settings,
+        db=db,
+    )
+    return cast, dispatcher.submit(user_id=user_id, vote=cast)
 
 
 async def _raise_refusal(
@@ -233,7 +260,7 @@ async def vote_of(
     """The user's vote in a period (default: the current one), or None."""
     settings = settings or get_settings()
     db = db or get_database()
-    period = period or current_period(settings=settings)
+    period = period or current_period(settings.zone)
     async with db.engine.connect() as conn:
         row = (
             (

@@ -12,12 +12,14 @@ import sqlalchemy as sa
 
 from movievote.config import Settings
 from movievote.errors import InvalidCredentials, InvalidInput, InvalidToken
+from movievote.root import get_root
 from movievote.services import accounts
 from tests.conftest import BASE_URL
 
 
 async def test_sign_up_stores_a_bcrypt_hash_and_a_lowercased_email(db):
     result = await accounts.sign_up(
+        throttle=get_root().throttle,
         email="  Ana.Silva@Example.COM ",
         password="s3cret-pass",
         display_name=" Ana  Silva ",
@@ -34,10 +36,18 @@ async def test_sign_up_stores_a_bcrypt_hash_and_a_lowercased_email(db):
 
 async def test_email_is_unique_whatever_its_case_and_the_answer_does_not_tell(db):
     first = await accounts.sign_up(
-        email="bob@example.com", password="password1", display_name="Bob", base_url=BASE_URL
+        throttle=get_root().throttle,
+        email="bob@example.com",
+        password="password1",
+        display_name="Bob",
+        base_url=BASE_URL,
     )
     again = await accounts.sign_up(
-        email="BOB@Example.com", password="password2", display_name="Bob 2", base_url=BASE_URL
+        throttle=get_root().throttle,
+        email="BOB@Example.com",
+        password="password2",
+        display_name="Bob 2",
+        base_url=BASE_URL,
     )
     assert first == again
     async with db.engine.connect() as conn:
@@ -48,6 +58,7 @@ async def test_concurrent_sign_ups_with_one_email_create_one_account(db):
     results = await asyncio.gather(
         *(
             accounts.sign_up(
+                throttle=get_root().throttle,
                 email="race@example.com",
                 password="password1",
                 display_name=f"R{i}",
@@ -91,7 +102,13 @@ async def test_the_database_refuses_a_mixed_case_email(db):
 )
 async def test_sign_up_rejects_bad_input_with_a_clear_message(db, email, password, name, field):
     with pytest.raises(InvalidInput) as refused:
-        await accounts.sign_up(email=email, password=password, display_name=name, base_url=BASE_URL)
+        await accounts.sign_up(
+            throttle=get_root().throttle,
+            email=email,
+            password=password,
+            display_name=name,
+            base_url=BASE_URL,
+        )
     assert refused.value.field == field
     assert refused.value.message.endswith(".") or refused.value.message.endswith(")")
 
@@ -99,7 +116,11 @@ async def test_sign_up_rejects_bad_input_with_a_clear_message(db, email, passwor
 async def test_a_72_byte_password_is_accepted_and_checked_in_full(db):
     password = "p" * 71 + "!"
     await accounts.sign_up(
-        email="long@example.com", password=password, display_name="L", base_url=BASE_URL
+        throttle=get_root().throttle,
+        email="long@example.com",
+        password=password,
+        display_name="L",
+        base_url=BASE_URL,
     )
     assert (
         await accounts.authenticate(email="long@example.com", password=password)
@@ -136,6 +157,7 @@ async def test_bcrypt_never_blocks_the_event_loop(db, make_user):
     task = asyncio.create_task(ticker())
     started = time.monotonic()
     await accounts.sign_up(
+        throttle=get_root().throttle,
         email="slow@example.com",
         password="password1",
         display_name="S",

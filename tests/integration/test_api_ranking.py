@@ -14,9 +14,9 @@ async def test_ranking_reflects_votes_with_an_etag(api, movies, login):
     for i, movie in enumerate([movies[1], movies[1], movies[3]]):
         headers = await login(f"fan{i}@example.com")
         assert (await api.post(f"/api/vote/{movie}", headers=headers)).status_code == 201
-    from movievote import bootstrap
+    from movievote.root import get_root
 
-    await bootstrap.get_ranking_subject().settle()
+    await get_root().subject.settle()
     fresh = await api.get("/api/ranking", headers={"If-None-Match": etag})
     assert fresh.status_code == 200 and fresh.headers["ETag"] != etag
     body = fresh.json()

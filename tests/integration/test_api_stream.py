@@ -75,7 +75,7 @@ async def test_stream_sends_the_ranking_then_each_change_within_a_second(live_ap
 
 
 async def test_many_listeners_cost_one_computation_per_change(live_api, movies):
-    from movievote import bootstrap
+    from movievote.root import get_root
 
     async with httpx.AsyncClient(base_url=live_api, timeout=10) as client:
         await client.post(
@@ -93,7 +93,7 @@ async def test_many_listeners_cost_one_computation_per_change(live_api, movies):
         iterators = [s.aiter_lines() for s in streams]
         for lines in iterators:
             assert (await next_event(lines))["total_votes"] == 0
-        cache = bootstrap.get_ranking_cache()
+        cache = get_root().cache
         before = cache.entries.computations
         assert (
             await client.post(

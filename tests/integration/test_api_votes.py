@@ -70,9 +70,9 @@ async def test_a_deleted_account_cannot_vote_with_its_old_token(api, movies, log
 async def test_the_vote_registered_notification_is_sent_after_the_response(api, movies, login, db):
     headers = await login()
     vote = (await api.post(f"/api/vote/{movies[0]}", headers=headers)).json()
-    from movievote import bootstrap
+    from movievote.root import get_root
 
-    await bootstrap.get_notification_dispatcher().settle()  # the background task queued it
+    await get_root().dispatcher.settle()  # the background task queued it
     async with db.engine.connect() as conn:
         rows = (
             await conn.execute(
@@ -98,9 +98,9 @@ async def test_50_parallel_votes_by_one_user_give_one_201_and_49_409(
     )
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [201] + [409] * (attempts - 1), statuses
-    from movievote import bootstrap
+    from movievote.root import get_root
 
-    await bootstrap.get_notification_dispatcher().settle()
+    await get_root().dispatcher.settle()
     async with db.engine.connect() as conn:
         assert await conn.scalar(sa.text("SELECT count(*) FROM votes")) == 1
         assert (

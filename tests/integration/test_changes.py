@@ -9,6 +9,8 @@ from functools import partial
 
 import sqlalchemy as sa
 
+from movievote.config import get_settings
+from movievote.periods import current_period
 from movievote.services import voting
 from movievote.services.changes import APPLICATION_NAME, ChangeListener, parse_payload
 from movievote.services.observer import RankingChange, RankingSubject
@@ -40,13 +42,13 @@ async def other_process(origin: str = "B") -> tuple[ChangeListener, Heard, async
         subject,
         TEST_DATABASE_URL,
         origin=origin,
-        current=voting.current_period,
+        current=lambda: current_period(get_settings().zone),
         retry_seconds=0.1,
     )
     task = asyncio.create_task(listener.run())
     await asyncio.wait_for(listener.connected.wait(), 5)
     resync = await heard.next()  # on connecting, it re-reads the current month unasked
-    assert resync.periods == {voting.current_period()}
+    assert resync.periods == {current_period(get_settings().zone)}
     return listener, heard, task
 
 
@@ -73,7 +75,7 @@ def test_payloads_name_the_origin_and_the_months():
 async def test_a_fold_elsewhere_is_heard_and_a_process_ignores_its_own(db, movies, make_user):
     _, heard, task = await other_process("B")
     try:
-        month = voting.current_period()
+        month = current_period(get_settings().zone)
         for origin in ("B", "A"):  # its own fold first: notifications arrive in order
             user = await make_user()
             await voting.cast_vote(
@@ -97,8 +99,10 @@ async def test_a_stray_notification_on_the_channel_is_ignored(db, movies, make_u
             await conn.execute(sa.text("SELECT pg_notify('movievote_ranking', 'x not-a-month')"))
         user = await make_user()
         await voting.cast_vote(session_id=None, user_id=user.id, movie_id=movies[0], subject=QUIET)
-        assert await fold_vote_deltas(origin="A") == {voting.current_period()}
-        assert (await heard.next()).periods == {voting.current_period()}  # still listening
+        assert await fold_vote_deltas(origin="A") == {current_period(get_settings().zone)}
+        assert (await heard.next()).periods == {
+            current_period(get_settings().zone)
+        }  # still listening
         assert not task.done()
     finally:
         await stop(task)
@@ -114,10 +118,10 @@ async def test_votes_written_by_a_sql_client_are_announced_by_the_next_fold(db, 
                     "INSERT INTO votes (user_id, movie_id, period, created_at) "
                     "VALUES (:u, :m, :p, now())"
                 ),
-                {"u": user.id, "m": movies[1], "p": voting.current_period()},
+                {"u": user.id, "m": movies[1], "p": current_period(get_settings().zone)},
             )
-        assert await fold_vote_deltas(origin="A") == {voting.current_period()}
-        assert (await heard.next()).periods == {voting.current_period()}
+        assert await fold_vote_deltas(origin="A") == {current_period(get_settings().zone)}
+        assert (await heard.next()).periods == {current_period(get_settings().zone)}
     finally:
         await stop(task)
 
@@ -135,7 +139,7 @@ async def test_the_listener_reconnects_and_re_reads_the_ranking(db):
             )
         assert killed == 1
         change = await heard.next(within=5)  # back, and re-reading what it may have missed
-        assert change.periods == {voting.current_period()}
+        assert change.periods == {current_period(get_settings().zone)}
         assert listener.connections == 2
     finally:
         await stop(task)

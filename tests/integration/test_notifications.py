@@ -14,7 +14,8 @@ from movievote.adapters.email import EmailNotifier
 from movievote.adapters.sms import SmsNotifier
 from movievote.config import Settings
 from movievote.errors import InvalidInput
-from movievote.services import dispatcher, messages, notifications, voting
+from movievote.root import get_root
+from movievote.services import messages, notifications, voting
 from movievote.services.notifications import InAppNotifier, create_notifier
 
 PAYLOAD = {
@@ -132,7 +133,9 @@ async def test_an_unreachable_mail_server_is_retried_with_a_bound_and_spares_the
         notify_retry_seconds=0.01,
     )
     user = await make_user(notification_channel="email")
-    vote = await voting.cast_vote(session_id=None, user_id=user.id, movie_id=movies[0])
+    vote = await voting.cast_vote(
+        session_id=None, subject=get_root().subject, user_id=user.id, movie_id=movies[0]
+    )
     with caplog.at_level(logging.WARNING, logger="movievote.notifications"):
         note = await notifications.notify(
             user=user, kind="vote_registered", payload=PAYLOAD, settings=settings
@@ -160,18 +163,20 @@ async def test_a_crashing_notifier_is_recorded_not_raised(db, make_user):
 
 
 async def test_concurrent_vote_notifications_go_out_in_batches(db, movies, make_user):
-    from movievote import bootstrap
+    from movievote.root import get_root
 
     users = [
         await make_user(notification_channel="in_app" if i % 3 else "email") for i in range(30)
     ]
     votes = [
-        await voting.cast_vote(session_id=None, user_id=u.id, movie_id=movies[i % 5])
+        await voting.cast_vote(
+            session_id=None, subject=get_root().subject, user_id=u.id, movie_id=movies[i % 5]
+        )
         for i, u in enumerate(users)
     ]
     notes = await asyncio.gather(
         *(
-            dispatcher.vote_registered(user_id=u.id, vote=v)
+            get_root().dispatcher.vote_registered(user_id=u.id, vote=v)
             for u, v in zip(users, votes, strict=True)
         )
     )
@@ -179,15 +184,17 @@ async def test_concurrent_vote_notifications_go_out_in_batches(db, movies, make_
     assert all(n.status == "sent" and n.attempts == 1 for n in notes)
     assert [n.channel for n in notes] == ["email" if i % 3 == 0 else "in_app" for i in range(30)]
     assert notes[1].payload["movie_title"] == "Spirited Away"
-    assert bootstrap.get_notification_dispatcher().batches <= 2
+    assert get_root().dispatcher.batches <= 2
     rows = await _rows(db)
     assert len(rows) == 30 and {r["status"] for r in rows} == {"sent"}
 
 
 async def test_a_vote_notification_for_a_deleted_account_is_dropped(db, movies, make_user):
     user = await make_user()
-    vote = await voting.cast_vote(session_id=None, user_id=user.id, movie_id=movies[0])
+    vote = await voting.cast_vote(
+        session_id=None, subject=get_root().subject, user_id=user.id, movie_id=movies[0]
+    )
     async with db.transaction() as conn:
         await conn.execute(sa.text("DELETE FROM users WHERE id = :u"), {"u": user.id})
-    assert await dispatcher.vote_registered(user_id=user.id, vote=vote) is None
+    assert await get_root().dispatcher.vote_registered(user_id=user.id, vote=vote) is None
     assert await _rows(db) == []

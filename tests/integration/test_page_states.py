@@ -17,6 +17,7 @@ from movievote.errors import InvalidToken
 from movievote.models import Vote
 from movievote.pages.live import REGISTRATION_SECONDS, LiveFeed, seconds_until_the_month_ends
 from movievote.pages.movies import MoviesState
+from movievote.periods import current_period
 from movievote.services import accounts, voting
 from movievote.services.observer import RankingChange
 from movievote.state import AuthState, safe_next
@@ -62,7 +63,7 @@ async def test_vote_shows_the_banner_then_refuses_a_second_with_the_reason(db, m
     follow_up = await MoviesState.vote.fn(page, first["id"])
     assert follow_up is not None  # the notification goes through the background path
     assert page.voted_title == first["title"]
-    assert page.voted_month == f"{voting.current_period():%B %Y}"
+    assert page.voted_month == f"{current_period(get_settings().zone):%B %Y}"
     assert page.has_voted and page.vote_reason.startswith("You have already voted this month.")
     other, _ = await browser(token)  # a second tab, same account
     await MoviesState.load.fn(other)
@@ -115,7 +116,7 @@ async def test_the_live_feed_sends_each_ranking_once_to_each_live_page(db, movie
     await feed.link("tab-a")
     ((to, values),) = sockets.sent
     assert to == ["sid-a"] and values["month_total"] == 0 and values["month_rows"] == []
-    assert values["closes_at"] and values["month"] == f"{voting.current_period():%Y-%m}"
+    assert values["closes_at"] and values["month"] == f"{current_period(get_settings().zone):%Y-%m}"
     await feed.link("tab-a", loaded=False)  # the page's timer: it already has this ranking
     assert len(sockets.sent) == 1
     await feed.link("tab-a")  # loaded again (a hydrate reset it): sent again
@@ -134,7 +135,9 @@ async def test_the_live_feed_sends_each_ranking_once_to_each_live_page(db, movie
     assert values["month_rows"][0]["id"] == movies[2]
     assert values["month_rows"][0]["share"] == "100.0%"
 
-    await feed.ranking_changed(RankingChange(periods=frozenset({voting.current_period()})))
+    await feed.ranking_changed(
+        RankingChange(periods=frozenset({current_period(get_settings().zone)}))
+    )
     assert len(sockets.sent) == 1  # the same ranking again (another worker's fold): nothing
     sockets.connect("tab-a", "sid-a2")  # tab a reconnected: a new socket
     await feed.link("tab-a", loaded=False)
@@ -155,12 +158,16 @@ async def test_the_live_feed_sends_each_ranking_once_to_each_live_page(db, movie
 
 
 async def vote_and_announce(feed: LiveFeed, make_user: Any, movie_id: int) -> None:
-    from movievote import bootstrap
+    from movievote.root import get_root
 
     user = await make_user()
-    await voting.cast_vote(session_id=None, user_id=user.id, movie_id=movie_id)
-    await bootstrap.get_ranking_subject().settle()
-    await feed.ranking_changed(RankingChange(periods=frozenset({voting.current_period()})))
+    await voting.cast_vote(
+        session_id=None, subject=get_root().subject, user_id=user.id, movie_id=movie_id
+    )
+    await get_root().subject.settle()
+    await feed.ranking_changed(
+        RankingChange(periods=frozenset({current_period(get_settings().zone)}))
+    )
 
 
 @pytest.mark.parametrize(
@@ -211,7 +218,7 @@ async def test_at_the_end_of_a_month_every_live_page_turns_to_the_new_one(db, mo
     assert await feed.roll_over()
     to, values = sockets.sent[-1]
     assert len(sockets.sent) == sent + 1 and sorted(to) == ["sid-tab-a", "sid-tab-b"]
-    assert values["month"] == f"{voting.current_period():%Y-%m}"
+    assert values["month"] == f"{current_period(get_settings().zone):%Y-%m}"
     assert not await feed.roll_over()
 
 

@@ -9,8 +9,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from movievote import bootstrap
+from movievote.config import get_settings
 from movievote.errors import InvalidInput
+from movievote.periods import current_period
+from movievote.root import get_root
 from movievote.services import ranking, voting
 from movievote.services.observer import RankingChange
 
@@ -24,7 +26,13 @@ def at(day: int, minute: int = 0) -> datetime:
 async def _vote_all(make_user, plan: list[tuple[int, datetime]]) -> None:
     for movie_id, when in plan:
         user = await make_user()
-        await voting.cast_vote(session_id=None, user_id=user.id, movie_id=movie_id, now=when)
+        await voting.cast_vote(
+            session_id=None,
+            subject=get_root().subject,
+            user_id=user.id,
+            movie_id=movie_id,
+            now=when,
+        )
 
 
 async def test_month_ranking_counts_orders_and_shares(db, movies, make_user):
@@ -40,7 +48,7 @@ async def test_month_ranking_counts_orders_and_shares(db, movies, make_user):
             (spirited, at(4)),
         ],
     )
-    await bootstrap.get_ranking_subject().settle()
+    await get_root().subject.settle()
     board = await ranking.compute_ranking(NOV)
     assert board.period == "2026-11"
     assert board.total_votes == 6
@@ -57,7 +65,7 @@ async def test_month_ranking_counts_orders_and_shares(db, movies, make_user):
 async def test_tie_break_is_who_reached_the_count_first_then_movie_id(db, movies, make_user):
     a, b, c = movies[:3]
     await _vote_all(make_user, [(c, at(1)), (b, at(2)), (a, at(3)), (b, at(4)), (c, at(5))])
-    await bootstrap.get_ranking_subject().settle()
+    await get_root().subject.settle()
     board = await ranking.compute_ranking(NOV)
     # b and c both have 2 votes; b reached 2 at day 4, c at day 5
     assert [(e.movie.id, e.votes) for e in board.items] == [(b, 2), (c, 2), (a, 1)]
@@ -82,7 +90,7 @@ async def test_all_time_ranking_spans_months(db, movies, make_user):
             movie_id=a,
             now=datetime(2026, month + 1, 2, tzinfo=UTC),
         ) if month == 11 else None
-    await bootstrap.get_ranking_subject().settle()
+    await get_root().subject.settle()
     board = await ranking.compute_ranking("all")
     assert board.period == "all"
     assert board.total_votes == 7
@@ -94,7 +102,7 @@ async def test_all_time_ranking_spans_months(db, movies, make_user):
 async def test_tallies_equal_a_group_by_over_the_votes(db, movies, make_user):
     plan = [(movies[i % 5], at(1 + i % 20, i % 60)) for i in range(60)]
     await asyncio.gather(*(_vote_all(make_user, plan[i::6]) for i in range(6)))
-    await bootstrap.get_ranking_subject().settle()
+    await get_root().subject.settle()
     await ranking.fold_vote_deltas()
     async with db.engine.connect() as conn:
         truth = dict(
@@ -128,7 +136,7 @@ async def test_votes_written_by_any_client_reach_the_tallies(db, movies, make_us
             ),
             {"u": user.id, "m": movies[3], "p": NOV, "t": at(5)},
         )
-    change = await bootstrap.get_ranking_subject().refresh()
+    change = await get_root().subject.refresh()
     assert change == RankingChange(periods=frozenset({NOV}))
     board = await ranking.compute_ranking(NOV)
     assert [(e.movie.id, e.votes) for e in board.items] == [(movies[3], 1)]
@@ -137,8 +145,10 @@ async def test_votes_written_by_any_client_reach_the_tallies(db, movies, make_us
 async def test_deleting_a_user_takes_their_votes_out_of_the_tallies(db, movies, make_user):
     users = [await make_user() for _ in range(3)]
     for u in users:
-        await voting.cast_vote(session_id=None, user_id=u.id, movie_id=movies[0], now=at(3))
-    await bootstrap.get_ranking_subject().settle()
+        await voting.cast_vote(
+            session_id=None, subject=get_root().subject, user_id=u.id, movie_id=movies[0], now=at(3)
+        )
+    await get_root().subject.settle()
     async with db.transaction() as conn:
         await conn.execute(sa.text("DELETE FROM users WHERE id = :u"), {"u": users[0].id})
     await ranking.fold_vote_deltas()
@@ -148,7 +158,7 @@ async def test_deleting_a_user_takes_their_votes_out_of_the_tallies(db, movies, 
 
 async def test_cache_serves_within_ttl_and_recomputes_after(db, movies, make_user):
     clock = [1000.0]
-    cache = ranking.RankingCache(ttl_seconds=300)
+    cache = ranking.RankingCache(ttl_seconds=300, max_entries=256)
     cache.entries.clock = lambda: clock[0]
     user = await make_user()
     first = await cache.get(NOV)
@@ -170,43 +180,60 @@ async def test_cache_serves_within_ttl_and_recomputes_after(db, movies, make_use
 
 async def test_every_reader_sees_a_committed_vote_within_one_second(db, movies, make_user):
     now = datetime.now(UTC)
-    before = await ranking.ranking_for()  # warms the cache for the current month
+    before = await ranking.ranking_for(
+        cache=get_root().cache, zone=get_settings().zone
+    )  # warms the cache for the current month
     assert before.total_votes == 0
-    await ranking.ranking_for("all")
+    await ranking.ranking_for("all", cache=get_root().cache, zone=get_settings().zone)
     user = await make_user()
-    await voting.cast_vote(session_id=None, user_id=user.id, movie_id=movies[2], now=now)
+    await voting.cast_vote(
+        session_id=None, subject=get_root().subject, user_id=user.id, movie_id=movies[2], now=now
+    )
     started = time.monotonic()
-    while (await ranking.ranking_for()).total_votes != 1:
+    while (
+        await ranking.ranking_for(cache=get_root().cache, zone=get_settings().zone)
+    ).total_votes != 1:
         assert time.monotonic() - started < 1.0, "the cached ranking lagged the vote by over 1 s"
         await asyncio.sleep(0.01)
-    assert (await ranking.ranking_for("all")).items[0].movie.id == movies[2]
+    assert (
+        await ranking.ranking_for("all", cache=get_root().cache, zone=get_settings().zone)
+    ).items[0].movie.id == movies[2]
 
 
 async def test_a_lone_vote_is_announced_without_waiting_for_the_window(db, movies, make_user):
-    subject = bootstrap.get_ranking_subject()
+    subject = get_root().subject
     subject.delay_seconds = 5.0  # a window no live update could wait out unnoticed
     user = await make_user()
     await subject.settle()
     refreshes_before = subject.refreshes
     started = time.monotonic()
-    await voting.cast_vote(session_id=None, user_id=user.id, movie_id=movies[1])
+    await voting.cast_vote(
+        session_id=None, subject=get_root().subject, user_id=user.id, movie_id=movies[1]
+    )
     await subject.settle()
     assert time.monotonic() - started < 2.5, "the first vote after a quiet spell waited"
     assert subject.refreshes - refreshes_before == 1
-    assert (await ranking.ranking_for()).total_votes == 1
+    assert (
+        await ranking.ranking_for(cache=get_root().cache, zone=get_settings().zone)
+    ).total_votes == 1
 
 
 async def test_a_burst_of_votes_is_coalesced_into_one_refresh_per_window(db, movies, make_user):
-    subject = bootstrap.get_ranking_subject()
+    subject = get_root().subject
     subject.delay_seconds = 1.0  # a burst shorter than the window
-    cache = bootstrap.get_ranking_cache()
-    await ranking.ranking_for()
+    cache = get_root().cache
+    await ranking.ranking_for(cache=get_root().cache, zone=get_settings().zone)
     await subject.settle()
     refreshes_before, computed_before = subject.refreshes, cache.entries.computations
     users = [await make_user() for _ in range(50)]
     started = time.monotonic()
     await asyncio.gather(
-        *(voting.cast_vote(session_id=None, user_id=u.id, movie_id=movies[1]) for u in users)
+        *(
+            voting.cast_vote(
+                session_id=None, subject=get_root().subject, user_id=u.id, movie_id=movies[1]
+            )
+            for u in users
+        )
     )
     assert time.monotonic() - started < 1.0, (
         "the burst outlasted the window; the test means nothing"
@@ -216,11 +243,13 @@ async def test_a_burst_of_votes_is_coalesced_into_one_refresh_per_window(db, mov
     assert subject.refreshes - refreshes_before <= 2
     assert cache.entries.computations - computed_before <= 2  # the month; all time not cached
     assert time.monotonic() - started >= 1.0, "the votes after the first were not held back"
-    assert (await ranking.ranking_for()).items[0].votes == 50
+    assert (await ranking.ranking_for(cache=get_root().cache, zone=get_settings().zone)).items[
+        0
+    ].votes == 50
 
 
 async def test_observers_subscribe_and_unsubscribe(db, movies, make_user):
-    subject = bootstrap.get_ranking_subject()
+    subject = get_root().subject
     seen: list[RankingChange] = []
 
     class Screen:
@@ -230,8 +259,8 @@ async def test_observers_subscribe_and_unsubscribe(db, movies, make_user):
     screen = Screen()
     subject.subscribe(screen)
     assert subject.observers == (
-        bootstrap.get_ranking_cache(),
-        bootstrap.get_ranking_broadcast(),
+        get_root().cache,
+        get_root().broadcast,
         screen,
     )
     await voting.cast_vote(
@@ -248,7 +277,7 @@ async def test_observers_subscribe_and_unsubscribe(db, movies, make_user):
 
 
 async def test_a_failing_observer_does_not_stop_the_others(db, movies, make_user):
-    subject = bootstrap.get_ranking_subject()
+    subject = get_root().subject
     seen = []
 
     class Broken:
@@ -271,10 +300,10 @@ async def test_a_failing_observer_does_not_stop_the_others(db, movies, make_user
 async def test_announcements_run_one_at_a_time_so_the_newest_reading_wins(db, movies, make_user):
     """The subject's refresh, its periodic fold and the change listener can announce at once;
     an older cache computation must never be stored after a newer one."""
-    subject = bootstrap.get_ranking_subject()
-    cache = bootstrap.get_ranking_cache()
-    now = voting.current_period()
-    await ranking.ranking_for(None)  # cached
+    subject = get_root().subject
+    cache = get_root().cache
+    now = current_period(get_settings().zone)
+    await ranking.ranking_for(None, cache=get_root().cache, zone=get_settings().zone)  # cached
     running, overlaps = 0, 0
 
     class SlowScreen:
@@ -288,7 +317,12 @@ async def test_announcements_run_one_at_a_time_so_the_newest_reading_wins(db, mo
     subject.subscribe(SlowScreen())
     first = asyncio.create_task(subject.announce({now}))  # reads before the vote
     await asyncio.sleep(0)
-    await voting.cast_vote(session_id=None, user_id=(await make_user()).id, movie_id=movies[0])
+    await voting.cast_vote(
+        session_id=None,
+        subject=get_root().subject,
+        user_id=(await make_user()).id,
+        movie_id=movies[0],
+    )
     second = asyncio.create_task(subject.announce({now}))  # reads after it
     await asyncio.gather(first, second)
     await subject.settle()
@@ -298,11 +332,37 @@ async def test_announcements_run_one_at_a_time_so_the_newest_reading_wins(db, mo
 
 async def test_limit_is_bounded_and_cuts_the_cached_list(db, movies, make_user):
     await _vote_all(make_user, [(m, at(1)) for m in movies])
-    await bootstrap.get_ranking_subject().settle()
-    period = voting.current_period(now=at(1))
-    assert len((await ranking.ranking_for(period, limit=2)).items) == 2
-    assert len((await ranking.ranking_for(period, limit=10)).items) == 5
+    await get_root().subject.settle()
+    period = current_period(get_settings().zone, at(1))
+    assert (
+        len(
+            (
+                await ranking.ranking_for(
+                    period, limit=2, cache=get_root().cache, zone=get_settings().zone
+                )
+            ).items
+        )
+        == 2
+    )
+    assert (
+        len(
+            (
+                await ranking.ranking_for(
+                    period, limit=10, cache=get_root().cache, zone=get_settings().zone
+                )
+            ).items
+        )
+        == 5
+    )
     for bad in (0, 101):
         with pytest.raises(InvalidInput):
-            await ranking.ranking_for(period, limit=bad)
-    assert timedelta(0) <= datetime.now(UTC) - (await ranking.ranking_for(period)).generated_at
+            await ranking.ranking_for(
+                period, limit=bad, cache=get_root().cache, zone=get_settings().zone
+            )
+    assert (
+        timedelta(0)
+        <= datetime.now(UTC)
+        - (
+            await ranking.ranking_for(period, cache=get_root().cache, zone=get_settings().zone)
+        ).generated_at
+    )

@@ -3,14 +3,14 @@ months are asked for (24,000 distinct `period` values grew it by 20 MB)."""
 
 from __future__ import annotations
 
-from movievote import bootstrap
 from movievote.config import get_settings
+from movievote.root import get_root
 
 
 async def test_asking_for_many_months_keeps_the_cache_bounded(api, movies):
     bound = get_settings().ranking_cache_max_entries
     assert bound == 256  # the default
-    cache = bootstrap.get_ranking_cache()
+    cache = get_root().cache
     months = [f"{year}-{month:02d}" for year in range(1990, 2020) for month in range(1, 13)]
     assert len(months) > bound
     for month in months:

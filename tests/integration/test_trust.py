@@ -14,8 +14,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from movievote import bootstrap
 from movievote.config import get_settings
+from movievote.root import get_root, reset_root
 from movievote.services import notifications
 from tests.mail import Inbox, token_in
 
@@ -30,12 +30,12 @@ def configure(monkeypatch) -> Iterator[object]:  # type: ignore[no-untyped-def]
         for name, value in values.items():
             monkeypatch.setenv(name.upper(), str(value))
         get_settings.cache_clear()
-        bootstrap.reset()
+        reset_root()
 
     yield apply
     monkeypatch.undo()
     get_settings.cache_clear()
-    bootstrap.reset()
+    reset_root()
 
 
 class AsyncInbox(Inbox):
@@ -572,8 +572,11 @@ async def test_a_log_in_that_checked_an_old_password_opens_no_session(db, make_u
 
     user = await make_user(email="eli@example.com", password="old-password")
     checked = user.password_hash  # what a log-in verified just before ...
-    await accounts.change_password(  # ... the password changed
-        user_id=user.id, current_password="old-password", new_password="new-password"
+    await accounts.change_password(
+        throttle=get_root().throttle,  # ... the password changed
+        user_id=user.id,
+        current_password="old-password",
+        new_password="new-password",
     )
     assert await accounts.open_session(user=user, checked_hash=checked) is None
 

@@ -9,8 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from movievote.config import Settings
+from movievote.config import Settings, get_settings
 from movievote.errors import AlreadyVoted, MovieNotFound, UserNotFound
+from movievote.periods import current_period
+from movievote.root import get_root
 from movievote.services import voting
 
 
@@ -22,7 +24,9 @@ async def _count(db, sql: str, **params) -> int:
 async def test_a_vote_is_recorded_with_its_period_and_next_opening(db, movies, make_user, settings):
     user = await make_user()
     now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-    vote = await voting.cast_vote(session_id=None, user_id=user.id, movie_id=movies[0], now=now)
+    vote = await voting.cast_vote(
+        session_id=None, subject=get_root().subject, user_id=user.id, movie_id=movies[0], now=now
+    )
     assert vote.movie_id == movies[0]
     assert vote.period == "2026-11"
     assert vote.created_at == now
@@ -94,7 +98,13 @@ async def test_month_boundary_follows_the_vote_time_zone(db, movies, make_user, 
         )
     # the same two instants, seen from UTC, are one month: the zone is what decides
     other = await make_user()
-    await voting.cast_vote(session_id=None, user_id=other.id, movie_id=movies[0], now=last_second)
+    await voting.cast_vote(
+        session_id=None,
+        subject=get_root().subject,
+        user_id=other.id,
+        movie_id=movies[0],
+        now=last_second,
+    )
     with pytest.raises(AlreadyVoted):
         await voting.cast_vote(
             session_id=None, user_id=other.id, movie_id=movies[0], now=first_second
@@ -104,13 +114,19 @@ async def test_month_boundary_follows_the_vote_time_zone(db, movies, make_user, 
 async def test_unknown_movie_and_unknown_user_are_their_own_errors(db, movies, make_user):
     user = await make_user()
     with pytest.raises(MovieNotFound):
-        await voting.cast_vote(session_id=None, user_id=user.id, movie_id=999_999)
+        await voting.cast_vote(
+            session_id=None, subject=get_root().subject, user_id=user.id, movie_id=999_999
+        )
     with pytest.raises(UserNotFound):
-        await voting.cast_vote(session_id=None, user_id=999_999, movie_id=movies[0])
+        await voting.cast_vote(
+            session_id=None, subject=get_root().subject, user_id=999_999, movie_id=movies[0]
+        )
     assert await _count(db, "SELECT count(*) FROM votes") == 0
     # a refused vote leaves no ballot spent: the user can still vote
     assert (
-        await voting.cast_vote(session_id=None, user_id=user.id, movie_id=movies[0])
+        await voting.cast_vote(
+            session_id=None, subject=get_root().subject, user_id=user.id, movie_id=movies[0]
+        )
     ).movie_id == movies[0]
 
 
@@ -118,7 +134,9 @@ async def test_100_concurrent_votes_by_one_user_record_exactly_one(db, movies, m
     user = await make_user()
     results = await asyncio.gather(
         *(
-            voting.cast_vote(session_id=None, user_id=user.id, movie_id=movies[i % 5])
+            voting.cast_vote(
+                session_id=None, subject=get_root().subject, user_id=user.id, movie_id=movies[i % 5]
+            )
             for i in range(100)
         ),
         return_exceptions=True,
@@ -140,8 +158,10 @@ async def test_100_concurrent_votes_by_one_user_record_exactly_one(db, movies, m
 
 async def test_the_database_itself_refuses_a_second_vote(db, movies, make_user):
     user = await make_user()
-    await voting.cast_vote(session_id=None, user_id=user.id, movie_id=movies[0])
-    period = voting.current_period()
+    await voting.cast_vote(
+        session_id=None, subject=get_root().subject, user_id=user.id, movie_id=movies[0]
+    )
+    period = current_period(get_settings().zone)
     with pytest.raises(sa.exc.IntegrityError):
         async with db.transaction() as conn:
             await conn.execute(

@@ -1,0 +1,118 @@
+"""The composition root: every long-lived collaborator built once per process, in one place.
+
+Services never import this module: they take what they need as keyword arguments. The edges
+hand the root's parts out: FastAPI routes through a dependency (`api.deps.RootDep`), Reflex
+states through `get_root()`, the CLI and the benchmarks by building their own (`build_root`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+from functools import partial
+
+from movievote import security
+from movievote.config import Settings, get_settings
+from movievote.db import Database, get_database
+from movievote.periods import current_period
+from movievote.services.changes import ChangeListener, process_origin
+from movievote.services.dispatcher import NotificationDispatcher
+from movievote.services.observer import RankingBroadcast, RankingSubject
+from movievote.services.ranking import RankingCache, fold_vote_deltas
+from movievote.services.throttle import LoginThrottle
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Root:
+    """What a serving process shares: settings, the database, the ranking cache and the
+    subject that refreshes it, the broadcast that wakes API streams, the notification
+    dispatcher and the login throttle."""
+
+    settings: Settings
+    db: Database
+    cache: RankingCache
+    subject: RankingSubject
+    broadcast: RankingBroadcast
+    dispatcher: NotificationDispatcher
+    throttle: LoginThrottle
+    extras: dict[str, object] = field(default_factory=dict)  # edges hang theirs here
+
+
+async def _fold_here(db: Database) -> set[date]:
+    """Fold, naming this process as the origin; asked at each fold, never cached, so a subject
+    built before granian forks its workers still names the worker that folds."""
+    return await fold_vote_deltas(origin=process_origin(), db=db)
+
+
+def build_root(settings: Settings | None = None, db: Database | None = None) -> Root:
+    """Build every collaborator (no I/O: connections open on first use)."""
+    settings = settings or get_settings()
+    db = db or get_database()
+    cache = RankingCache(
+        ttl_seconds=settings.ranking_cache_ttl_seconds,
+        max_entries=settings.ranking_cache_max_entries,
+        db=db,
+    )
+    subject = RankingSubject(
+        fold=partial(_fold_here, db), delay_seconds=settings.ranking_refresh_delay_seconds
+    )
+    broadcast = RankingBroadcast()
+    subject.subscribe(cache)  # first: the cache refreshes before anyone is woken
+    subject.subscribe(broadcast)  # then the API streams read the refreshed cache
+    return Root(
+        settings=settings,
+        db=db,
+        cache=cache,
+        subject=subject,
+        broadcast=broadcast,
+        dispatcher=NotificationDispatcher(settings=settings, db=db),
+        throttle=LoginThrottle(settings),
+    )
+
+
+_root: Root | None = None
+
+
+def get_root() -> Root:
+    """The process's root, built on first use (after granian has forked the workers)."""
+    global _root
+    if _root is None:
+        _root = build_root()
+    return _root
+
+
+def built_root() -> Root | None:
+    """The process's root if it was built (tests settle its background work)."""
+    return _root
+
+
+def reset_root() -> None:
+    """Forget the process's root (tests; the next `get_root` builds a new one)."""
+    global _root
+    _root = None
+
+
+async def run_background(root: Root | None = None) -> None:
+    """Long-running work of a serving process: fold votes written elsewhere into the tallies
+    and, on PostgreSQL, hear what other processes folded (services.changes)."""
+    root = root or get_root()
+    settings = root.settings
+    await security.warm_up(rounds=settings.bcrypt_rounds)
+    try:
+        await root.subject.refresh()
+    except Exception:
+        logger.exception("initial ranking fold failed")
+    async with asyncio.TaskGroup() as tasks:
+        if root.db.dialect == "postgresql":
+            listener = ChangeListener(
+                root.subject,
+                settings.database_url,
+                origin=process_origin(),
+                current=partial(current_period, settings.zone),
+            )
+            tasks.create_task(listener.run(), name="ranking-change-listener")
+        tasks.create_task(root.subject.run_periodic(settings.ranking_fold_interval_seconds))
