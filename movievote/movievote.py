@@ -4,6 +4,7 @@ import reflex as rx
 
 from movievote.api.app import mount_api
 from movievote.config import get_settings
+from movievote.live import run_live_feed
 from movievote.pages.account import (
     AccountState,
     LinkState,
@@ -17,7 +18,6 @@ from movievote.pages.account import (
 from movievote.pages.auth import login, signup
 from movievote.pages.display import DisplayState, display_page
 from movievote.pages.leaderboard import LeaderboardState, leaderboard_page
-from movievote.pages.live import run_live_feed
 from movievote.pages.movies import MoviesState, movies_page
 from movievote.root import run_background
 from movievote.services import notifications

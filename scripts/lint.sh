@@ -4,3 +4,4 @@ source "$(dirname "$0")/_env.sh"
 ruff check movievote tests scripts alembic/env.py
 ruff format --check movievote tests scripts alembic/env.py
 mypy movievote
+lint-imports  # the layer contracts in pyproject.toml

@@ -9,7 +9,7 @@ from typing import Any
 import reflex as rx
 import segno
 
-from movievote.pages.live import LiveRanking, votes_count
+from movievote.live import LiveRanking, votes_count
 
 ROW_SIZE = "min(4.5vh, 6vw)"  # readable from five metres on a TV, still fits a phone's width
 SMALL_SIZE = "min(3vh, 4vw)"

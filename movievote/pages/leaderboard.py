@@ -7,7 +7,7 @@ from typing import Any
 import reflex as rx
 
 from movievote.components.layout import page
-from movievote.pages.live import TOP, LiveRanking, rows_of, votes_count
+from movievote.live import TOP, LiveRanking, rows_of, votes_count
 from movievote.periods import ALL_TIME, current_period, format_period, parse_period
 from movievote.root import get_root
 from movievote.services import ranking

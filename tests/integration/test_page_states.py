@@ -14,8 +14,8 @@ from reflex.utils.token_manager import LocalTokenManager, SocketRecord
 
 from movievote.config import get_settings
 from movievote.errors import InvalidToken
+from movievote.live import REGISTRATION_SECONDS, LiveFeed, seconds_until_the_month_ends
 from movievote.models import Vote
-from movievote.pages.live import REGISTRATION_SECONDS, LiveFeed, seconds_until_the_month_ends
 from movievote.pages.movies import MoviesState
 from movievote.periods import current_period
 from movievote.services import accounts, voting
