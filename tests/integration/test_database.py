@@ -30,7 +30,7 @@ async def test_one_database_one_engine_one_session_factory_per_process():
 def test_importing_the_app_modules_does_no_io():
     code = (
         "import movievote.db as d, movievote.services.voting, movievote.services.ranking, "
-        "movievote.bootstrap, movievote.cli; assert d._database is None; print('clean')"
+        "movievote.root, movievote.cli; assert d._database is None; print('clean')"
     )
     env = {"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none", "PATH": "/usr/bin:/bin"}
     out = subprocess.run(

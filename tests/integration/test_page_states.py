@@ -190,7 +190,7 @@ async def db_votes(db) -> int:  # type: ignore[no-untyped-def]
 
 async def test_a_live_page_keeps_its_ranking_when_the_database_is_away(db, monkeypatch, caplog):
     """An unattended screen must not show an error (Reflex would toast it) on every tick."""
-    from movievote.pages import live
+    from movievote import live
 
     sockets = Sockets()
     feed = LiveFeed(SimpleNamespace(event_namespace=sockets))

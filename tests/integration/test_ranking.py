@@ -76,15 +76,21 @@ async def test_all_time_ranking_spans_months(db, movies, make_user):
     for month in (9, 10, 11):
         user = await make_user()
         await voting.cast_vote(
-            session_id=None, user_id=user.id, movie_id=a, now=datetime(2026, month, 10, tzinfo=UTC)
+            subject=get_root().subject,
+            session_id=None,
+            user_id=user.id,
+            movie_id=a,
+            now=datetime(2026, month, 10, tzinfo=UTC),
         )
         await voting.cast_vote(
+            subject=get_root().subject,
             session_id=None,
             user_id=(await make_user()).id,
             movie_id=b,
             now=datetime(2026, month, 11, tzinfo=UTC),
         )
         await voting.cast_vote(
+            subject=get_root().subject,
             session_id=None,
             user_id=user.id,
             movie_id=a,
@@ -264,13 +270,21 @@ async def test_observers_subscribe_and_unsubscribe(db, movies, make_user):
         screen,
     )
     await voting.cast_vote(
-        session_id=None, user_id=(await make_user()).id, movie_id=movies[0], now=at(2)
+        subject=get_root().subject,
+        session_id=None,
+        user_id=(await make_user()).id,
+        movie_id=movies[0],
+        now=at(2),
     )
     await subject.settle()
     assert seen == [RankingChange(periods=frozenset({NOV}))]
     subject.unsubscribe(screen)
     await voting.cast_vote(
-        session_id=None, user_id=(await make_user()).id, movie_id=movies[0], now=at(3)
+        subject=get_root().subject,
+        session_id=None,
+        user_id=(await make_user()).id,
+        movie_id=movies[0],
+        now=at(3),
     )
     await subject.settle()
     assert len(seen) == 1
@@ -291,7 +305,11 @@ async def test_a_failing_observer_does_not_stop_the_others(db, movies, make_user
     subject.subscribe(Broken())
     subject.subscribe(Fine())
     await voting.cast_vote(
-        session_id=None, user_id=(await make_user()).id, movie_id=movies[0], now=at(2)
+        subject=get_root().subject,
+        session_id=None,
+        user_id=(await make_user()).id,
+        movie_id=movies[0],
+        now=at(2),
     )
     await subject.settle()
     assert len(seen) == 1

@@ -40,6 +40,7 @@ async def test_second_vote_in_the_month_is_refused_with_the_vote_already_cast(
 ):
     user = await make_user()
     first = await voting.cast_vote(
+        subject=get_root().subject,
         session_id=None,
         user_id=user.id,
         movie_id=movies[0],
@@ -47,6 +48,7 @@ async def test_second_vote_in_the_month_is_refused_with_the_vote_already_cast(
     )
     with pytest.raises(AlreadyVoted) as refused:
         await voting.cast_vote(
+            subject=get_root().subject,
             session_id=None,
             user_id=user.id,
             movie_id=movies[1],
@@ -65,10 +67,18 @@ async def test_second_vote_in_the_month_is_refused_with_the_vote_already_cast(
 async def test_the_next_month_opens_a_new_vote(db, movies, make_user):
     user = await make_user()
     await voting.cast_vote(
-        session_id=None, user_id=user.id, movie_id=movies[0], now=datetime(2026, 11, 30, tzinfo=UTC)
+        subject=get_root().subject,
+        session_id=None,
+        user_id=user.id,
+        movie_id=movies[0],
+        now=datetime(2026, 11, 30, tzinfo=UTC),
     )
     december = await voting.cast_vote(
-        session_id=None, user_id=user.id, movie_id=movies[0], now=datetime(2026, 12, 1, tzinfo=UTC)
+        subject=get_root().subject,
+        session_id=None,
+        user_id=user.id,
+        movie_id=movies[0],
+        now=datetime(2026, 12, 1, tzinfo=UTC),
     )
     assert december.period == "2026-12"
 
@@ -80,16 +90,27 @@ async def test_month_boundary_follows_the_vote_time_zone(db, movies, make_user, 
     last_second = datetime(2026, 1, 31, 23, 59, 59, tzinfo=zone)  # 2026-02-01 02:59:59 UTC
     first_second = datetime(2026, 2, 1, 0, 0, 0, tzinfo=zone)
     january = await voting.cast_vote(
-        session_id=None, user_id=user.id, movie_id=movies[0], now=last_second, settings=settings
+        subject=get_root().subject,
+        session_id=None,
+        user_id=user.id,
+        movie_id=movies[0],
+        now=last_second,
+        settings=settings,
     )
     assert january.period == "2026-01"  # in UTC this instant is already February
     assert january.next_vote_at == first_second
     february = await voting.cast_vote(
-        session_id=None, user_id=user.id, movie_id=movies[1], now=first_second, settings=settings
+        subject=get_root().subject,
+        session_id=None,
+        user_id=user.id,
+        movie_id=movies[1],
+        now=first_second,
+        settings=settings,
     )
     assert february.period == "2026-02"
     with pytest.raises(AlreadyVoted):
         await voting.cast_vote(
+            subject=get_root().subject,
             session_id=None,
             user_id=user.id,
             movie_id=movies[2],
@@ -107,7 +128,11 @@ async def test_month_boundary_follows_the_vote_time_zone(db, movies, make_user, 
     )
     with pytest.raises(AlreadyVoted):
         await voting.cast_vote(
-            session_id=None, user_id=other.id, movie_id=movies[0], now=first_second
+            subject=get_root().subject,
+            session_id=None,
+            user_id=other.id,
+            movie_id=movies[0],
+            now=first_second,
         )
 
 
