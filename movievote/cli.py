@@ -21,7 +21,7 @@ from movievote.db import (
     get_database,
     reset_database,
 )
-from movievote.services import accounts, catalogue, ranking
+from movievote.services import accounts, catalogue, tallies
 
 BUNDLED_CATALOGUE = Path(__file__).resolve().parent / "data" / "catalogue.json"
 
@@ -110,10 +110,10 @@ async def _run(args: argparse.Namespace) -> None:
             await wait_for_database(args.timeout)
             await asyncio.to_thread(migrate)
             result = await seed(quiet=args.quiet)
-            await ranking.fold_vote_deltas()
+            await tallies.fold_vote_deltas()
             print("ready" + ("" if result is None else f" (seeded {result.created} movies)"))
         elif args.command == "rebuild-tallies":
-            await ranking.rebuild_tallies()
+            await tallies.rebuild_tallies()
             print("tallies rebuilt from the votes")
         elif args.command == "invite":
             invite = await accounts.create_invite(

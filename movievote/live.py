@@ -35,7 +35,7 @@ from movievote.components.movie_card import initials_of
 from movievote.models import Ranking
 from movievote.periods import current_period, format_period, next_vote_opens, parse_period
 from movievote.root import get_root
-from movievote.services import ranking
+from movievote.services import ranking_cache
 from movievote.services.observer import RankingChange
 
 logger = logging.getLogger(__name__)
@@ -115,8 +115,8 @@ async def latest() -> tuple[Ranking, Ranking]:
     root = get_root()
     zone = root.settings.zone
     return (
-        await ranking.ranking_for(None, limit=TOP, cache=root.cache, zone=zone),
-        await ranking.ranking_for("all", limit=TOP, cache=root.cache, zone=zone),
+        await ranking_cache.ranking_for(None, limit=TOP, cache=root.cache, zone=zone),
+        await ranking_cache.ranking_for("all", limit=TOP, cache=root.cache, zone=zone),
     )
 
 

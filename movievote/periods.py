@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-ALL_TIME = "all"
+ALL_TIME: Literal["all"] = "all"
+CURRENT = "current"
 _PERIOD_RE = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -54,3 +56,32 @@ def parse_period(text: str) -> date:
     if not (1 <= month <= 12 and 1 <= year <= 9999):
         raise ValueError(f"no such month: {text!r}")
     return date(year, month, 1)
+
+
+def month_label(period: date) -> str:
+    """A period as people read it: "November 2026"."""
+    return f"{period:%B %Y}"
+
+
+def day_label(moment: datetime) -> str:
+    """A day as people read it: "1 December 2026"."""
+    return f"{moment.day} {moment:%B %Y}"
+
+
+def next_vote_text(opens: datetime) -> str:
+    """The one sentence that says when a member votes again (pages, API errors, messages)."""
+    return f"Your next vote opens on {day_label(opens)}."
+
+
+def parse_scope(text: str) -> date | Literal["all"] | None:
+    """What a ranking is asked for, as the API and the pages write it: `current` (None: the
+    month is resolved when read, so it rolls over by itself), `all`, or `YYYY-MM`;
+    ValueError otherwise."""
+    if text == CURRENT:
+        return None
+    if text == ALL_TIME:
+        return ALL_TIME
+    try:
+        return parse_period(text)
+    except ValueError as exc:
+        raise ValueError(f"{exc}; use current, all or YYYY-MM") from exc

@@ -20,7 +20,8 @@ from movievote.periods import current_period
 from movievote.services.changes import ChangeListener, process_origin
 from movievote.services.dispatcher import NotificationDispatcher
 from movievote.services.observer import RankingBroadcast, RankingSubject
-from movievote.services.ranking import RankingCache, fold_vote_deltas
+from movievote.services.ranking_cache import RankingCache
+from movievote.services.tallies import fold_vote_deltas
 from movievote.services.throttle import LoginThrottle
 
 logger = logging.getLogger(__name__)

@@ -229,7 +229,7 @@ async def vote_rates(dsn: str, *, seconds: float, rounds: int, current: date) ->
     for c in conns:
         await c.close()
 
-    from movievote.services.ranking import fold_vote_deltas
+    from movievote.services.tallies import fold_vote_deltas
 
     await fold_vote_deltas()
     async with db.autocommit() as c:
@@ -259,7 +259,7 @@ async def main() -> None:
 
     from movievote.cli import migrate
     from movievote.db import recreate_postgres_database, reset_database
-    from movievote.services.ranking import rebuild_tallies
+    from movievote.services.tallies import rebuild_tallies
     from movievote.services.voting import current_period
 
     recreate_postgres_database(args.dsn)

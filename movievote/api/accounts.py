@@ -12,14 +12,20 @@ from movievote.api.deps import BearerToken, ClientAddress, CurrentUser, PublicUr
 from movievote.api.errors import MALFORMED_BODY, UNAUTHORIZED, VALIDATION, doc
 from movievote.errors import DomainError
 from movievote.models import UserPublic
+from movievote.security import BCRYPT_MAX_BYTES
 from movievote.services import accounts
 
 router = APIRouter(tags=["accounts"])
+# The rule is the service's (accounts.check_password_rules: characters at least, bytes at
+# most); the schema states the same bounds, so a longer string is refused before the service.
 PASSWORD_FIELD = Field(
-    min_length=8,
-    max_length=72,
+    min_length=accounts.PASSWORD_MIN_CHARS,
+    max_length=BCRYPT_MAX_BYTES,
     pattern=r"^[^\x00]*$",
-    description="8 characters to 72 bytes, no NUL character",
+    description=(
+        f"{accounts.PASSWORD_MIN_CHARS} characters to {BCRYPT_MAX_BYTES} bytes (fewer characters "
+        "with accents or emoji), no NUL character"
+    ),
 )
 
 THROTTLED = doc(429, "Too many attempts from this client (`too_many_attempts`); see Retry-After.")
@@ -59,7 +65,7 @@ class LinkToken(BaseModel):
     token: str = Field(min_length=1, max_length=100, description="the `token` of the mailed link")
     password: str | None = Field(
         default=None,
-        max_length=72,
+        max_length=BCRYPT_MAX_BYTES,
         description="the account's password; not needed with the account's own bearer token",
     )
 
@@ -74,7 +80,7 @@ class ResetRequest(BaseModel):
 
 
 class PasswordChange(BaseModel):
-    current_password: str = Field(max_length=72)
+    current_password: str = Field(max_length=BCRYPT_MAX_BYTES)
     new_password: str = PASSWORD_FIELD
 
 

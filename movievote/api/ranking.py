@@ -10,12 +10,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
+from movievote import periods
 from movievote.api.deps import RootDep
 from movievote.api.errors import VALIDATION, ApiError
 from movievote.models import Ranking
-from movievote.periods import ALL_TIME, parse_period
 from movievote.root import Root
 from movievote.services import ranking as ranking_service
+from movievote.services import ranking_cache
 from movievote.services.ranking import Scope
 
 router = APIRouter(tags=["ranking"])
@@ -30,15 +31,11 @@ PeriodParam = Annotated[
 
 
 def parse_scope(period: str) -> Scope | None:
-    """None means the current month (resolved at read time, so it rolls over by itself)."""
-    if period == "current":
-        return None
-    if period == ALL_TIME:
-        return "all"
+    """The scope a query names (periods.parse_scope), or 422 invalid_period."""
     try:
-        return parse_period(period)
+        return periods.parse_scope(period)
     except ValueError as exc:
-        raise ApiError(422, "invalid_period", f"{exc}; use current, all or YYYY-MM.") from exc
+        raise ApiError(422, "invalid_period", f"{exc}.") from exc
 
 
 def etag_of(board: Ranking) -> str:
@@ -67,7 +64,7 @@ async def get_ranking(
     period: PeriodParam = "current",
     limit: Annotated[int, Query(ge=1, le=ranking_service.MAX_LIMIT)] = 10,
 ) -> Ranking | Response:
-    board = await ranking_service.ranking_for(
+    board = await ranking_cache.ranking_for(
         parse_scope(period), limit=limit, cache=root.cache, zone=root.settings.zone
     )
     etag = etag_of(board)
@@ -112,7 +109,7 @@ async def _events(root: Root, scope: Scope | None, limit: int) -> AsyncIterator[
     version = broadcast.version
     sent = ""
     while True:
-        board = await ranking_service.ranking_for(  # from the cache
+        board = await ranking_cache.ranking_for(  # from the cache
             scope, limit=limit, cache=root.cache, zone=root.settings.zone
         )
         etag = etag_of(board)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import reflex as rx
 
 from movievote.components.layout import page
 from movievote.live import TOP, LiveRanking, rows_of, votes_count
-from movievote.periods import ALL_TIME, current_period, format_period, parse_period
+from movievote.periods import current_period, format_period, parse_scope
 from movievote.root import get_root
-from movievote.services import ranking
+from movievote.services import ranking, ranking_cache
 
 KEEPALIVE_MS = 60_000  # a person's page: re-link every minute (a screen: display.KEEPALIVE_MS)
 
@@ -35,11 +36,15 @@ class LeaderboardState(rx.State):
 
     @rx.event
     async def set_scope(self, value: str) -> None:
+        try:
+            scope = parse_scope(value)  # one parser for the pages and the API
+        except ValueError:
+            return  # not a choice the page offers: keep showing what it shows
         self.scope = value
-        if value not in ("current", ALL_TIME):
+        if isinstance(scope, date):  # a past month (this month and all time are live)
             root = get_root()
-            board = await ranking.ranking_for(
-                parse_period(value), limit=TOP, cache=root.cache, zone=root.settings.zone
+            board = await ranking_cache.ranking_for(
+                scope, limit=TOP, cache=root.cache, zone=root.settings.zone
             )
             self.past_total, self.past_rows = board.total_votes, rows_of(board)
 

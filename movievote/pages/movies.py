@@ -11,7 +11,7 @@ from movievote.components.layout import page
 from movievote.components.movie_card import initials_of, movie_card
 from movievote.errors import DomainError
 from movievote.models import MoviePublic, VotePublic
-from movievote.periods import parse_period
+from movievote.periods import day_label, month_label, next_vote_text, parse_period
 from movievote.root import get_root
 from movievote.services import catalogue, messages, notifications, voting
 from movievote.state import AuthState
@@ -31,10 +31,6 @@ def card_data(movie: MoviePublic) -> dict[str, str]:
     }
 
 
-def _day_label(vote: VotePublic) -> str:
-    return f"{vote.next_vote_at.day} {vote.next_vote_at:%B %Y}"
-
-
 class MoviesState(rx.State):
     """What the movie page shows; every read and write goes through the service layer."""
 
@@ -48,6 +44,7 @@ class MoviesState(rx.State):
     voted_title: str = ""
     voted_month: str = ""
     next_vote_label: str = ""
+    next_vote_sentence: str = ""
     vote_error: str = ""
     loaded: bool = False  # False on the pre-rendered page, until the first search answers
     _pending: dict[str, Any] = {}
@@ -59,7 +56,7 @@ class MoviesState(rx.State):
     @rx.var
     def vote_reason(self) -> str:
         if self.voted_title:
-            return f"You have already voted this month. Your next vote opens on {self.next_vote_label}."
+            return f"You have already voted this month. {self.next_vote_sentence}"
         return ""
 
     @rx.var
@@ -101,13 +98,15 @@ class MoviesState(rx.State):
     def _show_vote(self, vote: VotePublic | None, title: str | None = None) -> None:
         if vote is None:
             self.voted_title = self.voted_month = self.next_vote_label = ""
+            self.next_vote_sentence = ""
             return
         self.voted_title = title or next(
             (m["title"] for m in self.movies if m["id"] == str(vote.movie_id)),
             self.voted_title or "a movie",
         )
-        self.voted_month = f"{parse_period(vote.period):%B %Y}"
-        self.next_vote_label = _day_label(vote)
+        self.voted_month = month_label(parse_period(vote.period))
+        self.next_vote_label = day_label(vote.next_vote_at)
+        self.next_vote_sentence = next_vote_text(vote.next_vote_at)
 
     @rx.event
     async def set_query(self, value: str) -> None:
@@ -237,9 +236,8 @@ def _banner() -> rx.Component:
                 rx.text.strong(MoviesState.voted_title),
                 " in ",
                 MoviesState.voted_month,
-                ". Your next vote opens on ",
-                MoviesState.next_vote_label,
-                ".",
+                ". ",
+                MoviesState.next_vote_sentence,
             ),
             color_scheme="green",
             id="vote-banner",

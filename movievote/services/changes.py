@@ -27,9 +27,8 @@ import sqlalchemy as sa
 
 from movievote.config import get_settings
 from movievote.db import postgres_connect_args
-from movievote.periods import parse_period
 from movievote.services.observer import RankingSubject
-from movievote.services.ranking import CHANGES_CHANNEL
+from movievote.services.tallies import CHANGES_CHANNEL, parse_payload
 
 logger = logging.getLogger(__name__)
 APPLICATION_NAME = "movievote-listener"  # how its connection shows in pg_stat_activity
@@ -44,11 +43,6 @@ def libpq_url(database_url: str) -> str:
     """The libpq form of a SQLAlchemy URL (postgresql+psycopg://... -> postgresql://...)."""
     url = sa.make_url(database_url)
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def parse_payload(payload: str) -> tuple[str, set[date]]:
-    origin, _, months = payload.partition(" ")
-    return origin, {parse_period(m) for m in months.split(",") if m}
 
 
 class ChangeListener:

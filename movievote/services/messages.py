@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from movievote.adapters.delivery import Message
 from movievote.models import VotePublic
-from movievote.periods import parse_period
+from movievote.periods import day_label, month_label, next_vote_text, parse_period
 
 ACCOUNT_MESSAGES = {
     "verify_email": (
@@ -41,9 +42,14 @@ def render(kind: str, payload: dict[str, Any], link: str | None = None) -> Messa
         return Message(subject=subject, body=body.format(**values))
     if kind == "vote_registered":
         subject = "Your vote is in"
+        opens = payload.get("next_vote_at")
         body = (
-            f"You voted for {payload.get('movie_title', 'a movie')} in {payload.get('period_label', '')}."
-            f" Your next vote opens on {payload.get('next_vote_label', 'the 1st of next month')}."
+            f"You voted for {payload.get('movie_title', 'a movie')} in {payload.get('period_label', '')}. "
+            + (
+                next_vote_text(datetime.fromisoformat(opens))
+                if opens
+                else "Your next vote opens on the 1st of next month."
+            )
         )
         return Message(subject=subject, body=" ".join(body.split()))
     return Message(subject=kind.replace("_", " ").capitalize(), body=str(payload.get("text", "")))
@@ -56,7 +62,7 @@ def vote_registered_payload(vote: VotePublic, movie_title: str) -> dict[str, Any
         "movie_id": vote.movie_id,
         "movie_title": movie_title,
         "period": vote.period,
-        "period_label": f"{period:%B %Y}",
+        "period_label": month_label(period),
         "next_vote_at": vote.next_vote_at.isoformat(),
-        "next_vote_label": f"{vote.next_vote_at.day} {vote.next_vote_at:%B %Y}",
+        "next_vote_label": day_label(vote.next_vote_at),
     }

@@ -31,7 +31,14 @@ from movievote.models import (
     VotePublic,
     utcnow,
 )
-from movievote.periods import current_period, format_period, next_vote_opens, period_of
+from movievote.periods import (
+    current_period,
+    format_period,
+    month_label,
+    next_vote_opens,
+    next_vote_text,
+    period_of,
+)
 from movievote.services.dispatcher import NotificationDispatcher
 from movievote.services.observer import RankingSubject
 
@@ -235,8 +242,7 @@ async def _raise_refusal(
     if existing is not None:
         opens = next_vote_opens(period, settings.zone)
         raise AlreadyVoted(
-            f"You have already voted in {period:%B %Y}. "
-            f"Your next vote opens on {opens.day} {opens:%B %Y}.",
+            f"You have already voted in {month_label(period)}. {next_vote_text(opens)}",
             vote_id=existing["id"],
             movie_id=existing["movie_id"],
             period=period,

@@ -14,7 +14,7 @@ from movievote.periods import current_period
 from movievote.services import voting
 from movievote.services.changes import APPLICATION_NAME, ChangeListener, parse_payload
 from movievote.services.observer import RankingChange, RankingSubject
-from movievote.services.ranking import fold_vote_deltas
+from movievote.services.tallies import fold_vote_deltas
 from tests.conftest import TEST_DATABASE_URL, postgres_only
 
 pytestmark = postgres_only

@@ -13,7 +13,7 @@ from movievote.config import get_settings
 from movievote.errors import InvalidInput
 from movievote.periods import current_period
 from movievote.root import get_root
-from movievote.services import ranking, voting
+from movievote.services import ranking, ranking_cache, tallies, voting
 from movievote.services.observer import RankingChange
 
 NOV = date(2026, 11, 1)
@@ -109,7 +109,7 @@ async def test_tallies_equal_a_group_by_over_the_votes(db, movies, make_user):
     plan = [(movies[i % 5], at(1 + i % 20, i % 60)) for i in range(60)]
     await asyncio.gather(*(_vote_all(make_user, plan[i::6]) for i in range(6)))
     await get_root().subject.settle()
-    await ranking.fold_vote_deltas()
+    await tallies.fold_vote_deltas()
     async with db.engine.connect() as conn:
         truth = dict(
             (m, n)
@@ -125,7 +125,7 @@ async def test_tallies_equal_a_group_by_over_the_votes(db, movies, make_user):
     assert pending == 0
     assert tally == truth
     before = await ranking.compute_ranking(NOV)
-    await ranking.rebuild_tallies()
+    await tallies.rebuild_tallies()
     after = await ranking.compute_ranking(NOV)
     assert [(e.movie.id, e.votes, e.rank) for e in after.items] == [
         (e.movie.id, e.votes, e.rank) for e in before.items
@@ -157,14 +157,14 @@ async def test_deleting_a_user_takes_their_votes_out_of_the_tallies(db, movies, 
     await get_root().subject.settle()
     async with db.transaction() as conn:
         await conn.execute(sa.text("DELETE FROM users WHERE id = :u"), {"u": users[0].id})
-    await ranking.fold_vote_deltas()
+    await tallies.fold_vote_deltas()
     board = await ranking.compute_ranking(NOV)
     assert (board.total_votes, board.items[0].votes) == (2, 2)
 
 
 async def test_cache_serves_within_ttl_and_recomputes_after(db, movies, make_user):
     clock = [1000.0]
-    cache = ranking.RankingCache(ttl_seconds=300, max_entries=256)
+    cache = ranking_cache.RankingCache(ttl_seconds=300, max_entries=256)
     cache.entries.clock = lambda: clock[0]
     user = await make_user()
     first = await cache.get(NOV)
@@ -176,7 +176,7 @@ async def test_cache_serves_within_ttl_and_recomputes_after(db, movies, make_use
             ),
             {"u": user.id, "m": movies[0], "p": NOV, "t": at(1)},
         )
-    await ranking.fold_vote_deltas()
+    await tallies.fold_vote_deltas()
     clock[0] += 299
     assert (await cache.get(NOV)).total_votes == 0  # still the cached answer
     clock[0] += 2
@@ -186,23 +186,23 @@ async def test_cache_serves_within_ttl_and_recomputes_after(db, movies, make_use
 
 async def test_every_reader_sees_a_committed_vote_within_one_second(db, movies, make_user):
     now = datetime.now(UTC)
-    before = await ranking.ranking_for(
+    before = await ranking_cache.ranking_for(
         cache=get_root().cache, zone=get_settings().zone
     )  # warms the cache for the current month
     assert before.total_votes == 0
-    await ranking.ranking_for("all", cache=get_root().cache, zone=get_settings().zone)
+    await ranking_cache.ranking_for("all", cache=get_root().cache, zone=get_settings().zone)
     user = await make_user()
     await voting.cast_vote(
         session_id=None, subject=get_root().subject, user_id=user.id, movie_id=movies[2], now=now
     )
     started = time.monotonic()
     while (
-        await ranking.ranking_for(cache=get_root().cache, zone=get_settings().zone)
+        await ranking_cache.ranking_for(cache=get_root().cache, zone=get_settings().zone)
     ).total_votes != 1:
         assert time.monotonic() - started < 1.0, "the cached ranking lagged the vote by over 1 s"
         await asyncio.sleep(0.01)
     assert (
-        await ranking.ranking_for("all", cache=get_root().cache, zone=get_settings().zone)
+        await ranking_cache.ranking_for("all", cache=get_root().cache, zone=get_settings().zone)
     ).items[0].movie.id == movies[2]
 
 
@@ -220,7 +220,7 @@ async def test_a_lone_vote_is_announced_without_waiting_for_the_window(db, movie
     assert time.monotonic() - started < 2.5, "the first vote after a quiet spell waited"
     assert subject.refreshes - refreshes_before == 1
     assert (
-        await ranking.ranking_for(cache=get_root().cache, zone=get_settings().zone)
+        await ranking_cache.ranking_for(cache=get_root().cache, zone=get_settings().zone)
     ).total_votes == 1
 
 
@@ -228,7 +228,7 @@ async def test_a_burst_of_votes_is_coalesced_into_one_refresh_per_window(db, mov
     subject = get_root().subject
     subject.delay_seconds = 1.0  # a burst shorter than the window
     cache = get_root().cache
-    await ranking.ranking_for(cache=get_root().cache, zone=get_settings().zone)
+    await ranking_cache.ranking_for(cache=get_root().cache, zone=get_settings().zone)
     await subject.settle()
     refreshes_before, computed_before = subject.refreshes, cache.entries.computations
     users = [await make_user() for _ in range(50)]
@@ -249,9 +249,9 @@ async def test_a_burst_of_votes_is_coalesced_into_one_refresh_per_window(db, mov
     assert subject.refreshes - refreshes_before <= 2
     assert cache.entries.computations - computed_before <= 2  # the month; all time not cached
     assert time.monotonic() - started >= 1.0, "the votes after the first were not held back"
-    assert (await ranking.ranking_for(cache=get_root().cache, zone=get_settings().zone)).items[
-        0
-    ].votes == 50
+    assert (
+        await ranking_cache.ranking_for(cache=get_root().cache, zone=get_settings().zone)
+    ).items[0].votes == 50
 
 
 async def test_observers_subscribe_and_unsubscribe(db, movies, make_user):
@@ -321,7 +321,9 @@ async def test_announcements_run_one_at_a_time_so_the_newest_reading_wins(db, mo
     subject = get_root().subject
     cache = get_root().cache
     now = current_period(get_settings().zone)
-    await ranking.ranking_for(None, cache=get_root().cache, zone=get_settings().zone)  # cached
+    await ranking_cache.ranking_for(
+        None, cache=get_root().cache, zone=get_settings().zone
+    )  # cached
     running, overlaps = 0, 0
 
     class SlowScreen:
@@ -355,7 +357,7 @@ async def test_limit_is_bounded_and_cuts_the_cached_list(db, movies, make_user):
     assert (
         len(
             (
-                await ranking.ranking_for(
+                await ranking_cache.ranking_for(
                     period, limit=2, cache=get_root().cache, zone=get_settings().zone
                 )
             ).items
@@ -365,7 +367,7 @@ async def test_limit_is_bounded_and_cuts_the_cached_list(db, movies, make_user):
     assert (
         len(
             (
-                await ranking.ranking_for(
+                await ranking_cache.ranking_for(
                     period, limit=10, cache=get_root().cache, zone=get_settings().zone
                 )
             ).items
@@ -374,13 +376,15 @@ async def test_limit_is_bounded_and_cuts_the_cached_list(db, movies, make_user):
     )
     for bad in (0, 101):
         with pytest.raises(InvalidInput):
-            await ranking.ranking_for(
+            await ranking_cache.ranking_for(
                 period, limit=bad, cache=get_root().cache, zone=get_settings().zone
             )
     assert (
         timedelta(0)
         <= datetime.now(UTC)
         - (
-            await ranking.ranking_for(period, cache=get_root().cache, zone=get_settings().zone)
+            await ranking_cache.ranking_for(
+                period, cache=get_root().cache, zone=get_settings().zone
+            )
         ).generated_at
     )
