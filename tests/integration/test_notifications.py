@@ -18,9 +18,10 @@ from movievote.root import get_root
 from movievote.services import messages, notifications, voting
 from movievote.services.notifications import InAppNotifier, create_notifier
 
-PAYLOAD = {
+PAYLOAD = {  # as messages.vote_registered_payload writes it
     "movie_title": "Parasite",
     "period_label": "November 2026",
+    "next_vote_at": "2026-12-01T00:00:00+00:00",
     "next_vote_label": "1 December 2026",
 }
 
