@@ -201,18 +201,3 @@ async def reset_database() -> None:
     if _database is not None:
         await _database.dispose()
     _database = None
-
-
-def recreate_postgres_database(url: str) -> None:
-    """Drop and create the PostgreSQL database a URL names (tests and benchmarks only)."""
-    import psycopg
-    from sqlalchemy import make_url
-
-    parsed = make_url(url)
-    name = parsed.database
-    if not name or name in ("postgres", "template0", "template1"):
-        raise ValueError(f"refusing to recreate database {name!r}")
-    admin = parsed.set(drivername="postgresql", database="postgres")
-    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')

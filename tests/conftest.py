@@ -39,12 +39,12 @@ from movievote.config import Settings, get_settings  # noqa: E402
 from movievote.db import (  # noqa: E402
     Database,
     get_database,
-    recreate_postgres_database,
     reset_database,
 )
 from movievote.models import SQLModel, User  # noqa: E402
 from movievote.root import built_root, get_root, reset_root  # noqa: E402
 from movievote.services import accounts, catalogue, notifications  # noqa: E402
+from tests.databases import recreate_postgres_database  # noqa: E402
 
 IS_POSTGRES = TEST_DATABASE_URL.startswith("postgres")
 postgres_only = pytest.mark.skipif(not IS_POSTGRES, reason="needs PostgreSQL")

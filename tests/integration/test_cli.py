@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from movievote.db import recreate_postgres_database
 from tests.conftest import IS_POSTGRES, TEST_DATABASE_URL
+from tests.databases import recreate_postgres_database
 
 ROOT = Path(__file__).resolve().parents[2]
 

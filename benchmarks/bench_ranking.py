@@ -1,6 +1,6 @@
 """Ranking and vote-rate benchmark on PostgreSQL; prints figures (it asserts nothing).
 
-    python scripts/bench_ranking.py [--dsn postgresql://postgres@127.0.0.1:5432/movievote_bench]
+    python -m benchmarks.bench_ranking [--dsn postgresql://postgres@127.0.0.1:5432/movievote_bench]
 
 1. Loads 1,000,000 and then 5,000,000 votes over 5,000 movies and 24 past months (the trigger
    is disabled during the bulk load and the tallies are rebuilt from the votes with the
@@ -20,13 +20,11 @@ import os
 import random
 import resource
 import statistics
-import sys
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 MOVIES = 5_000
 MONTHS = 24
@@ -258,9 +256,10 @@ async def main() -> None:
     import sqlalchemy as sa
 
     from movievote.cli import migrate
-    from movievote.db import recreate_postgres_database, reset_database
+    from movievote.db import reset_database
     from movievote.services.tallies import rebuild_tallies
     from movievote.services.voting import current_period
+    from tests.databases import recreate_postgres_database
 
     recreate_postgres_database(args.dsn)
     await asyncio.to_thread(migrate)

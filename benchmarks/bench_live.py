@@ -1,6 +1,6 @@
 """Live-update latency: from a vote's 201 until every open /leaderboard page shows it.
 
-    python scripts/bench_live.py [--dsn postgresql://postgres@127.0.0.1:5432/movievote_bench_live]
+    python -m benchmarks.bench_live [--dsn postgresql://postgres@127.0.0.1:5432/movievote_bench_live]
                                  [--pages 50] [--votes 40] [--interval 1] [--warmup 3]
                                  [--workers 1] [--redis-url URL] [--route /leaderboard]
 
@@ -35,8 +35,13 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from _bench import pct, prepare_database, production_server, server_cpu_seconds, tokens_for
-
+from benchmarks.common import (
+    pct,
+    prepare_database,
+    production_server,
+    server_cpu_seconds,
+    tokens_for,
+)
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 
 # the browser tests' Chromium and flags, and no throttling of pages nobody looks at

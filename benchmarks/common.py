@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 PASSWORD = "bench-password-1"
 
 
@@ -35,7 +34,7 @@ def prepare_database(dsn: str, users: int) -> None:
     import psycopg
     import sqlalchemy as sa
 
-    from movievote.db import recreate_postgres_database
+    from tests.databases import recreate_postgres_database
 
     recreate_postgres_database(dsn)
     subprocess.run(

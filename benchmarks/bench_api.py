@@ -1,9 +1,9 @@
 """HTTP benchmark of the JSON API against the production server; prints figures, asserts nothing.
 
-    python scripts/bench_api.py [--dsn postgresql://postgres@127.0.0.1:5432/movievote_bench_api]
+    python -m benchmarks.bench_api [--dsn postgresql://postgres@127.0.0.1:5432/movievote_bench_api]
                                 [--clients 32] [--seconds 10] [--rounds 3] [--workers 1]
                                 [--redis-url URL]
-    python scripts/bench_api.py --dev [--clients 32] [--seconds 10]
+    python -m benchmarks.bench_api --dev [--clients 32] [--seconds 10]
 
 Starts `reflex run --env prod` (one port, granian, GRANIAN_WORKERS workers) on a fresh
 PostgreSQL database with the catalogue and 150,000 users, then drives it over real HTTP with
@@ -31,8 +31,8 @@ import threading
 import time
 import urllib.parse
 
-from _bench import PASSWORD as LOGIN_PASSWORD
-from _bench import (
+from benchmarks.common import PASSWORD as LOGIN_PASSWORD
+from benchmarks.common import (
     baseline_tree,
     dev_server,
     pct,
