@@ -9,7 +9,7 @@ import reflex as rx
 
 from movievote.components.layout import page
 from movievote.components.movie_card import initials_of, movie_card
-from movievote.errors import DomainError
+from movievote.errors import DomainError, InvalidInput
 from movievote.models import MoviePublic, VotePublic
 from movievote.periods import day_label, month_label, next_vote_text, parse_period
 from movievote.root import get_root
@@ -45,6 +45,7 @@ class MoviesState(rx.State):
     voted_month: str = ""
     next_vote_label: str = ""
     next_vote_sentence: str = ""
+    search_error: str = ""
     vote_error: str = ""
     loaded: bool = False  # False on the pre-rendered page, until the first search answers
     _pending: dict[str, Any] = {}
@@ -78,13 +79,18 @@ class MoviesState(rx.State):
 
     async def _search(self) -> None:
         year = int(self.year) if self.year.strip().isdigit() else None
-        result = await catalogue.list_movies(
-            q=self.query or None,
-            genre=None if self.genre == ALL_GENRES else self.genre,
-            year=year,
-            page=self.page,
-            page_size=PAGE_SIZE,
-        )
+        self.search_error = ""
+        try:
+            result = await catalogue.list_movies(
+                q=self.query or None,
+                genre=None if self.genre == ALL_GENRES else self.genre,
+                year=year,
+                page=self.page,
+                page_size=PAGE_SIZE,
+            )
+        except InvalidInput as exc:  # a search no database can run (a NUL byte): say so
+            self.search_error, self.total, self.movies, self.loaded = exc.message, 0, [], True
+            return
         self.total = result.total
         self.movies = [card_data(m) for m in result.items]
         self.loaded = True
@@ -308,8 +314,18 @@ def movies_page() -> rx.Component:
                 width="100%",
             ),
             rx.cond(
-                MoviesState.loaded & (MoviesState.total == 0),
-                rx.text("No movie matches. Try fewer filters."),
+                MoviesState.search_error != "",
+                rx.callout(
+                    MoviesState.search_error,
+                    icon="info",
+                    color_scheme="amber",
+                    role="alert",
+                    id="search-error",
+                ),
+                rx.cond(
+                    MoviesState.loaded & (MoviesState.total == 0),
+                    rx.text("No movie matches. Try fewer filters."),
+                ),
             ),
             _pager(),
             spacing="4",

@@ -228,3 +228,11 @@ def test_the_feed_wakes_when_the_month_ends_or_within_the_hour():
     assert seconds_until_the_month_ends(end - timedelta(seconds=10)) == pytest.approx(10.0)
     assert seconds_until_the_month_ends(end - timedelta(days=3)) == 3600.0
     assert seconds_until_the_month_ends(end) == 3600.0  # the next month has begun
+
+
+async def test_a_search_no_database_can_run_is_explained_on_the_page(db, movies):
+    page, _ = await browser()
+    await MoviesState.set_query.fn(page, "god\x00father")  # a NUL byte typed or pasted
+    assert page.search_error and page.total == 0 and page.movies == []
+    await MoviesState.set_query.fn(page, "godfather")
+    assert page.search_error == "" and page.total == 1
