@@ -4,21 +4,27 @@ listed in FORWARDED_ALLOW_IPS, from the X-Forwarded-For header it adds."""
 from __future__ import annotations
 
 import ipaddress
+import logging
 from functools import lru_cache
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+logger = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=8)
 def trusted_networks(allowed: str) -> tuple[Network, ...]:
-    """The networks of a comma-separated list of addresses or CIDR blocks ("*": any peer)."""
-    if allowed.strip() == "*":
-        return (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
-    return tuple(
-        ipaddress.ip_network(part.strip(), strict=False)
-        for part in allowed.split(",")
-        if part.strip()
-    )
+    """FORWARDED_ALLOW_IPS as networks: comma-separated addresses or networks, `*` for any
+    peer; an entry that is neither is logged and skipped (never a failed request)."""
+    networks: list[Network] = []
+    for entry in (part.strip() for part in allowed.split(",")):
+        if entry == "*":
+            networks += [ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0")]
+        elif entry:
+            try:
+                networks.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                logger.warning("FORWARDED_ALLOW_IPS: %r is not an address or network", entry)
+    return tuple(networks)
 
 
 def _trusted(address: str, networks: tuple[Network, ...]) -> bool:

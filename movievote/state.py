@@ -155,5 +155,4 @@ class AuthState(rx.State):
 
     @rx.event
     def clear_form_error(self) -> None:
-        self.form_error = ""
-        self.form_notice = ""
+        self._start_form()

@@ -16,9 +16,9 @@ from movievote.api.headers import (
     inline_script_hashes,
     page_policy,
     socket_sources,
-    trusted_networks,
 )
 from movievote.api.origins import OriginPolicy, allowed_origins
+from movievote.clients import trusted_networks
 from movievote.config import Settings, get_settings
 from movievote.text import storable
 

@@ -8,7 +8,7 @@ import hashlib
 import ipaddress
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,7 +24,7 @@ _INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S 
 DOCS_CDN = "https://cdn.jsdelivr.net"
 DOCS_FAVICON = "https://fastapi.tiangolo.com"
 
-Networks = list[ipaddress.IPv4Network | ipaddress.IPv6Network]
+Networks = Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
 
 
 def inline_script_hashes(build_dir: Path) -> list[str]:
@@ -80,20 +80,6 @@ def docs_policy(*, frame_ancestors: str) -> str:
 
 
 API_POLICY = "default-src 'none'; frame-ancestors 'none'"  # JSON: nothing to load, not framed
-
-
-def trusted_networks(addresses: str) -> Networks:
-    """FORWARDED_ALLOW_IPS as networks (comma-separated addresses or networks; `*`: any)."""
-    networks: Networks = []
-    for entry in (a.strip() for a in addresses.split(",")):
-        if entry == "*":
-            networks += [ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0")]
-        elif entry:
-            try:
-                networks.append(ipaddress.ip_network(entry, strict=False))
-            except ValueError:
-                logger.warning("FORWARDED_ALLOW_IPS: %r is not an address or network", entry)
-    return networks
 
 
 class SecurityHeaders:

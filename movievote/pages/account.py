@@ -58,7 +58,7 @@ class LinkState(rx.State):
     @rx.event
     async def set_new_password(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
         auth = await self.get_state(AuthState)
-        auth.form_error = auth.form_notice = ""
+        auth._start_form()
         if form.get("new_password", "") != form.get("repeat_password", ""):
             auth.form_error = "The two passwords are not the same."
             return None
@@ -81,7 +81,7 @@ class LinkState(rx.State):
     @rx.event
     async def request_reset(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
         auth = await self.get_state(AuthState)
-        auth.form_error = auth.form_notice = ""
+        auth._start_form()
         try:
             await accounts.request_password_reset(
                 email=form.get("email", ""),
@@ -105,7 +105,7 @@ class AccountState(rx.State):
     @rx.event
     async def load(self):  # type: ignore[no-untyped-def]
         auth = await self.get_state(AuthState)
-        auth.form_error = auth.form_notice = ""
+        auth._start_form()
         user = await auth._verified_user()
         if user is None:
             return rx.redirect("/login?next=/account")
@@ -115,7 +115,7 @@ class AccountState(rx.State):
     @rx.event
     async def change_password(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
         auth = await self.get_state(AuthState)
-        auth.form_error = auth.form_notice = ""
+        auth._start_form()
         found = await auth._verified_session()
         if found is None or found[0].id is None:
             return rx.redirect("/login?next=/account")

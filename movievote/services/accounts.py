@@ -44,6 +44,7 @@ from movievote.security import (
 )
 from movievote.services import notifications
 from movievote.services.throttle import LoginThrottle
+from movievote.text import cleaned, is_storable
 
 PASSWORD_MIN_CHARS = 8
 CHANNELS: tuple[Channel, ...] = ("email", "sms", "in_app")
@@ -57,7 +58,6 @@ invites_t = Invite.__table__  # type: ignore[attr-defined]
 # Full stops that IDNA treats as dots: ideographic, full-width and half-width ideographic.
 _DOTS = re.compile("[\u3002\uff0e\uff61]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_SURROGATE = re.compile("[\ud800-\udfff]")  # half of a UTF-16 pair: no text can hold it
 _LINK_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
 GMAIL = ("gmail.com", "googlemail.com")
 
@@ -71,7 +71,7 @@ def _prepared(email: str) -> str:
 def normalize_email(email: str) -> str:
     """A valid email in its one normalised form (`email-validator`'s, lower-cased);
     InvalidInput otherwise."""
-    if _SURROGATE.search(email):
+    if not is_storable(email):
         raise InvalidInput("Enter a valid email address.", field="email")
     prepared = _prepared(email)
     if _CONTROL.search(prepared):
@@ -90,7 +90,7 @@ def account_key(email: str) -> str:
     try:
         return normalize_email(email)
     except InvalidInput:
-        return _prepared(_SURROGATE.sub("", email)).lower()
+        return _prepared(cleaned(email)).lower()
 
 
 def mailbox_of(address: str) -> str:
@@ -105,7 +105,7 @@ def mailbox_of(address: str) -> str:
 
 def check_password_rules(password: str) -> None:
     """At least 8 characters and at most 72 bytes (bcrypt ignores anything past 72 bytes)."""
-    if "\x00" in password or _SURROGATE.search(password):
+    if not is_storable(password):
         raise InvalidInput(
             "A password cannot contain a NUL character or half of a character pair.",
             field="password",
@@ -123,7 +123,7 @@ def check_password_rules(password: str) -> None:
 
 
 def _clean_display_name(display_name: str) -> str:
-    if _CONTROL.search(display_name) or _SURROGATE.search(display_name):
+    if _CONTROL.search(display_name) or not is_storable(display_name):
         raise InvalidInput(
             "The display name cannot contain control characters.", field="display_name"
         )

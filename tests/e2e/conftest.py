@@ -172,18 +172,23 @@ def prod_env(database_url: str, **extra: str) -> dict[str, str]:
     }
 
 
-def seed(env: dict[str, str]) -> None:
+def run_cli(env: dict[str, str], *args: str, timeout: float = 300) -> None:
+    """Run `movievote <args>` with an app's environment; fail the test with its stderr."""
     import sys
 
-    seeded = subprocess.run(
-        [sys.executable, "-m", "movievote.cli", "seed", "--quiet"],
+    done = subprocess.run(
+        [sys.executable, "-m", "movievote.cli", *args],
         env=env,
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
     )
-    assert seeded.returncode == 0, seeded.stderr
+    assert done.returncode == 0, done.stderr
+
+
+def seed(env: dict[str, str]) -> None:
+    run_cli(env, "seed", "--quiet", timeout=120)
 
 
 MAIL = Inbox()  # the SMTP server every app under test mails to (started by `mail_server`)

@@ -13,7 +13,6 @@ import itertools
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -27,7 +26,7 @@ import psycopg
 import pytest
 
 from tests.conftest import postgres_only
-from tests.e2e.conftest import ROOT, ProdApp, free_port, prod_env, project_copy
+from tests.e2e.conftest import ProdApp, free_port, prod_env, project_copy, run_cli
 
 pytestmark = postgres_only
 PG_BIN = Path(os.environ.get("MOVIEVOTE_PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -104,15 +103,7 @@ def outage_app(tmp_path_factory, cluster: Cluster, prod_app) -> Iterator[ProdApp
         EMAIL_VERIFICATION="off",  # voting needs no verified address here
         SIGNUPS_PER_CLIENT="100000",  # every voter signs up from this one address
     )
-    prestart = subprocess.run(
-        [sys.executable, "-m", "movievote.cli", "prestart", "--quiet"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert prestart.returncode == 0, prestart.stderr
+    run_cli(env, "prestart", "--quiet")
     app = ProdApp(
         env,
         tmp_path_factory.mktemp("outage"),

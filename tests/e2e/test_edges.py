@@ -29,7 +29,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import IS_POSTGRES
-from tests.e2e.conftest import ROOT, ProdApp, free_port, prod_env, project_copy
+from tests.e2e.conftest import ROOT, ProdApp, free_port, prod_env, project_copy, run_cli
 from tests.e2e.test_browser import DESKTOP
 
 PARTNER = "https://partner.example"
@@ -108,15 +108,7 @@ def edges_app(tmp_path_factory, migrated_database, prod_app, signage) -> Iterato
         EMAIL_VERIFICATION="off",
     )
     if not IS_POSTGRES:
-        prestart = subprocess.run(
-            [sys.executable, "-m", "movievote.cli", "prestart", "--quiet"],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert prestart.returncode == 0, prestart.stderr
+        run_cli(env, "prestart", "--quiet")
     app = ProdApp(env, folder, free_port(), project_copy(tmp_path_factory.mktemp("edges-project")))
     app.start()
     yield app

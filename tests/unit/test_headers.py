@@ -11,8 +11,8 @@ from movievote.api.headers import (
     inline_script_hashes,
     page_policy,
     socket_sources,
-    trusted_networks,
 )
+from movievote.clients import trusted_networks
 
 
 def _sha(text: str) -> str:
@@ -64,4 +64,4 @@ def test_trusted_proxies():
         "10.0.0.0/8",
     ]
     assert len(trusted_networks("*")) == 2
-    assert trusted_networks("") == []
+    assert trusted_networks("") == ()
