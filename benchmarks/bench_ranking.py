@@ -140,11 +140,11 @@ async def run_tasks(make_vote, *, users: list[int], seconds: float) -> tuple[flo
 async def vote_rates(dsn: str, *, seconds: float, rounds: int, current: date) -> None:
     import psycopg
 
-    from movievote.db import get_database
-    from movievote.root import get_root
+    from movievote.root import build_root
     from movievote.services import voting
 
-    db = get_database()
+    root = build_root()  # the benchmark's own
+    db = root.db
     next_user = [1]
 
     def take(n: int) -> list[int]:
@@ -194,10 +194,18 @@ async def vote_rates(dsn: str, *, seconds: float, rounds: int, current: date) ->
     rng = random.Random(7)
     variants = {
         "cast_vote, spread over movies": lambda u: voting.cast_vote(
-            user_id=u, movie_id=rng.randint(1, MOVIES), session_id=f"bench-{u}"
+            user_id=u,
+            movie_id=rng.randint(1, MOVIES),
+            session_id=f"bench-{u}",
+            db=root.db,
+            settings=root.settings,
         ),
         "cast_vote, all on one movie": lambda u: voting.cast_vote(
-            user_id=u, movie_id=1, session_id=f"bench-{u}"
+            user_id=u,
+            movie_id=1,
+            session_id=f"bench-{u}",
+            db=root.db,
+            settings=root.settings,
         ),
         "raw psycopg, spread": lambda u: raw(u, rng.randint(1, MOVIES), counter=False),
         "raw psycopg, one movie": lambda u: raw(u, 1, counter=False),
@@ -207,7 +215,7 @@ async def vote_rates(dsn: str, *, seconds: float, rounds: int, current: date) ->
     for _ in range(rounds):  # alternate the variants so machine noise hits them all alike
         for name, make_vote in variants.items():
             rate, load_cpu, _ = await run_tasks(make_vote, users=take(40_000), seconds=seconds)
-            await get_root().subject.settle()
+            await root.subject.settle()
             results[name].append((rate, load_cpu))
     print(
         f"\nvote rate, {CONCURRENCY} concurrent tasks, {seconds:.0f} s per run, median of {rounds} runs"
@@ -229,7 +237,7 @@ async def vote_rates(dsn: str, *, seconds: float, rounds: int, current: date) ->
 
     from movievote.services.tallies import fold_vote_deltas
 
-    await fold_vote_deltas()
+    await fold_vote_deltas(db=db)
     async with db.autocommit() as c:
         truth = (
             await c.exec_driver_sql(
@@ -256,7 +264,7 @@ async def main() -> None:
     import sqlalchemy as sa
 
     from movievote.cli import migrate
-    from movievote.db import reset_database
+    from movievote.db import get_database, reset_database
     from movievote.services.tallies import rebuild_tallies
     from movievote.services.voting import current_period
     from tests.databases import recreate_postgres_database
@@ -307,7 +315,7 @@ async def main() -> None:
             t = time.monotonic()
             await load(conn, first_user=loaded + 1, last_user=per_month_users, current=current)
             loaded = per_month_users
-            await rebuild_tallies()
+            await rebuild_tallies(db=get_database())
             await conn.execute("VACUUM ANALYZE")
             count = (await (await conn.execute("SELECT count(*) FROM votes")).fetchone())[0]
             print(

@@ -16,6 +16,7 @@ from movievote.adapters.omdb import OmdbClient
 from movievote.adapters.tmdb import TmdbClient, TmdbFile
 from movievote.config import PROJECT_ROOT, get_settings
 from movievote.db import (
+    Database,
     adopt_legacy_database,
     ensure_database_directory,
     get_database,
@@ -39,28 +40,30 @@ def migrate() -> None:
     command.upgrade(config, "head")
 
 
-async def import_source(source: MovieSource, *, quiet: bool = False) -> catalogue.ImportResult:
+async def import_source(
+    source: MovieSource, *, db: Database, quiet: bool = False
+) -> catalogue.ImportResult:
     """Import a source with a progress bar."""
     total = await source.total()
     with tqdm(total=total, unit="movie", desc=f"importing {source.name}", disable=quiet) as bar:
-        return await catalogue.import_catalogue(source, on_progress=bar.update)
+        return await catalogue.import_catalogue(source, db=db, on_progress=bar.update)
 
 
-async def seed(*, quiet: bool = False) -> catalogue.ImportResult | None:
+async def seed(*, db: Database, quiet: bool = False) -> catalogue.ImportResult | None:
     """Import the bundled catalogue if the movies table is empty."""
-    if await catalogue.count_movies():
+    if await catalogue.count_movies(db=db):
         return None
     settings = get_settings()
     source = TmdbFile(BUNDLED_CATALOGUE, image_base_url=settings.tmdb_image_base_url)
-    return await import_source(source, quiet=quiet)
+    return await import_source(source, db=db, quiet=quiet)
 
 
-async def wait_for_database(timeout_seconds: float = 60.0) -> None:
+async def wait_for_database(db: Database, timeout_seconds: float = 60.0) -> None:
     """Wait until the database accepts connections."""
     deadline = time.monotonic() + timeout_seconds
     while True:
         try:
-            async with get_database().engine.connect() as conn:
+            async with db.engine.connect() as conn:
                 await conn.execute(sa.text("SELECT 1"))
             return
         except Exception as exc:
@@ -71,7 +74,7 @@ async def wait_for_database(timeout_seconds: float = 60.0) -> None:
             await asyncio.sleep(1)
 
 
-async def _import(args: argparse.Namespace) -> None:
+async def _import(args: argparse.Namespace, db: Database) -> None:
     settings = get_settings()
     async with httpx.AsyncClient(timeout=20) as http:
         source: MovieSource
@@ -93,31 +96,32 @@ async def _import(args: argparse.Namespace) -> None:
                 search=args.omdb,
                 max_pages=args.pages,
             )
-        result = await import_source(source, quiet=args.quiet)
+        result = await import_source(source, db=db, quiet=args.quiet)
     print(f"imported {result.total} movies: {result.created} new, {result.updated} updated")
 
 
 async def _run(args: argparse.Namespace) -> None:
+    db = get_database()  # the CLI's own: it serves no request, so it builds no root
     try:
         if args.command == "seed":
-            result = await seed(quiet=args.quiet)
+            result = await seed(db=db, quiet=args.quiet)
             print(
                 "catalogue already present" if result is None else f"seeded {result.created} movies"
             )
         elif args.command == "import":
-            await _import(args)
+            await _import(args, db)
         elif args.command == "prestart":
-            await wait_for_database(args.timeout)
+            await wait_for_database(db, args.timeout)
             await asyncio.to_thread(migrate)
-            result = await seed(quiet=args.quiet)
-            await tallies.fold_vote_deltas()
+            result = await seed(db=db, quiet=args.quiet)
+            await tallies.fold_vote_deltas(db=db)
             print("ready" + ("" if result is None else f" (seeded {result.created} movies)"))
         elif args.command == "rebuild-tallies":
-            await tallies.rebuild_tallies()
+            await tallies.rebuild_tallies(db=db)
             print("tallies rebuilt from the votes")
         elif args.command == "invite":
             invite = await accounts.create_invite(
-                max_uses=args.uses, days=args.days if args.days > 0 else None
+                db=db, max_uses=args.uses, days=args.days if args.days > 0 else None
             )
             until = (
                 f"until {invite.expires_at:%Y-%m-%d %H:%M} UTC"
@@ -126,10 +130,10 @@ async def _run(args: argparse.Namespace) -> None:
             )
             print(f"invite code {invite.code}: {invite.max_uses} sign-up(s), {until}")
         elif args.command == "verify-email":
-            user = await accounts.get_user_by_email(email=args.email)
+            user = await accounts.get_user_by_email(db=db, email=args.email)
             if user is None or user.id is None:
                 raise SystemExit(f"no account uses {args.email}")
-            await accounts.mark_verified(user_id=user.id)
+            await accounts.mark_verified(db=db, user_id=user.id)
             print(f"{user.email} is verified: the account may vote")
     finally:
         await reset_database()

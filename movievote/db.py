@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import select
 import threading
@@ -9,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import event, exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import (
@@ -73,6 +75,16 @@ class Database:
         """A Core connection inside one transaction, committed on success."""
         async with self.engine.begin() as conn:
             yield conn
+
+    async def ping(self) -> None:
+        """One `SELECT 1`, answered within the longer of the connect and statement time-outs
+        whatever the network does (TimeoutError, or the driver's error, otherwise)."""
+        deadline = max(
+            self.settings.database_connect_timeout_seconds,
+            self.settings.database_statement_timeout_seconds,
+        )
+        async with asyncio.timeout(deadline), self.engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
 
     async def dispose(self) -> None:
         if self._engine is not None:

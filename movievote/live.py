@@ -23,9 +23,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import reflex as rx
 from reflex.state import StateUpdate
@@ -34,7 +36,7 @@ from reflex_base.constants.state import FIELD_MARKER
 from movievote.components.movie_card import initials_of
 from movievote.models import Ranking
 from movievote.periods import current_period, format_period, next_vote_opens, parse_period
-from movievote.root import get_root
+from movievote.root import Root, get_root
 from movievote.services import ranking_cache
 from movievote.services.observer import RankingChange
 
@@ -81,7 +83,7 @@ class LiveRanking(rx.State):
         """Follow the live ranking: on load (a reconnect, after a drop or a restart, loads the
         page again, on whichever worker it lands), and from the page's timer, which keeps the
         registration alive and catches whatever a load missed."""
-        feed = get_live_feed()
+        feed = get_live_feed(get_root())
         if feed is None:
             return
         try:  # a tick carries the time; a load (after a hydrate) carries none
@@ -90,7 +92,7 @@ class LiveRanking(rx.State):
             logger.warning("could not link a live page", exc_info=True)
 
 
-def live_values(month: Ranking, all_time: Ranking) -> dict[str, Any]:
+def live_values(month: Ranking, all_time: Ranking, *, zone: ZoneInfo) -> dict[str, Any]:
     """The values of `LiveRanking`'s vars for these rankings."""
     period = parse_period(month.period)
     return {
@@ -100,7 +102,7 @@ def live_values(month: Ranking, all_time: Ranking) -> dict[str, Any]:
         "all_total": all_time.total_votes,
         "all_rows": rows_of(all_time),
         "updated_at": max(month.generated_at, all_time.generated_at).isoformat(),
-        "closes_at": next_vote_opens(period, get_root().settings.zone).isoformat(),
+        "closes_at": next_vote_opens(period, zone).isoformat(),
     }
 
 
@@ -111,13 +113,20 @@ def same_ranking(a: dict[str, Any], b: dict[str, Any]) -> bool:
     }
 
 
-async def latest() -> tuple[Ranking, Ranking]:
-    root = get_root()
+Rankings = Callable[[], Awaitable[tuple[Ranking, Ranking]]]
+
+
+def latest_of(root: Root) -> Rankings:
+    """What a live page shows, read through the root's cache: this month's and all time's."""
     zone = root.settings.zone
-    return (
-        await ranking_cache.ranking_for(None, limit=TOP, cache=root.cache, zone=zone),
-        await ranking_cache.ranking_for("all", limit=TOP, cache=root.cache, zone=zone),
-    )
+
+    async def latest() -> tuple[Ranking, Ranking]:
+        return (
+            await ranking_cache.ranking_for(None, limit=TOP, cache=root.cache, zone=zone),
+            await ranking_cache.ranking_for("all", limit=TOP, cache=root.cache, zone=zone),
+        )
+
+    return latest
 
 
 @dataclass
@@ -130,8 +139,10 @@ class _Page:
 class LiveFeed:
     """Ranking observer that keeps every live page connected to this process current."""
 
-    def __init__(self, app: rx.App) -> None:
+    def __init__(self, app: rx.App, *, latest: Rankings, zone: ZoneInfo) -> None:
         self.app = app
+        self.latest = latest  # reads the rankings (through the cache)
+        self.zone = zone
         self.values: dict[str, Any] = {}
         self.version = 0  # bumped whenever `values` shows a different ranking
         self._pages: dict[str, _Page] = {}  # client token -> what it has
@@ -154,7 +165,7 @@ class LiveFeed:
     async def follow_the_calendar(self) -> None:
         """At each month's end, turn every live page to the new month, vote or no vote."""
         while True:
-            await asyncio.sleep(seconds_until_the_month_ends() + 0.5)
+            await asyncio.sleep(seconds_until_the_month_ends(self.zone) + 0.5)
             try:
                 await self.roll_over()
             except Exception:  # the database is away: the pages' own links retry
@@ -179,8 +190,8 @@ class LiveFeed:
 
     def _month_is_over(self) -> bool:
         """Whether the pages got the ranking of a month that has since ended."""
-        zone = get_root().settings.zone
-        return bool(self.values) and self.values["month"] != format_period(current_period(zone))
+        current = format_period(current_period(self.zone))
+        return bool(self.values) and self.values["month"] != current
 
     def _forget_silent_pages(self, now: float) -> None:
         self._swept = now
@@ -196,7 +207,7 @@ class LiveFeed:
 
     async def _refresh(self) -> bool:
         """Read the rankings (from the cache); whether they differ from the last ones."""
-        values = live_values(*await latest())
+        values = live_values(*await self.latest(), zone=self.zone)
         if self.values and same_ranking(values, self.values):
             return False
         self.values = values
@@ -228,30 +239,31 @@ class LiveFeed:
         await namespace.emit(str(rx.constants.SocketEvent.EVENT), update, to=sids)
 
 
-def seconds_until_the_month_ends(now: datetime | None = None) -> float:
+def seconds_until_the_month_ends(zone: ZoneInfo, now: datetime | None = None) -> float:
     """Until the current month's voting closes, at most an hour (so a clock that is set
     meanwhile cannot make the wait overshoot by much)."""
     now = now or datetime.now(UTC)
-    zone = get_root().settings.zone
     closes = next_vote_opens(current_period(zone, now), zone)
     return max(0.0, min((closes - now).total_seconds(), 3600.0))
 
 
-_feed: LiveFeed | None = None
+LIVE_FEED = "live_feed"  # its key in the root's extras
 
 
-def get_live_feed() -> LiveFeed | None:
+def get_live_feed(root: Root) -> LiveFeed | None:
     """This process's feed, once the app's lifespan has started it."""
-    return _feed
+    feed = root.extras.get(LIVE_FEED)
+    return feed if isinstance(feed, LiveFeed) else None
 
 
 async def run_live_feed(app: rx.App) -> None:
     """Lifespan task: keep this process's LiveFeed subscribed to its ranking subject."""
-    global _feed
-    subject, _feed = get_root().subject, LiveFeed(app)
-    subject.subscribe(_feed)
+    root = get_root()
+    feed = LiveFeed(app, latest=latest_of(root), zone=root.settings.zone)
+    root.extras[LIVE_FEED] = feed
+    root.subject.subscribe(feed)
     try:
-        await _feed.follow_the_calendar()
+        await feed.follow_the_calendar()
     finally:
-        subject.unsubscribe(_feed)
-        _feed = None
+        root.subject.unsubscribe(feed)
+        root.extras.pop(LIVE_FEED, None)

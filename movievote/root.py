@@ -15,7 +15,7 @@ from functools import partial
 
 from movievote import security
 from movievote.config import Settings, get_settings
-from movievote.db import Database, get_database
+from movievote.db import Database, get_database, postgres_connect_args
 from movievote.periods import current_period
 from movievote.services.changes import ChangeListener, process_origin
 from movievote.services.dispatcher import NotificationDispatcher
@@ -114,6 +114,7 @@ async def run_background(root: Root | None = None) -> None:
                 settings.database_url,
                 origin=process_origin(),
                 current=partial(current_period, settings.zone),
+                connect_args=postgres_connect_args(settings),
             )
             tasks.create_task(listener.run(), name="ranking-change-listener")
         tasks.create_task(root.subject.run_periodic(settings.ranking_fold_interval_seconds))

@@ -7,7 +7,6 @@ from __future__ import annotations
 import reflex as rx
 
 from movievote.clients import client_address
-from movievote.config import get_settings
 from movievote.errors import DomainError, InvalidToken, UserNotFound
 from movievote.models import User
 from movievote.root import get_root
@@ -39,15 +38,15 @@ class AuthState(rx.State):
             self.display_name = ""
             return None
         try:
-            claims = decode_access_token(self.token, settings=get_settings())
-            user = await accounts.user_of_session(claims=claims)
+            claims = decode_access_token(self.token, settings=get_root().settings)
+            user = await accounts.user_of_session(db=get_root().db, claims=claims)
         except (InvalidToken, UserNotFound):
             self.token = ""
             self.display_name = ""
             self.email_verified = True
             return None
         self.display_name = user.display_name
-        self.email_verified = accounts.is_verified(user)
+        self.email_verified = accounts.is_verified(user, get_root().settings)
         return user, claims
 
     async def _verified_user(self) -> User | None:
@@ -68,12 +67,12 @@ class AuthState(rx.State):
         return client_address(
             self.router.session.client_ip or None,
             self.router.headers.raw_headers.get("x-forwarded-for"),
-            allowed=get_settings().forwarded_allow_ips,
+            allowed=get_root().settings.forwarded_allow_ips,
         )
 
     def _base_url(self) -> str:
         """Where this browser opened the app (PUBLIC_URL when set): links in emails."""
-        configured = get_settings().public_url
+        configured = get_root().settings.public_url
         return (configured or self.router.headers.origin or "http://localhost:3000").rstrip("/")
 
     def _start_form(self) -> None:
@@ -85,6 +84,8 @@ class AuthState(rx.State):
         self._start_form()
         try:
             issued = await accounts.log_in(
+                db=get_root().db,
+                settings=get_root().settings,
                 email=form.get("email", ""),
                 password=form.get("password", ""),
                 client=self._client(),
@@ -95,7 +96,7 @@ class AuthState(rx.State):
             return None
         self.token = issued.token
         self.display_name = issued.user.display_name
-        self.email_verified = accounts.is_verified(issued.user)
+        self.email_verified = accounts.is_verified(issued.user, get_root().settings)
         return rx.redirect(safe_next(self.router.url.query_parameters.get("next")))
 
     @rx.event
@@ -104,6 +105,8 @@ class AuthState(rx.State):
         self._start_form()
         try:
             result = await accounts.sign_up(
+                db=get_root().db,
+                settings=get_root().settings,
                 email=form.get("email", ""),
                 password=form.get("password", ""),
                 display_name=form.get("display_name", ""),
@@ -128,7 +131,7 @@ class AuthState(rx.State):
     async def log_out(self):  # type: ignore[no-untyped-def]
         """End this session on the server too: the token is refused from now on."""
         if self.token:
-            await accounts.log_out(token=self.token)
+            await accounts.log_out(db=get_root().db, settings=get_root().settings, token=self.token)
         self.token = ""
         self.display_name = ""
         self.email_verified = True
@@ -141,7 +144,12 @@ class AuthState(rx.State):
             return rx.redirect("/login")
         user = found[0]
         try:
-            sent = await accounts.resend_verification(user_id=user.id, base_url=self._base_url())
+            sent = await accounts.resend_verification(
+                db=get_root().db,
+                settings=get_root().settings,
+                user_id=user.id,
+                base_url=self._base_url(),
+            )
         except DomainError as exc:
             return rx.toast.error(exc.message, duration=10_000)
         if not sent:
@@ -149,7 +157,7 @@ class AuthState(rx.State):
             return rx.toast.info("Your address is verified already.")
         return rx.toast.success(
             f"We sent a new link to {user.email}. It works once, for "
-            f"{accounts.verification_link_lifetime()}.",
+            f"{accounts.verification_link_lifetime(get_root().settings)}.",
             duration=10_000,
         )
 

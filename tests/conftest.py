@@ -7,6 +7,7 @@ import os
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,9 +42,9 @@ from movievote.db import (  # noqa: E402
     get_database,
     reset_database,
 )
-from movievote.models import SQLModel, User  # noqa: E402
+from movievote.models import SQLModel, User, VotePublic  # noqa: E402
 from movievote.root import built_root, get_root, reset_root  # noqa: E402
-from movievote.services import accounts, catalogue, notifications  # noqa: E402
+from movievote.services import accounts, catalogue, notifications, voting  # noqa: E402
 from tests.databases import recreate_postgres_database  # noqa: E402
 
 IS_POSTGRES = TEST_DATABASE_URL.startswith("postgres")
@@ -146,7 +147,7 @@ SAMPLE_MOVIES = [
 @pytest.fixture
 async def movies(db: Database) -> list[int]:
     """Five movies; returns their ids in SAMPLE_MOVIES order."""
-    await catalogue.upsert_movies(SAMPLE_MOVIES)
+    await catalogue.upsert_movies(SAMPLE_MOVIES, db=db)
     async with db.engine.connect() as conn:
         rows = await conn.execute(
             sa.text("SELECT external_id, id FROM movies WHERE source = 'test'")
@@ -156,6 +157,17 @@ async def movies(db: Database) -> list[int]:
 
 
 BASE_URL = "http://movievote.test"
+
+
+async def cast_vote(**kw: Any) -> VotePublic:
+    """`voting.cast_vote` with the test root's collaborators, unless a test gives its own
+    (`subject=...`), and no session (the vote of a program that checked it)."""
+    root = get_root()
+    kw.setdefault("session_id", None)
+    kw.setdefault("subject", root.subject)
+    kw.setdefault("settings", root.settings)
+    kw.setdefault("db", root.db)
+    return await voting.cast_vote(**kw)
 
 
 @pytest.fixture
@@ -176,13 +188,15 @@ def make_user() -> Callable[..., Awaitable[User]]:
             password=password,
             display_name=str(kw.pop("display_name", f"User {n}")),
             base_url=BASE_URL,
+            settings=get_root().settings,
+            db=get_root().db,
             **kw,  # type: ignore[arg-type]
         )
-        user = await accounts.get_user_by_email(email=result.email)
+        user = await accounts.get_user_by_email(email=result.email, db=get_root().db)
         assert user is not None and user.id is not None
         if verified:
-            await accounts.mark_verified(user_id=user.id)
-            user = await accounts.get_user(user_id=user.id)
+            await accounts.mark_verified(user_id=user.id, db=get_root().db)
+            user = await accounts.get_user(user_id=user.id, db=get_root().db)
         return user
 
     return make
@@ -190,13 +204,16 @@ def make_user() -> Callable[..., Awaitable[User]]:
 
 @pytest.fixture
 async def api() -> AsyncIterator[object]:
-    """An HTTP client for the JSON API, over ASGI (the real app, no network)."""
+    """An HTTP client for the JSON API, over ASGI (the real app, no network). `client.app` is
+    the FastAPI app: a test serves it another root through `app.dependency_overrides`."""
     import httpx
 
     from movievote.api.app import create_api
 
-    transport = httpx.ASGITransport(app=create_api(), client=("203.0.113.7", 50000))
+    app = create_api()
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
     async with httpx.AsyncClient(transport=transport, base_url="http://movievote.test") as client:
+        client.app = app  # type: ignore[attr-defined]
         yield client
 
 
@@ -213,9 +230,9 @@ def login(api):  # type: ignore[no-untyped-def]
         )
         assert signed_up.status_code == 202, signed_up.text
         if verified:
-            user = await accounts.get_user_by_email(email=email)
+            user = await accounts.get_user_by_email(email=email, db=get_root().db)
             assert user is not None and user.id is not None
-            await accounts.mark_verified(user_id=user.id)
+            await accounts.mark_verified(user_id=user.id, db=get_root().db)
         response = await api.post("/api/token", data={"username": email, "password": password})
         assert response.status_code == 200, response.text
         return {"Authorization": f"Bearer {response.json()['access_token']}"}
@@ -226,6 +243,6 @@ def login(api):  # type: ignore[no-untyped-def]
 async def verify_address(email: str) -> None:
     """Mark an address verified, as following its mailed link does (tests/integration/test_trust.py
     follows real links; elsewhere this stands in for the click)."""
-    user = await accounts.get_user_by_email(email=email)
+    user = await accounts.get_user_by_email(email=email, db=get_root().db)
     assert user is not None and user.id is not None
-    await accounts.mark_verified(user_id=user.id)
+    await accounts.mark_verified(user_id=user.id, db=get_root().db)

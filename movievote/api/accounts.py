@@ -118,6 +118,8 @@ async def signup(
     body: SignupRequest, client: ClientAddress, base_url: PublicUrl, root: RootDep
 ) -> Accepted:
     result = await accounts.sign_up(
+        db=root.db,
+        settings=root.settings,
         email=body.email,
         password=body.password,
         display_name=body.display_name,
@@ -145,15 +147,19 @@ async def signup(
         **VALIDATION,
     },
 )
-async def verify_email(body: LinkToken, token: BearerToken) -> UserPublic:
+async def verify_email(body: LinkToken, token: BearerToken, root: RootDep) -> UserPublic:
     user_id = None
     if token:
         try:
-            user_id = (await accounts.user_from_token(token=token)).id
+            user_id = (
+                await accounts.user_from_token(db=root.db, settings=root.settings, token=token)
+            ).id
         except DomainError:
             user_id = None  # an ended session: the password may still prove the owner
     return accounts.public(
-        await accounts.verify_email(token=body.token, user_id=user_id, password=body.password)
+        await accounts.verify_email(
+            db=root.db, token=body.token, user_id=user_id, password=body.password
+        )
     )
 
 
@@ -164,9 +170,11 @@ async def verify_email(body: LinkToken, token: BearerToken) -> UserPublic:
     summary="Mail a new verification link",
     responses={**UNAUTHORIZED, **doc(429, "Too many emails this hour (`too_many_attempts`).")},
 )
-async def resend_verification(user: CurrentUser, base_url: PublicUrl) -> Accepted:
+async def resend_verification(user: CurrentUser, base_url: PublicUrl, root: RootDep) -> Accepted:
     assert user.id is not None
-    if not await accounts.resend_verification(user_id=user.id, base_url=base_url):
+    if not await accounts.resend_verification(
+        db=root.db, settings=root.settings, user_id=user.id, base_url=base_url
+    ):
         return Accepted(detail="Your address is verified already.", code="already_verified")
     return check_inbox(user.email, True)
 
@@ -186,7 +194,12 @@ async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], client: ClientAddress, root: RootDep
 ) -> TokenResponse:
     issued = await accounts.log_in(
-        email=form.username, password=form.password, client=client, throttle=root.throttle
+        db=root.db,
+        settings=root.settings,
+        email=form.username,
+        password=form.password,
+        client=client,
+        throttle=root.throttle,
     )
     return TokenResponse(access_token=issued.token, expires_in=issued.expires_in)
 
@@ -196,9 +209,9 @@ async def token(
     status_code=204,
     summary="Log out: end the session of this token (it is refused from now on)",
 )
-async def logout(token: BearerToken) -> Response:
+async def logout(token: BearerToken, root: RootDep) -> Response:
     if token:
-        await accounts.log_out(token=token)
+        await accounts.log_out(db=root.db, settings=root.settings, token=token)
     return Response(status_code=204)
 
 
@@ -226,6 +239,8 @@ async def change_password(
 ) -> TokenResponse:
     assert user.id is not None
     issued = await accounts.change_password(
+        db=root.db,
+        settings=root.settings,
         user_id=user.id,
         current_password=body.current_password,
         new_password=body.new_password,
@@ -246,11 +261,16 @@ async def request_password_reset(
     body: EmailRequest, client: ClientAddress, base_url: PublicUrl, root: RootDep
 ) -> Accepted:
     await accounts.request_password_reset(
-        email=body.email, client=client, base_url=base_url, throttle=root.throttle
+        db=root.db,
+        settings=root.settings,
+        email=body.email,
+        client=client,
+        base_url=base_url,
+        throttle=root.throttle,
     )
     return Accepted(
         detail="If an account uses this address, we sent it a link to set a new password "
-        f"(valid for {accounts.reset_link_lifetime()}).",
+        f"(valid for {accounts.reset_link_lifetime(settings=root.settings)}).",
         code="check_inbox",
     )
 
@@ -267,7 +287,12 @@ async def request_password_reset(
 )
 async def reset_password(body: ResetRequest, client: ClientAddress, root: RootDep) -> Accepted:
     await accounts.reset_password(
-        token=body.token, new_password=body.new_password, client=client, throttle=root.throttle
+        db=root.db,
+        settings=root.settings,
+        token=body.token,
+        new_password=body.new_password,
+        client=client,
+        throttle=root.throttle,
     )
     return Accepted(
         detail="Your password is changed and every session was logged out. Log in with it.",

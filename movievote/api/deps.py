@@ -10,7 +10,6 @@ from fastapi.security import OAuth2PasswordBearer
 
 from movievote.api.errors import ApiError
 from movievote.clients import client_address as resolve_client
-from movievote.config import get_settings
 from movievote.errors import InvalidToken, UserNotFound
 from movievote.models import User
 from movievote.root import Root, get_root
@@ -18,6 +17,7 @@ from movievote.security import TokenClaims, decode_access_token
 from movievote.services import accounts
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/token", auto_error=False)
+RootDep = Annotated[Root, Depends(get_root)]  # the process's collaborators (tests override it)
 
 
 def _required(token: str | None) -> str:
@@ -31,23 +31,27 @@ def _required(token: str | None) -> str:
     return token
 
 
-async def current_claims(token: Annotated[str | None, Depends(oauth2)]) -> TokenClaims:
+async def current_claims(
+    token: Annotated[str | None, Depends(oauth2)], root: RootDep
+) -> TokenClaims:
     """The user and session of a valid, unexpired HS256 token, without a database read.
 
     For routes whose own statement proves the session is open and the account exists (voting).
     """
     try:
-        return decode_access_token(_required(token), settings=get_settings())
+        return decode_access_token(_required(token), settings=root.settings)
     except InvalidToken as exc:
         raise ApiError(
             401, "invalid_token", exc.message, headers={"WWW-Authenticate": "Bearer"}
         ) from exc
 
 
-async def current_user(token: Annotated[str | None, Depends(oauth2)]) -> User:
+async def current_user(token: Annotated[str | None, Depends(oauth2)], root: RootDep) -> User:
     """The user named by a valid, unexpired HS256 token whose account still exists."""
     try:
-        return await accounts.user_from_token(token=_required(token))
+        return await accounts.user_from_token(
+            db=root.db, settings=root.settings, token=_required(token)
+        )
     except (InvalidToken, UserNotFound) as exc:
         raise ApiError(
             401, "invalid_token", exc.message, headers={"WWW-Authenticate": "Bearer"}
@@ -59,27 +63,24 @@ CurrentClaims = Annotated[TokenClaims, Depends(current_claims)]
 BearerToken = Annotated[str | None, Depends(oauth2)]
 
 
-async def client_address(request: Request) -> str | None:
+async def client_address(request: Request, root: RootDep) -> str | None:
     """The client's address: the peer's, or X-Forwarded-For's when the peer is a proxy listed
     in FORWARDED_ALLOW_IPS (movievote.clients)."""
     peer = request.client.host if request.client else None
     # every X-Forwarded-For line, in order: a proxy may add its own line after the client's
     forwarded = ", ".join(request.headers.getlist("x-forwarded-for"))
-    return resolve_client(peer, forwarded, allowed=get_settings().forwarded_allow_ips)
+    return resolve_client(peer, forwarded, allowed=root.settings.forwarded_allow_ips)
 
 
 ClientAddress = Annotated[str | None, Depends(client_address)]
 
 
-async def public_url(request: Request) -> str:
+async def public_url(request: Request, root: RootDep) -> str:
     """Where people open the app, for links in emails: PUBLIC_URL, else this request's origin."""
-    configured = get_settings().public_url
+    configured = root.settings.public_url
     if configured:
         return configured.rstrip("/")
     return str(request.base_url).rstrip("/")
 
 
 PublicUrl = Annotated[str, Depends(public_url)]
-
-
-RootDep = Annotated[Root, Depends(get_root)]  # the process's collaborators (tests override it)

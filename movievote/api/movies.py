@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from movievote.api.deps import RootDep
 from movievote.api.errors import VALIDATION, doc
 from movievote.models import MoviePage, MoviePublic
 from movievote.services import catalogue
@@ -26,8 +27,12 @@ async def list_movies(
     year: Annotated[int | None, Query(ge=1800, le=2200)] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=catalogue.MAX_PAGE_SIZE)] = 24,
+    *,
+    root: RootDep,
 ) -> MoviePage:
-    return await catalogue.list_movies(q=q, genre=genre, year=year, page=page, page_size=page_size)
+    return await catalogue.list_movies(
+        db=root.db, q=q, genre=genre, year=year, page=page, page_size=page_size
+    )
 
 
 @router.get(
@@ -36,5 +41,5 @@ async def list_movies(
     summary="One movie",
     responses={**doc(404, "No such movie (`movie_not_found`)."), **VALIDATION},
 )
-async def get_movie(movie_id: MovieId) -> MoviePublic:
-    return await catalogue.get_movie(movie_id=movie_id)
+async def get_movie(movie_id: MovieId, root: RootDep) -> MoviePublic:
+    return await catalogue.get_movie(db=root.db, movie_id=movie_id)

@@ -45,6 +45,8 @@ async def vote(movie_id: MovieId, claims: CurrentClaims, root: RootDep) -> VoteP
     # the vote's statement checks the session is open, the account exists and is verified;
     # the notification is queued, not awaited (the client's connection is not held for it)
     cast, _notified = await voting.cast_and_notify(
+        db=root.db,
+        settings=root.settings,
         user_id=claims.user_id,
         movie_id=movie_id,
         session_id=claims.session_id,
@@ -63,7 +65,7 @@ async def vote(movie_id: MovieId, claims: CurrentClaims, root: RootDep) -> VoteP
 async def my_vote(user: CurrentUser, root: RootDep) -> MyVote:
     assert user.id is not None
     period = current_period(root.settings.zone)
-    cast = await voting.vote_of(user_id=user.id, period=period)
+    cast = await voting.vote_of(db=root.db, settings=root.settings, user_id=user.id, period=period)
     return MyVote(
         period=format_period(period),
         vote=cast,

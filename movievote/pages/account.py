@@ -40,6 +40,7 @@ class LinkState(rx.State):
         found = await auth._verified_session()
         try:
             user = await accounts.verify_email(
+                db=get_root().db,
                 token=self._token(),
                 user_id=found[0].id if found else None,
                 password=password,
@@ -64,6 +65,8 @@ class LinkState(rx.State):
             return None
         try:
             await accounts.reset_password(
+                db=get_root().db,
+                settings=get_root().settings,
                 token=self._token(),
                 new_password=form.get("new_password", ""),
                 client=auth._client(),
@@ -84,6 +87,8 @@ class LinkState(rx.State):
         auth._start_form()
         try:
             await accounts.request_password_reset(
+                db=get_root().db,
+                settings=get_root().settings,
                 email=form.get("email", ""),
                 client=auth._client(),
                 base_url=auth._base_url(),
@@ -94,7 +99,7 @@ class LinkState(rx.State):
             return None
         auth.form_notice = (
             "If an account uses this address, we sent it a link to set a new password (valid "
-            f"for {accounts.reset_link_lifetime()})."
+            f"for {accounts.reset_link_lifetime(get_root().settings)})."
         )
         return None
 
@@ -124,6 +129,8 @@ class AccountState(rx.State):
             return None
         try:
             issued = await accounts.change_password(
+                db=get_root().db,
+                settings=get_root().settings,
                 user_id=found[0].id,
                 current_password=form.get("current_password", ""),
                 new_password=form.get("new_password", ""),

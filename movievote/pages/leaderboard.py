@@ -29,7 +29,7 @@ class LeaderboardState(rx.State):
         current = format_period(current_period(get_root().settings.zone))
         self.months = [
             format_period(p)
-            for p in await ranking.periods_with_votes()
+            for p in await ranking.periods_with_votes(db=get_root().db)
             if format_period(p) != current
         ]
         return LiveRanking.link

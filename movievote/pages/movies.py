@@ -68,11 +68,15 @@ class MoviesState(rx.State):
     async def load(self):  # type: ignore[no-untyped-def]
         self.vote_error = ""  # an earlier refusal (say, before the address was confirmed)
         if len(self.genres) == 1:
-            self.genres = [ALL_GENRES, *await catalogue.list_genres()]
+            self.genres = [ALL_GENRES, *await catalogue.list_genres(db=get_root().db)]
         await self._search()
         auth = await self.get_state(AuthState)
         user = await auth._verified_user()
-        self._show_vote(await voting.vote_of(user_id=user.id) if user and user.id else None)
+        self._show_vote(
+            await voting.vote_of(db=get_root().db, settings=get_root().settings, user_id=user.id)
+            if user and user.id
+            else None
+        )
         if user and user.id:
             return [rx.toast.info(text, duration=8000) for text in await self._unread(user.id)]
         return None
@@ -82,6 +86,7 @@ class MoviesState(rx.State):
         self.search_error = ""
         try:
             result = await catalogue.list_movies(
+                db=get_root().db,
                 q=self.query or None,
                 genre=None if self.genre == ALL_GENRES else self.genre,
                 year=year,
@@ -96,9 +101,13 @@ class MoviesState(rx.State):
         self.loaded = True
 
     async def _unread(self, user_id: int) -> list[str]:
-        unread = await notifications.list_notifications(user_id=user_id, unread_only=True)
+        unread = await notifications.list_notifications(
+            db=get_root().db, user_id=user_id, unread_only=True
+        )
         mine = [n for n in unread if n.channel == "in_app"]
-        await notifications.mark_read(user_id=user_id, ids=[n.id for n in mine if n.id])
+        await notifications.mark_read(
+            db=get_root().db, user_id=user_id, ids=[n.id for n in mine if n.id]
+        )
         return [messages.render(n.kind, n.payload).body for n in reversed(mine)]
 
     def _show_vote(self, vote: VotePublic | None, title: str | None = None) -> None:
@@ -146,6 +155,8 @@ class MoviesState(rx.State):
         root = get_root()
         try:
             cast, _notified = await voting.cast_and_notify(
+                db=get_root().db,
+                settings=get_root().settings,
                 user_id=claims.user_id,
                 movie_id=int(movie_id),
                 session_id=claims.session_id,
@@ -154,9 +165,13 @@ class MoviesState(rx.State):
             )
         except DomainError as exc:
             self.vote_error = exc.message
-            self._show_vote(await voting.vote_of(user_id=user.id))
+            self._show_vote(
+                await voting.vote_of(
+                    db=get_root().db, settings=get_root().settings, user_id=user.id
+                )
+            )
             return None
-        movie = await catalogue.get_movie(movie_id=cast.movie_id)
+        movie = await catalogue.get_movie(db=get_root().db, movie_id=cast.movie_id)
         self._show_vote(cast, movie.title)
         self._pending = {"user_id": user.id, "vote_id": cast.id}
         return MoviesState.deliver_notification
@@ -170,7 +185,9 @@ class MoviesState(rx.State):
             return
         note = await get_root().dispatcher.outcome(pending["vote_id"])
         if note is not None and note.channel == "in_app" and note.status == "sent" and note.id:
-            await notifications.mark_read(user_id=pending["user_id"], ids=[note.id])
+            await notifications.mark_read(
+                db=get_root().db, user_id=pending["user_id"], ids=[note.id]
+            )
             yield rx.toast.success(messages.render(note.kind, note.payload).body, duration=8000)
 
 

@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from sqlmodel import select
 
-from movievote.config import Channel, Settings, get_settings
-from movievote.db import Database, get_database
+from movievote.config import Channel, Settings
+from movievote.db import Database
 from movievote.errors import (
     InvalidCredentials,
     InvalidInput,
@@ -169,8 +169,8 @@ async def sign_up(
     client: str | None = None,
     notification_channel: Channel | None = None,
     throttle: LoginThrottle,
-    settings: Settings | None = None,
-    db: Database | None = None,
+    settings: Settings,
+    db: Database,
 ) -> SignUpResult:
     """Create an unverified account and mail its verification link; or, if the address has an
     account already, mail its owner a note with a reset link. Answers the same either way.
@@ -178,8 +178,6 @@ async def sign_up(
     Refused before anything is written: malformed input (InvalidInput), an address or invite
     this vote does not admit (SignupClosed), too many sign-ups from the client (TooManyAttempts).
     """
-    settings = settings or get_settings()
-    db = db or get_database()
     address = normalize_email(email)
     check_password_rules(password)
     name = _clean_display_name(display_name)
@@ -298,12 +296,11 @@ async def create_invite(
     max_uses: int = 1,
     days: float | None = 14,
     created_by: int | None = None,
-    db: Database | None = None,
+    db: Database,
 ) -> Invite:
     """A new invite code usable `max_uses` times for `days` days (None: no expiry)."""
     if not 1 <= max_uses <= 100_000:
         raise InvalidInput("An invite is usable 1 to 100,000 times.", field="max_uses")
-    db = db or get_database()
     invite = Invite(
         code=new_secret()[:16],
         max_uses=max_uses,
@@ -413,12 +410,10 @@ def _duration(lifetime: timedelta) -> str:
 
 
 async def resend_verification(
-    *, user_id: int, base_url: str, settings: Settings | None = None, db: Database | None = None
+    *, user_id: int, base_url: str, settings: Settings, db: Database
 ) -> bool:
     """Mail a new verification link; False if the address is verified already.
     TooManyAttempts past VERIFICATION_EMAILS_PER_HOUR."""
-    settings = settings or get_settings()
-    db = db or get_database()
     user = await get_user(user_id=user_id, db=db)
     if user.email_verified_at is not None:
         return False
@@ -490,7 +485,7 @@ async def verify_email(
     token: str,
     user_id: int | None = None,
     password: str | None = None,
-    db: Database | None = None,
+    db: Database,
 ) -> User:
     """Follow a verification link: the account's address is verified from now on.
 
@@ -500,7 +495,6 @@ async def verify_email(
     account the day its owner clicks "confirm" (or a mail scanner follows the link);
     that owner uses "forgot password" instead. PasswordRequired (the link is kept) otherwise.
     """
-    db = db or get_database()
     owner = await _link_owner(db, token, VERIFY)
     if owner != user_id:
         user = await get_user(user_id=owner, db=db)
@@ -515,9 +509,8 @@ async def verify_email(
     return await get_user(user_id=owner, db=db)
 
 
-async def mark_verified(*, user_id: int, db: Database | None = None) -> None:
+async def mark_verified(*, user_id: int, db: Database) -> None:
     """Record that the account's owner reads its address (a followed link, or an operator)."""
-    db = db or get_database()
     async with db.transaction() as conn:
         await conn.execute(
             sa.update(users_t)
@@ -532,12 +525,10 @@ async def request_password_reset(
     base_url: str,
     client: str | None = None,
     throttle: LoginThrottle,
-    settings: Settings | None = None,
-    db: Database | None = None,
+    settings: Settings,
+    db: Database,
 ) -> None:
     """Mail a reset link if the address has an account; the same (silent) answer if not."""
-    settings = settings or get_settings()
-    db = db or get_database()
     address = normalize_email(email)
     await throttle.mail_request(client=client)
     # the look-up, the link and the mail happen after the answer, for every address: the
@@ -566,14 +557,12 @@ async def reset_password(
     new_password: str,
     client: str | None = None,
     throttle: LoginThrottle,
-    settings: Settings | None = None,
-    db: Database | None = None,
+    settings: Settings,
+    db: Database,
 ) -> User:
     """Follow a reset link: set the password, end every session. The link came to the
     account's inbox, so the address counts as verified too, and the account's log-in throttle
     starts afresh with this client known: a reset by mail always lets the owner back in."""
-    settings = settings or get_settings()
-    db = db or get_database()
     check_password_rules(new_password)
     user_id = await _consume_link(db, token, RESET)
     await _set_password(db, settings, user_id, new_password)
@@ -590,14 +579,12 @@ async def change_password(
     new_password: str,
     client: str | None = None,
     throttle: LoginThrottle,
-    settings: Settings | None = None,
-    db: Database | None = None,
+    settings: Settings,
+    db: Database,
 ) -> AccessToken:
     """Change the password with the current one: every earlier session ends, and a new one
     (returned) keeps the member logged in where they made the change. Wrong current passwords
     count as failed log-ins (a stolen session is no way to guess the password)."""
-    settings = settings or get_settings()
-    db = db or get_database()
     check_password_rules(new_password)
     user = await get_user(user_id=user_id, db=db)
     await throttle.check(account=user.email, client=client)
@@ -641,12 +628,8 @@ async def _set_password(db: Database, settings: Settings, user_id: int, password
         )
 
 
-async def authenticate(
-    *, email: str, password: str, settings: Settings | None = None, db: Database | None = None
-) -> User:
+async def authenticate(*, email: str, password: str, settings: Settings, db: Database) -> User:
     """The user whose email and password these are; InvalidCredentials otherwise (same time)."""
-    settings = settings or get_settings()
-    db = db or get_database()
     try:
         address = normalize_email(email)
     except InvalidInput:
@@ -660,9 +643,8 @@ async def authenticate(
     return user
 
 
-async def get_user(*, user_id: int, db: Database | None = None) -> User:
+async def get_user(*, user_id: int, db: Database) -> User:
     """A user by id; UserNotFound if there is none."""
-    db = db or get_database()
     async with db.session() as session:
         user = await session.get(User, user_id)
     if user is None:
@@ -670,8 +652,7 @@ async def get_user(*, user_id: int, db: Database | None = None) -> User:
     return user
 
 
-async def get_user_by_email(*, email: str, db: Database | None = None) -> User | None:
-    db = db or get_database()
+async def get_user_by_email(*, email: str, db: Database) -> User | None:
     async with db.session() as session:
         result = await session.exec(select(User).where(User.email == account_key(email)))
         return result.first()
@@ -691,8 +672,8 @@ async def log_in(
     password: str,
     client: str | None = None,
     throttle: LoginThrottle,
-    settings: Settings | None = None,
-    db: Database | None = None,
+    settings: Settings,
+    db: Database,
 ) -> AccessToken:
     """Authenticate and open a session, throttling failures (services.throttle).
 
@@ -716,19 +697,17 @@ async def log_in(
 
 
 @overload
-async def open_session(
-    *, user: User, settings: Settings | None = ..., db: Database | None = ...
-) -> AccessToken: ...
+async def open_session(*, user: User, settings: Settings, db: Database) -> AccessToken: ...
 @overload
 async def open_session(
-    *, user: User, checked_hash: str, settings: Settings | None = ..., db: Database | None = ...
+    *, user: User, checked_hash: str, settings: Settings, db: Database
 ) -> AccessToken | None: ...
 async def open_session(
     *,
     user: User,
     checked_hash: str | None = None,
-    settings: Settings | None = None,
-    db: Database | None = None,
+    settings: Settings,
+    db: Database,
 ) -> AccessToken | None:
     """A new session for the user and the access token that names it.
 
@@ -737,8 +716,6 @@ async def open_session(
     (FOR SHARE on PostgreSQL): a password change or reset either waits for this session and
     then ends it, or happens first and this log-in fails. None slips between the two.
     """
-    settings = settings or get_settings()
-    db = db or get_database()
     assert user.id is not None
     now = utcnow()
     session_id = new_secret()
@@ -768,12 +745,8 @@ async def open_session(
     return AccessToken(user=user, token=token, expires_in=expires_in, session_id=session_id)
 
 
-async def log_out(
-    *, token: str, settings: Settings | None = None, db: Database | None = None
-) -> None:
+async def log_out(*, token: str, settings: Settings, db: Database) -> None:
     """End the session a token names (a token that is not valid any more has none to end)."""
-    settings = settings or get_settings()
-    db = db or get_database()
     try:
         claims = decode_access_token(token, settings=settings)
     except InvalidToken:
@@ -790,17 +763,14 @@ async def log_out(
         )
 
 
-async def user_from_token(
-    *, token: str, settings: Settings | None = None, db: Database | None = None
-) -> User:
+async def user_from_token(*, token: str, settings: Settings, db: Database) -> User:
     """The user a token names: verified (signature, expiry, algorithm), its session still
     open and its account still there, in one query. InvalidToken otherwise."""
-    claims = decode_access_token(token, settings=settings or get_settings())
+    claims = decode_access_token(token, settings=settings)
     return await user_of_session(claims=claims, db=db)
 
 
-async def user_of_session(*, claims: TokenClaims, db: Database | None = None) -> User:
-    db = db or get_database()
+async def user_of_session(*, claims: TokenClaims, db: Database) -> User:
     async with db.session() as session:
         result = await session.exec(
             select(User)
@@ -831,15 +801,14 @@ def public(user: User) -> UserPublic:
     )
 
 
-def verification_link_lifetime(settings: Settings | None = None) -> str:
-    return _duration(timedelta(hours=(settings or get_settings()).verification_link_hours))
+def verification_link_lifetime(settings: Settings) -> str:
+    return _duration(timedelta(hours=settings.verification_link_hours))
 
 
-def reset_link_lifetime(settings: Settings | None = None) -> str:
-    return _duration(timedelta(minutes=(settings or get_settings()).password_reset_minutes))
+def reset_link_lifetime(settings: Settings) -> str:
+    return _duration(timedelta(minutes=settings.password_reset_minutes))
 
 
-def is_verified(user: User, settings: Settings | None = None) -> bool:
+def is_verified(user: User, settings: Settings) -> bool:
     """May this member vote as far as the address goes (verified, or verification off)?"""
-    settings = settings or get_settings()
     return settings.email_verification == "off" or user.email_verified_at is not None

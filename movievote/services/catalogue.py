@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from movievote.adapters.base import MovieData, MovieSource
-from movievote.db import Database, get_database
+from movievote.db import Database
 from movievote.errors import InvalidInput, MovieNotFound
 from movievote.models import Genre, Movie, MovieGenre, MoviePage, MoviePublic, utcnow
 from movievote.text import cleaned, is_storable, storable
@@ -71,7 +71,7 @@ async def list_movies(
     year: int | None = None,
     page: int = 1,
     page_size: int = 24,
-    db: Database | None = None,
+    db: Database,
 ) -> MoviePage:
     """A page of movies matching a text search (title or original title), genre and year.
 
@@ -86,7 +86,6 @@ async def list_movies(
         storable(q, field="q")
     if genre is not None:
         storable(genre, field="genre")
-    db = db or get_database()
     conditions: list[sa.ColumnElement[bool]] = []
     if q and q.strip():
         text = q.strip()
@@ -128,9 +127,8 @@ async def list_movies(
     )
 
 
-async def get_movie(*, movie_id: int, db: Database | None = None) -> MoviePublic:
+async def get_movie(*, movie_id: int, db: Database) -> MoviePublic:
     """One movie; MovieNotFound if there is none."""
-    db = db or get_database()
     async with db.engine.connect() as conn:
         row = (
             (await conn.execute(sa.select(*PUBLIC_COLUMNS).where(movies_t.c.id == movie_id)))
@@ -143,9 +141,8 @@ async def get_movie(*, movie_id: int, db: Database | None = None) -> MoviePublic
     return to_public(row, genres)
 
 
-async def list_genres(*, db: Database | None = None) -> list[str]:
+async def list_genres(*, db: Database) -> list[str]:
     """Every genre that at least one movie has, alphabetical."""
-    db = db or get_database()
     async with db.engine.connect() as conn:
         rows = await conn.scalars(
             sa.select(genres_t.c.name)
@@ -155,8 +152,7 @@ async def list_genres(*, db: Database | None = None) -> list[str]:
         return list(rows)
 
 
-async def count_movies(*, db: Database | None = None) -> int:
-    db = db or get_database()
+async def count_movies(*, db: Database) -> int:
     async with db.engine.connect() as conn:
         return int(await conn.scalar(sa.select(sa.func.count()).select_from(movies_t)) or 0)
 
@@ -171,9 +167,8 @@ class ImportResult:
         return self.created + self.updated
 
 
-async def upsert_movies(items: Iterable[MovieData], *, db: Database | None = None) -> ImportResult:
+async def upsert_movies(items: Iterable[MovieData], *, db: Database) -> ImportResult:
     """Insert new movies and update known ones (same source and external id), in one transaction."""
-    db = db or get_database()
     batch = list({(m.source, m.external_id): m for m in map(_storable_movie, items)}.values())
     result = ImportResult()
     if not batch:
@@ -279,7 +274,7 @@ async def import_catalogue(
     *,
     batch_size: int = 100,
     on_progress: Callable[[int], None] | None = None,
-    db: Database | None = None,
+    db: Database,
 ) -> ImportResult:
     """Import every movie a source yields, in batches; safe to run again (updates, no duplicates)."""
     result = ImportResult()

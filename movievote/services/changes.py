@@ -19,14 +19,13 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
+from typing import Any
 
 import psycopg
 import sqlalchemy as sa
 
-from movievote.config import get_settings
-from movievote.db import postgres_connect_args
 from movievote.services.observer import RankingSubject
 from movievote.services.tallies import CHANGES_CHANNEL, parse_payload
 
@@ -55,10 +54,14 @@ class ChangeListener:
         *,
         origin: str,
         current: Callable[[], date],
+        connect_args: Mapping[str, Any] | None = None,
         retry_seconds: float = 1.0,
         probe_seconds: float = 15.0,
     ) -> None:
         self.subject = subject
+        # the pool's time-outs (db.postgres_connect_args): a server that never answers is
+        # given up, then retried
+        self.connect_args = dict(connect_args or {})
         self.conninfo = libpq_url(database_url)
         self.origin = origin
         self.current = current
@@ -85,8 +88,7 @@ class ChangeListener:
             self.conninfo,
             autocommit=True,
             application_name=APPLICATION_NAME,
-            # the pool's time-outs: a server that never answers is given up, then retried
-            **postgres_connect_args(get_settings()),
+            **self.connect_args,
         ) as conn:
             await conn.execute(f"LISTEN {CHANGES_CHANNEL}")
             self.connections += 1

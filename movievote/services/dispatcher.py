@@ -10,8 +10,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from movievote.config import Settings, get_settings
-from movievote.db import Database, get_database
+from movievote.config import Settings
+from movievote.db import Database
 from movievote.models import Movie, Notification, User, VotePublic, utcnow
 from movievote.services.messages import render, vote_registered_payload
 from movievote.services.notifications import Contact, _deliver, create_notifier, notify, record
@@ -40,7 +40,7 @@ class NotificationDispatcher:
     burst of votes costs a few statements rather than several per vote. Never delays a lone
     notification."""
 
-    def __init__(self, *, settings: Settings | None = None, db: Database | None = None) -> None:
+    def __init__(self, *, settings: Settings, db: Database) -> None:
         self.settings = settings
         self.db = db
         self._queue: list[_Job] = []
@@ -88,8 +88,7 @@ class NotificationDispatcher:
                     job.done.set_result(result)
 
     async def _send(self, batch: list[_Job]) -> list[Notification | None]:
-        settings = self.settings or get_settings()
-        db = self.db or get_database()
+        settings, db = self.settings, self.db
         async with db.engine.connect() as conn:
             contacts = {
                 row.id: Contact(

@@ -25,8 +25,8 @@ from sqlmodel import select
 from movievote.adapters.delivery import DeliveryError, Message, Notifier, Recipient
 from movievote.adapters.email import EmailNotifier
 from movievote.adapters.sms import SmsNotifier
-from movievote.config import Settings, get_settings
-from movievote.db import Database, get_database
+from movievote.config import Settings
+from movievote.db import Database
 from movievote.errors import InvalidInput
 from movievote.models import Notification, utcnow
 from movievote.services.messages import render
@@ -57,10 +57,9 @@ class InAppNotifier:
 
 
 def create_notifier(
-    channel: str, *, settings: Settings | None = None, http: httpx.AsyncClient | None = None
+    channel: str, *, settings: Settings, http: httpx.AsyncClient | None = None
 ) -> Notifier:
     """The factory: the one place that knows which class serves which channel."""
-    settings = settings or get_settings()
     if channel == "email":
         return EmailNotifier(
             smtp_url=settings.notify_smtp_url,
@@ -131,8 +130,8 @@ async def notify(
     link: str | None = None,
     channel: str | None = None,
     notifier: Notifier | None = None,
-    settings: Settings | None = None,
-    db: Database | None = None,
+    settings: Settings,
+    db: Database,
 ) -> Notification:
     """Deliver a notification with bounded retries and record it with its outcome. Never raises
     for a delivery failure: the outcome is in the returned (and stored) row.
@@ -140,8 +139,6 @@ async def notify(
     A channel whose delivery is the stored row itself (in-app) is written once, already sent;
     the others are recorded as pending first, so a crash mid-delivery leaves a trace.
     """
-    settings = settings or get_settings()
-    db = db or get_database()
     channel = channel or user.notification_channel or settings.notify_default_channel
     notifier = notifier or create_notifier(channel, settings=settings)
     message = render(kind, payload, link)
@@ -215,10 +212,9 @@ async def _deliver(
 
 
 async def list_notifications(
-    *, user_id: int, unread_only: bool = False, limit: int = 20, db: Database | None = None
+    *, user_id: int, unread_only: bool = False, limit: int = 20, db: Database
 ) -> list[Notification]:
     """A user's latest notifications, newest first."""
-    db = db or get_database()
     query = select(Notification).where(Notification.user_id == user_id)
     if unread_only:
         query = query.where(Notification.read_at.is_(None))  # type: ignore[union-attr]
@@ -227,11 +223,10 @@ async def list_notifications(
         return list((await session.exec(query)).all())
 
 
-async def mark_read(*, user_id: int, ids: list[int], db: Database | None = None) -> None:
+async def mark_read(*, user_id: int, ids: list[int], db: Database) -> None:
     """Mark a user's in-app notifications as read (only theirs)."""
     if not ids:
         return
-    db = db or get_database()
     async with db.autocommit() as conn:
         await conn.execute(
             sa.update(notifications_t)

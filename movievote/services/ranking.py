@@ -12,7 +12,7 @@ from typing import Literal
 
 import sqlalchemy as sa
 
-from movievote.db import Database, get_database
+from movievote.db import Database
 from movievote.models import (
     AllTimeTally,
     MonthlyTally,
@@ -61,11 +61,8 @@ def total_query(scope: Scope) -> sa.Select[tuple[object]]:
     return query if scope == ALL_TIME else query.where(totals_t.c.period == scope)
 
 
-async def compute_ranking(
-    scope: Scope, *, limit: int = MAX_LIMIT, db: Database | None = None
-) -> Ranking:
+async def compute_ranking(scope: Scope, *, limit: int = MAX_LIMIT, db: Database) -> Ranking:
     """The ranking straight from the tallies (no cache)."""
-    db = db or get_database()
     async with db.engine.connect() as conn:
         rows = (await conn.execute(top_query(scope, limit))).mappings().all()
         total = int(await conn.scalar(total_query(scope)) or 0)
@@ -86,9 +83,8 @@ async def compute_ranking(
     )
 
 
-async def periods_with_votes(*, db: Database | None = None) -> list[date]:
+async def periods_with_votes(*, db: Database) -> list[date]:
     """Every month that has votes, newest first (for choosing a past month's ranking)."""
-    db = db or get_database()
     async with db.engine.connect() as conn:
         rows = await conn.scalars(
             sa.select(totals_t.c.period)

@@ -20,7 +20,7 @@ class RankingCache:
     most `max_entries` scopes (RANKING_CACHE_MAX_ENTRIES), the least recently read go first,
     so asking for many past months cannot grow it without bound."""
 
-    def __init__(self, *, ttl_seconds: float, max_entries: int, db: Database | None = None) -> None:
+    def __init__(self, *, ttl_seconds: float, max_entries: int, db: Database) -> None:
         self.entries: TTLCache[str, Ranking] = TTLCache(
             ttl_seconds=ttl_seconds, max_entries=max_entries
         )

@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
-from movievote.db import Database, get_database
+from movievote.db import Database
 from movievote.models import AllTimeTally, MonthlyTally, Movie, PeriodTotal, VoteDelta
 from movievote.periods import format_period, parse_period
 
@@ -75,7 +75,7 @@ class _Sum:
             self.reached_at = at
 
 
-async def fold_vote_deltas(*, db: Database | None = None, origin: str = "") -> set[date]:
+async def fold_vote_deltas(*, db: Database, origin: str = "") -> set[date]:
     """Move pending vote deltas into the tallies; returns the periods that changed.
 
     One folder at a time (a PostgreSQL advisory lock); DELETE ... RETURNING takes exactly the
@@ -84,7 +84,6 @@ async def fold_vote_deltas(*, db: Database | None = None, origin: str = "") -> s
     same transaction (so it is heard exactly when the new tallies are visible), naming `origin`
     and the periods: every other process then knows, whoever cast the votes (services.changes).
     """
-    db = db or get_database()
     if db.dialect == "postgresql":
         async with db.transaction() as conn:
             await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(FOLD_LOCK_KEY)))
@@ -146,9 +145,8 @@ def _add_votes(db: Database, table: sa.Table, keys: list[str]) -> sa.Executable:
     return statement.on_conflict_do_update(index_elements=keys, set_=updates)
 
 
-async def rebuild_tallies(*, db: Database | None = None) -> None:
+async def rebuild_tallies(*, db: Database) -> None:
     """Recompute every tally from the votes themselves (repair and verification path)."""
-    db = db or get_database()
     votes = sa.table("votes", sa.column("period"), sa.column("movie_id"), sa.column("created_at"))
     async with db.transaction() as conn:
         if db.dialect == "postgresql":

@@ -12,8 +12,8 @@ import psycopg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from movievote.config import Settings, get_settings
-from movievote.db import Database, get_database
+from movievote.config import Settings
+from movievote.db import Database
 from movievote.errors import (
     AlreadyVoted,
     EmailNotVerified,
@@ -134,9 +134,9 @@ async def cast_vote(
     movie_id: int,
     session_id: str | None,
     now: datetime | None = None,
-    settings: Settings | None = None,
+    settings: Settings,
     subject: RankingSubject,
-    db: Database | None = None,
+    db: Database,
 ) -> VotePublic:
     """Record the user's vote for this month.
 
@@ -147,8 +147,6 @@ async def cast_vote(
     (AlreadyVoted), the session has ended (InvalidToken), the address is not verified
     (EmailNotVerified), or the movie or user does not exist.
     """
-    settings = settings or get_settings()
-    db = db or get_database()
     instant = now or utcnow()
     period = period_of(instant, settings.zone)
     params: dict[str, Any] = {
@@ -184,8 +182,8 @@ async def cast_and_notify(
     subject: RankingSubject,
     dispatcher: NotificationDispatcher,
     now: datetime | None = None,
-    settings: Settings | None = None,
-    db: Database | None = None,
+    settings: Settings,
+    db: Database,
 ) -> tuple[VotePublic, asyncio.Future[Notification | None]]:
     """Cast the vote, then hand its "vote registered" notification to the dispatcher without
     waiting for it: the one way the pages and the API vote. The future resolves once the
@@ -260,12 +258,10 @@ async def vote_of(
     *,
     user_id: int,
     period: date | None = None,
-    settings: Settings | None = None,
-    db: Database | None = None,
+    settings: Settings,
+    db: Database,
 ) -> VotePublic | None:
     """The user's vote in a period (default: the current one), or None."""
-    settings = settings or get_settings()
-    db = db or get_database()
     period = period or current_period(settings.zone)
     async with db.engine.connect() as conn:
         row = (

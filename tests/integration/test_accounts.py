@@ -24,9 +24,11 @@ async def test_sign_up_stores_a_bcrypt_hash_and_a_lowercased_email(db):
         password="s3cret-pass",
         display_name=" Ana  Silva ",
         base_url=BASE_URL,
+        db=db,
+        settings=get_root().settings,
     )
     assert result.email == "ana.silva@example.com" and result.verification_required
-    user = await accounts.get_user_by_email(email="ana.silva@example.com")
+    user = await accounts.get_user_by_email(email="ana.silva@example.com", db=db)
     assert user is not None and user.id is not None
     assert user.display_name == "Ana Silva"
     assert user.password_hash.startswith("$2b$") and "s3cret-pass" not in user.password_hash
@@ -41,6 +43,8 @@ async def test_email_is_unique_whatever_its_case_and_the_answer_does_not_tell(db
         password="password1",
         display_name="Bob",
         base_url=BASE_URL,
+        db=db,
+        settings=get_root().settings,
     )
     again = await accounts.sign_up(
         throttle=get_root().throttle,
@@ -48,6 +52,8 @@ async def test_email_is_unique_whatever_its_case_and_the_answer_does_not_tell(db
         password="password2",
         display_name="Bob 2",
         base_url=BASE_URL,
+        db=db,
+        settings=get_root().settings,
     )
     assert first == again
     async with db.engine.connect() as conn:
@@ -63,6 +69,8 @@ async def test_concurrent_sign_ups_with_one_email_create_one_account(db):
                 password="password1",
                 display_name=f"R{i}",
                 base_url=BASE_URL,
+                db=db,
+                settings=get_root().settings,
             )
             for i in range(10)
         ),
@@ -108,6 +116,8 @@ async def test_sign_up_rejects_bad_input_with_a_clear_message(db, email, passwor
             password=password,
             display_name=name,
             base_url=BASE_URL,
+            db=db,
+            settings=get_root().settings,
         )
     assert refused.value.field == field
     assert refused.value.message.endswith(".") or refused.value.message.endswith(")")
@@ -121,18 +131,29 @@ async def test_a_72_byte_password_is_accepted_and_checked_in_full(db):
         password=password,
         display_name="L",
         base_url=BASE_URL,
+        db=db,
+        settings=get_root().settings,
     )
     assert (
-        await accounts.authenticate(email="long@example.com", password=password)
+        await accounts.authenticate(
+            email="long@example.com", password=password, db=db, settings=get_root().settings
+        )
     ).email == "long@example.com"
     with pytest.raises(InvalidCredentials):
-        await accounts.authenticate(email="long@example.com", password="p" * 71 + "?")
+        await accounts.authenticate(
+            email="long@example.com", password="p" * 71 + "?", db=db, settings=get_root().settings
+        )
 
 
 async def test_authenticate_accepts_the_right_password_only(db, make_user):
     user = await make_user(email="carla@example.com", password="right-password")
     assert (
-        await accounts.authenticate(email="CARLA@example.com", password="right-password")
+        await accounts.authenticate(
+            email="CARLA@example.com",
+            password="right-password",
+            db=db,
+            settings=get_root().settings,
+        )
     ).id == user.id
     for email, password in [
         ("carla@example.com", "wrong-password"),
@@ -140,7 +161,9 @@ async def test_authenticate_accepts_the_right_password_only(db, make_user):
         ("garbage", "x"),
     ]:
         with pytest.raises(InvalidCredentials) as refused:
-            await accounts.authenticate(email=email, password=password)
+            await accounts.authenticate(
+                email=email, password=password, db=db, settings=get_root().settings
+            )
         assert refused.value.message == "Incorrect email or password."
 
 
@@ -163,12 +186,13 @@ async def test_bcrypt_never_blocks_the_event_loop(db, make_user):
         display_name="S",
         settings=settings,
         base_url=BASE_URL,
+        db=db,
     )
-    user = await accounts.get_user_by_email(email="slow@example.com")
+    user = await accounts.get_user_by_email(email="slow@example.com", db=db)
     assert user is not None
     with pytest.raises(InvalidCredentials):  # unknown email: the dummy check costs as much
         await accounts.authenticate(
-            email="unknown@example.com", password="password1", settings=settings
+            email="unknown@example.com", password="password1", settings=settings, db=db
         )
     elapsed = time.monotonic() - started
     task.cancel()
@@ -184,24 +208,28 @@ async def test_unknown_email_costs_a_real_bcrypt_check(db, make_user, monkeypatc
     real = security._check_sync
     monkeypatch.setattr(security, "_check_sync", lambda p, h: checked.append(h) or real(p, h))
     with pytest.raises(InvalidCredentials):
-        await accounts.authenticate(email="ghost@example.com", password="whatever1")
+        await accounts.authenticate(
+            email="ghost@example.com", password="whatever1", db=db, settings=get_root().settings
+        )
     assert len(checked) == 1 and checked[0].startswith("$2b$")
 
 
 async def test_token_round_trip_and_claims(db, make_user, settings):
     user = await make_user()
-    issued = await accounts.open_session(user=user)
+    issued = await accounts.open_session(user=user, db=db, settings=settings)
     assert issued.expires_in == settings.access_token_minutes * 60
     claims = jwt.decode(issued.token, settings.secret_key, algorithms=["HS256"])
     assert claims["sub"] == str(user.id) and claims["exp"] - claims["iat"] == issued.expires_in
     assert claims["sid"] == issued.session_id and len(issued.session_id) == 43
-    assert (await accounts.user_from_token(token=issued.token)).id == user.id
+    assert (
+        await accounts.user_from_token(token=issued.token, db=db, settings=settings)
+    ).id == user.id
 
 
 async def test_expired_tampered_wrong_key_and_unsigned_tokens_are_rejected(db, make_user, settings):
     user = await make_user()
-    old = await accounts.open_session(user=user, settings=Settings(access_token_minutes=1))
-    good = await accounts.open_session(user=user)
+    old = await accounts.open_session(user=user, settings=Settings(access_token_minutes=1), db=db)
+    good = await accounts.open_session(user=user, db=db, settings=settings)
     header, payload, signature = good.token.split(".")
     forged_payload = jwt.utils.base64url_encode(
         f'{{"sub":"1","sid":"{good.session_id}","iat":1,"exp":9999999999}}'.encode()
@@ -243,19 +271,19 @@ async def test_expired_tampered_wrong_key_and_unsigned_tokens_are_rejected(db, m
     }
     for name, token in bad_tokens.items():
         with pytest.raises(InvalidToken):
-            await accounts.user_from_token(token=token)
+            await accounts.user_from_token(token=token, db=db, settings=settings)
         assert name
     assert old.token != good.token
 
 
 async def test_a_token_for_a_deleted_user_is_refused_and_never_names_a_new_account(db, make_user):
     user = await make_user()
-    issued = await accounts.open_session(user=user)
+    issued = await accounts.open_session(user=user, db=db, settings=get_root().settings)
     async with db.transaction() as conn:
         await conn.execute(sa.text("DELETE FROM users WHERE id = :u"), {"u": user.id})
     with pytest.raises(InvalidToken):
-        await accounts.user_from_token(token=issued.token)
+        await accounts.user_from_token(token=issued.token, db=db, settings=get_root().settings)
     newcomer = await make_user()
     assert newcomer.id != user.id  # ids are never handed out again (AUTOINCREMENT on SQLite)
     with pytest.raises(InvalidToken):
-        await accounts.user_from_token(token=issued.token)
+        await accounts.user_from_token(token=issued.token, db=db, settings=get_root().settings)

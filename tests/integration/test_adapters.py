@@ -180,7 +180,7 @@ async def test_tmdb_client_pages_through_the_api_with_the_key(db):
             image_base_url="https://img.example/w500",
         )
         assert await client.total() == 3
-        result = await catalogue.import_catalogue(client)
+        result = await catalogue.import_catalogue(client, db=db)
         assert (result.created, result.updated) == (3, 0)
         again = await catalogue.import_catalogue(
             TmdbClient(
@@ -188,12 +188,13 @@ async def test_tmdb_client_pages_through_the_api_with_the_key(db):
                 base_url="https://api.example/3",
                 api_key="k123",
                 image_base_url="https://img.example/w500",
-            )
+            ),
+            db=db,
         )
         assert (again.created, again.updated) == (0, 3)
     assert all(r.url.params["api_key"] == "k123" for r in requests)
-    assert await catalogue.count_movies() == 3
-    page = await catalogue.list_movies(q="spirited")
+    assert await catalogue.count_movies(db=db) == 3
+    page = await catalogue.list_movies(q="spirited", db=db)
     assert page.items[0].genres == ["Animation", "Family", "Fantasy"]
 
 
@@ -254,9 +255,9 @@ async def test_omdb_client_searches_then_fetches_each_movie(db):
             http=http, base_url="https://omdb.example", api_key="omdb-key", search="godfather"
         )
         assert await client.total() == 2
-        result = await catalogue.import_catalogue(client)
+        result = await catalogue.import_catalogue(client, db=db)
     assert result.created == 2
-    assert [m.title for m in (await catalogue.list_movies(genre="crime")).items] == [
+    assert [m.title for m in (await catalogue.list_movies(genre="crime", db=db)).items] == [
         "The Godfather"
     ]
 
@@ -268,8 +269,8 @@ async def test_the_bundled_catalogue_is_real_and_loads_through_the_adapter(db):
     movies = [m async for m in source.movies()]
     assert len({(m.title, m.year) for m in movies}) == len(movies) >= 250
     assert all(m.year and m.genres and m.overview and m.original_title for m in movies)
-    result = await catalogue.import_catalogue(source)
+    result = await catalogue.import_catalogue(source, db=db)
     assert result.created == len(movies)
-    assert len(await catalogue.list_genres()) >= 12
-    godfather = (await catalogue.list_movies(q="The Godfather")).items[0]
+    assert len(await catalogue.list_genres(db=db)) >= 12
+    godfather = (await catalogue.list_movies(q="The Godfather", db=db)).items[0]
     assert godfather.year == 1972 and "Crime" in godfather.genres

@@ -10,7 +10,7 @@ from movievote.services import catalogue
 
 
 async def test_list_is_ordered_by_title_with_genres(db, movies):
-    page = await catalogue.list_movies()
+    page = await catalogue.list_movies(db=db)
     assert page.total == 5 and page.page == 1 and page.page_size == 24
     assert [m.title for m in page.items] == [
         "Amélie",
@@ -39,7 +39,7 @@ async def test_list_is_ordered_by_title_with_genres(db, movies):
     ],
 )
 async def test_search_and_filters(db, movies, filters, titles):
-    page = await catalogue.list_movies(**filters)
+    page = await catalogue.list_movies(db=db, **filters)
     assert [m.title for m in page.items] == titles
     assert page.total == len(titles)
 
@@ -47,11 +47,11 @@ async def test_search_and_filters(db, movies, filters, titles):
 async def test_pages_are_stable_and_complete(db, movies):
     seen = []
     for number in (1, 2, 3):
-        page = await catalogue.list_movies(page=number, page_size=2)
+        page = await catalogue.list_movies(page=number, page_size=2, db=db)
         assert page.total == 5
         seen += [m.id for m in page.items]
     assert sorted(seen) == sorted(movies) and len(seen) == 5
-    assert (await catalogue.list_movies(page=4, page_size=2)).items == []
+    assert (await catalogue.list_movies(page=4, page_size=2, db=db)).items == []
 
 
 @pytest.mark.parametrize(
@@ -59,12 +59,12 @@ async def test_pages_are_stable_and_complete(db, movies):
 )
 async def test_bad_paging_is_refused(db, page, size, field):
     with pytest.raises(InvalidInput) as refused:
-        await catalogue.list_movies(page=page, page_size=size)
+        await catalogue.list_movies(page=page, page_size=size, db=db)
     assert refused.value.field == field
 
 
 async def test_get_one_and_not_found(db, movies):
-    movie = await catalogue.get_movie(movie_id=movies[1])
+    movie = await catalogue.get_movie(movie_id=movies[1], db=db)
     assert (movie.title, movie.original_title, movie.year) == (
         "Spirited Away",
         "千と千尋の神隠し",
@@ -72,11 +72,11 @@ async def test_get_one_and_not_found(db, movies):
     )
     assert movie.genres == ["Animation", "Fantasy"]
     with pytest.raises(MovieNotFound):
-        await catalogue.get_movie(movie_id=123456)
+        await catalogue.get_movie(movie_id=123456, db=db)
 
 
 async def test_genres_lists_only_used_genres(db, movies):
-    assert await catalogue.list_genres() == [
+    assert await catalogue.list_genres(db=db) == [
         "Animation",
         "Comedy",
         "Crime",
@@ -98,11 +98,11 @@ async def test_import_again_updates_and_never_duplicates(db, movies):
         overview="Updated.",
     )
     new = MovieData(source="test", external_id="6", title="Roma", year=2018, genres=("Drama",))
-    result = await catalogue.upsert_movies([changed, new])
+    result = await catalogue.upsert_movies([changed, new], db=db)
     assert (result.created, result.updated) == (1, 1)
-    assert await catalogue.count_movies() == 6
-    movie = await catalogue.get_movie(movie_id=movies[2])
+    assert await catalogue.count_movies(db=db) == 6
+    movie = await catalogue.get_movie(movie_id=movies[2], db=db)
     assert (movie.title, movie.overview, movie.genres) == ("Parasite (2019)", "Updated.", ["Drama"])
-    again = await catalogue.upsert_movies([changed, new])
+    again = await catalogue.upsert_movies([changed, new], db=db)
     assert (again.created, again.updated) == (0, 2)
-    assert await catalogue.count_movies() == 6
+    assert await catalogue.count_movies(db=db) == 6

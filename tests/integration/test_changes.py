@@ -11,11 +11,11 @@ import sqlalchemy as sa
 
 from movievote.config import get_settings
 from movievote.periods import current_period
-from movievote.services import voting
+from movievote.root import get_root
 from movievote.services.changes import APPLICATION_NAME, ChangeListener, parse_payload
 from movievote.services.observer import RankingChange, RankingSubject
 from movievote.services.tallies import fold_vote_deltas
-from tests.conftest import TEST_DATABASE_URL, postgres_only
+from tests.conftest import TEST_DATABASE_URL, cast_vote, postgres_only
 
 pytestmark = postgres_only
 
@@ -35,7 +35,7 @@ class Heard:
 
 async def other_process(origin: str = "B") -> tuple[ChangeListener, Heard, asyncio.Task[None]]:
     """What another serving process has: a subject with an observer, and a listener."""
-    subject = RankingSubject(fold=partial(fold_vote_deltas, origin=origin))
+    subject = RankingSubject(fold=partial(fold_vote_deltas, origin=origin, db=get_root().db))
     heard = Heard()
     subject.subscribe(heard)
     listener = ChangeListener(
@@ -78,14 +78,14 @@ async def test_a_fold_elsewhere_is_heard_and_a_process_ignores_its_own(db, movie
         month = current_period(get_settings().zone)
         for origin in ("B", "A"):  # its own fold first: notifications arrive in order
             user = await make_user()
-            await voting.cast_vote(
-                session_id=None, user_id=user.id, movie_id=movies[0], subject=QUIET
-            )
-            assert await fold_vote_deltas(origin=origin) == {month}
+            await cast_vote(user_id=user.id, movie_id=movies[0], subject=QUIET)
+            assert await fold_vote_deltas(origin=origin, db=get_root().db) == {month}
         change = await heard.next()
         assert change.periods == {month}
         assert heard.changes.empty()  # B's own fold was not announced to B again
-        assert await fold_vote_deltas(origin="A") == set()  # nothing folded: no NOTIFY
+        assert (
+            await fold_vote_deltas(origin="A", db=get_root().db) == set()
+        )  # nothing folded: no NOTIFY
         await asyncio.sleep(0.3)
         assert heard.changes.empty()
     finally:
@@ -98,8 +98,10 @@ async def test_a_stray_notification_on_the_channel_is_ignored(db, movies, make_u
         async with db.autocommit() as conn:
             await conn.execute(sa.text("SELECT pg_notify('movievote_ranking', 'x not-a-month')"))
         user = await make_user()
-        await voting.cast_vote(session_id=None, user_id=user.id, movie_id=movies[0], subject=QUIET)
-        assert await fold_vote_deltas(origin="A") == {current_period(get_settings().zone)}
+        await cast_vote(user_id=user.id, movie_id=movies[0], subject=QUIET)
+        assert await fold_vote_deltas(origin="A", db=get_root().db) == {
+            current_period(get_settings().zone)
+        }
         assert (await heard.next()).periods == {
             current_period(get_settings().zone)
         }  # still listening
@@ -120,7 +122,9 @@ async def test_votes_written_by_a_sql_client_are_announced_by_the_next_fold(db, 
                 ),
                 {"u": user.id, "m": movies[1], "p": current_period(get_settings().zone)},
             )
-        assert await fold_vote_deltas(origin="A") == {current_period(get_settings().zone)}
+        assert await fold_vote_deltas(origin="A", db=get_root().db) == {
+            current_period(get_settings().zone)
+        }
         assert (await heard.next()).periods == {current_period(get_settings().zone)}
     finally:
         await stop(task)

@@ -15,22 +15,24 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from movievote import db as db_module
 from movievote.config import Settings
 from movievote.db import Database, postgres_connect_args
+from movievote.root import build_root, get_root
 from tests.conftest import TEST_DATABASE_URL, postgres_only
 from tests.integration.test_api_accounts import assert_error
 
 
 @asynccontextmanager
-async def serving_from(url: str, **settings: object) -> AsyncIterator[Database]:
-    """The process's database replaced by a real one at `url` with these settings."""
-    database = Database(Settings(database_url=url, **settings))  # type: ignore[arg-type]
-    previous, db_module._database = db_module._database, database
+async def serving_from(api, url: str, **settings: object) -> AsyncIterator[Database]:  # type: ignore[no-untyped-def]
+    """The API served by a root of its own, whose database is a real one at `url`."""
+    configured = Settings(database_url=url, **settings)  # type: ignore[arg-type]
+    database = Database(configured)
+    root = build_root(configured, database)
+    api.app.dependency_overrides[get_root] = lambda: root
     try:
         yield database
     finally:
-        db_module._database = previous
+        del api.app.dependency_overrides[get_root]
         await database.dispose()
 
 
@@ -64,7 +66,7 @@ ROUTES = ["/api/health", "/api/movies", "/api/movies/1", "/api/ranking?period=20
 
 
 async def test_a_stopped_database_is_503_at_once(api):
-    async with serving_from(f"postgresql://postgres@127.0.0.1:{closed_port()}/movievote"):
+    async with serving_from(api, f"postgresql://postgres@127.0.0.1:{closed_port()}/movievote"):
         for path in ROUTES:
             response, seconds = await timed(api.get(path))
             assert_unavailable(response)
@@ -73,7 +75,7 @@ async def test_a_stopped_database_is_503_at_once(api):
 
 async def test_a_vote_with_the_database_away_is_503(api, login):
     headers = await login()  # a token from the real database; then the database goes away
-    async with serving_from(f"postgresql://postgres@127.0.0.1:{closed_port()}/movievote"):
+    async with serving_from(api, f"postgresql://postgres@127.0.0.1:{closed_port()}/movievote"):
         response, seconds = await timed(api.post("/api/vote/1", headers=headers))
         assert_unavailable(response)
         assert seconds < 1.0
@@ -82,6 +84,7 @@ async def test_a_vote_with_the_database_away_is_503(api, login):
 async def test_a_database_that_never_answers_is_503_within_the_connect_timeout(api):
     with silent_server() as port:
         async with serving_from(
+            api,
             f"postgresql://postgres@127.0.0.1:{port}/movievote",
             database_connect_timeout_seconds=2,
         ):
@@ -92,7 +95,7 @@ async def test_a_database_that_never_answers_is_503_within_the_connect_timeout(a
 
 
 async def test_an_unopenable_sqlite_file_is_503(api, tmp_path):
-    async with serving_from(f"sqlite:///{tmp_path}"):  # a directory, not a database file
+    async with serving_from(api, f"sqlite:///{tmp_path}"):  # a directory, not a database file
         for path in ROUTES:
             assert_unavailable(await api.get(path))
 
@@ -110,7 +113,7 @@ def test_the_time_outs_reach_the_driver():
 
 @postgres_only
 async def test_a_statement_over_the_statement_timeout_is_503(api, movies):
-    async with serving_from(TEST_DATABASE_URL, database_statement_timeout_seconds=0.5):
+    async with serving_from(api, TEST_DATABASE_URL, database_statement_timeout_seconds=0.5):
         locker = await psycopg.AsyncConnection.connect(_libpq(TEST_DATABASE_URL))
         try:
             await locker.execute("LOCK TABLE movies IN ACCESS EXCLUSIVE MODE")  # a slow migration
@@ -126,7 +129,7 @@ async def test_a_statement_over_the_statement_timeout_is_503(api, movies):
 @postgres_only
 async def test_a_full_pool_is_503_after_the_pool_timeout(api, movies):
     async with serving_from(
-        TEST_DATABASE_URL, database_pool_size=1, database_pool_timeout_seconds=0.5
+        api, TEST_DATABASE_URL, database_pool_size=1, database_pool_timeout_seconds=0.5
     ) as database:
         async with database.engine.connect() as held:  # the only connection, taken
             await held.execute(sa.text("SELECT 1"))
@@ -141,7 +144,7 @@ async def test_connections_the_server_closed_are_never_handed_to_a_request(api, 
     """After a database restart every pooled connection is dead; without the check at
     checkout each would fail one request before the pool noticed."""
     headers = await login()
-    database = db_module.get_database()
+    database = get_root().db
     # fill the pool with several connections, as a busy server has
     await asyncio.gather(*(api.get("/api/movies") for _ in range(8)))
     pooled = database.engine.pool.checkedin()  # type: ignore[attr-defined]
@@ -182,6 +185,7 @@ async def test_the_listen_task_gives_up_a_server_that_never_answers_and_retries(
             f"postgresql://postgres@127.0.0.1:{port}/movievote",
             origin="test",
             current=current_period,
+            connect_args=postgres_connect_args(Settings()),  # the default time-outs
             retry_seconds=0.1,
         )
         task = asyncio.create_task(listener.run())

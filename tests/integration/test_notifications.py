@@ -17,6 +17,7 @@ from movievote.errors import InvalidInput
 from movievote.root import get_root
 from movievote.services import messages, notifications, voting
 from movievote.services.notifications import InAppNotifier, create_notifier
+from tests.conftest import cast_vote
 
 PAYLOAD = {  # as messages.vote_registered_payload writes it
     "movie_title": "Parasite",
@@ -63,7 +64,9 @@ async def _rows(db):
 async def test_a_delivery_is_recorded_and_logged(db, make_user, caplog, channel):
     user = await make_user(notification_channel=channel)
     with caplog.at_level(logging.INFO, logger="movievote.notifications"):
-        note = await notifications.notify(user=user, kind="vote_registered", payload=PAYLOAD)
+        note = await notifications.notify(
+            user=user, kind="vote_registered", payload=PAYLOAD, db=db, settings=get_root().settings
+        )
     assert (note.status, note.attempts, note.channel) == ("sent", 1, channel)
     [row] = await _rows(db)
     assert (row["channel"], row["kind"], row["status"], row["attempts"]) == (
@@ -76,7 +79,7 @@ async def test_a_delivery_is_recorded_and_logged(db, make_user, caplog, channel)
     assert "You voted for Parasite" in caplog.text
     [listed] = [
         n
-        for n in await notifications.list_notifications(user_id=user.id, unread_only=True)
+        for n in await notifications.list_notifications(user_id=user.id, unread_only=True, db=db)
         if n.kind == "vote_registered"  # not the verification email of the sign-up
     ]
     assert listed.payload == PAYLOAD
@@ -104,7 +107,12 @@ async def test_sms_retries_a_failing_gateway_then_delivers(db, make_user):
         )
         notifier = create_notifier("sms", settings=settings, http=http)
         note = await notifications.notify(
-            user=user, kind="vote_registered", payload=PAYLOAD, notifier=notifier, settings=settings
+            user=user,
+            kind="vote_registered",
+            payload=PAYLOAD,
+            notifier=notifier,
+            settings=settings,
+            db=db,
         )
     assert (note.status, note.attempts) == ("sent", 3)
     assert len(bodies) == 3 and b"+5511999990000" in bodies[0]
@@ -113,7 +121,9 @@ async def test_sms_retries_a_failing_gateway_then_delivers(db, make_user):
 
 async def test_sms_without_a_phone_fails_at_once_and_is_not_retried(db, make_user):
     user = await make_user(notification_channel="sms")
-    note = await notifications.notify(user=user, kind="vote_registered", payload=PAYLOAD)
+    note = await notifications.notify(
+        user=user, kind="vote_registered", payload=PAYLOAD, db=db, settings=get_root().settings
+    )
     assert (note.status, note.attempts, note.last_error) == (
         "failed",
         1,
@@ -134,19 +144,17 @@ async def test_an_unreachable_mail_server_is_retried_with_a_bound_and_spares_the
         notify_retry_seconds=0.01,
     )
     user = await make_user(notification_channel="email")
-    vote = await voting.cast_vote(
-        session_id=None, subject=get_root().subject, user_id=user.id, movie_id=movies[0]
-    )
+    vote = await cast_vote(user_id=user.id, movie_id=movies[0])
     with caplog.at_level(logging.WARNING, logger="movievote.notifications"):
         note = await notifications.notify(
-            user=user, kind="vote_registered", payload=PAYLOAD, settings=settings
+            user=user, kind="vote_registered", payload=PAYLOAD, settings=settings, db=db
         )
     assert (note.status, note.attempts) == ("failed", 3)
     assert "SMTP delivery failed" in note.last_error
     assert caplog.text.count("failed (attempt") == 3
     [row] = await _rows(db)
     assert (row["status"], row["attempts"], row["sent_at"]) == ("failed", 3, None)
-    assert await voting.vote_of(user_id=user.id) == vote
+    assert await voting.vote_of(user_id=user.id, db=db, settings=get_root().settings) == vote
 
 
 async def test_a_crashing_notifier_is_recorded_not_raised(db, make_user):
@@ -158,7 +166,12 @@ async def test_a_crashing_notifier_is_recorded_not_raised(db, make_user):
 
     user = await make_user()
     note = await notifications.notify(
-        user=user, kind="vote_registered", payload=PAYLOAD, notifier=Crashing()
+        user=user,
+        kind="vote_registered",
+        payload=PAYLOAD,
+        notifier=Crashing(),
+        db=db,
+        settings=get_root().settings,
     )
     assert note.status == "failed" and note.last_error == "RuntimeError: bug"
 
@@ -169,12 +182,7 @@ async def test_concurrent_vote_notifications_go_out_in_batches(db, movies, make_
     users = [
         await make_user(notification_channel="in_app" if i % 3 else "email") for i in range(30)
     ]
-    votes = [
-        await voting.cast_vote(
-            session_id=None, subject=get_root().subject, user_id=u.id, movie_id=movies[i % 5]
-        )
-        for i, u in enumerate(users)
-    ]
+    votes = [await cast_vote(user_id=u.id, movie_id=movies[i % 5]) for i, u in enumerate(users)]
     notes = await asyncio.gather(
         *(
             get_root().dispatcher.vote_registered(user_id=u.id, vote=v)
@@ -192,9 +200,7 @@ async def test_concurrent_vote_notifications_go_out_in_batches(db, movies, make_
 
 async def test_a_vote_notification_for_a_deleted_account_is_dropped(db, movies, make_user):
     user = await make_user()
-    vote = await voting.cast_vote(
-        session_id=None, subject=get_root().subject, user_id=user.id, movie_id=movies[0]
-    )
+    vote = await cast_vote(user_id=user.id, movie_id=movies[0])
     async with db.transaction() as conn:
         await conn.execute(sa.text("DELETE FROM users WHERE id = :u"), {"u": user.id})
     assert await get_root().dispatcher.vote_registered(user_id=user.id, vote=vote) is None

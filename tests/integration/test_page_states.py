@@ -14,13 +14,20 @@ from reflex.utils.token_manager import LocalTokenManager, SocketRecord
 
 from movievote.config import get_settings
 from movievote.errors import InvalidToken
-from movievote.live import REGISTRATION_SECONDS, LiveFeed, seconds_until_the_month_ends
+from movievote.live import (
+    REGISTRATION_SECONDS,
+    LiveFeed,
+    latest_of,
+    seconds_until_the_month_ends,
+)
 from movievote.models import Vote
 from movievote.pages.movies import MoviesState
 from movievote.periods import current_period
-from movievote.services import accounts, voting
+from movievote.root import get_root
+from movievote.services import accounts
 from movievote.services.observer import RankingChange
 from movievote.state import AuthState, safe_next
+from tests.conftest import cast_vote
 
 
 def redirect_target(spec: Any) -> str | None:
@@ -47,7 +54,7 @@ async def test_a_logged_out_vote_leads_to_login_and_back(db, movies):
 
 async def test_a_forged_token_is_not_an_identity(db, movies, make_user):
     user = await make_user()
-    token = (await accounts.open_session(user=user)).token
+    token = (await accounts.open_session(user=user, db=db, settings=get_root().settings)).token
     page, auth = await browser(token[:-4] + "AAAA")  # signature no longer matches
     assert redirect_target(await MoviesState.vote.fn(page, str(movies[0]))) == "/login?next=/"
     assert auth.token == "" and await db_votes(db) == 0
@@ -55,7 +62,7 @@ async def test_a_forged_token_is_not_an_identity(db, movies, make_user):
 
 async def test_vote_shows_the_banner_then_refuses_a_second_with_the_reason(db, movies, make_user):
     user = await make_user(display_name="Beatriz")
-    token = (await accounts.open_session(user=user)).token
+    token = (await accounts.open_session(user=user, db=db, settings=get_root().settings)).token
     page, auth = await browser(token)
     await MoviesState.load.fn(page)
     assert auth.display_name == "Beatriz" and not page.has_voted
@@ -84,11 +91,13 @@ async def test_log_in_errors_go_next_to_the_form_and_success_keeps_the_token(db,
     assert redirect_target(await AuthState.log_in.fn(auth, right)) == "/"
     assert auth.token and auth.display_name == "Ana" and auth.form_error == ""
     token = auth.token
-    assert (await accounts.user_from_token(token=token)).display_name == "Ana"
+    assert (
+        await accounts.user_from_token(token=token, db=db, settings=get_root().settings)
+    ).display_name == "Ana"
     await AuthState.log_out.fn(auth)
     assert auth.token == "" and not auth.logged_in
     with pytest.raises(InvalidToken):  # the session ended on the server, not just the page
-        await accounts.user_from_token(token=token)
+        await accounts.user_from_token(token=token, db=db, settings=get_root().settings)
 
 
 class Sockets:
@@ -109,9 +118,19 @@ class Sockets:
         self.sent.append((to, {k.removesuffix("_rx_state_"): v for k, v in values.items()}))
 
 
+def feed_for(sockets: Sockets, latest: Any = None) -> LiveFeed:
+    """A live feed as the app's lifespan builds it, sending to these fake sockets."""
+    root = get_root()
+    return LiveFeed(
+        SimpleNamespace(event_namespace=sockets),  # type: ignore[arg-type]
+        latest=latest or latest_of(root),
+        zone=root.settings.zone,
+    )
+
+
 async def test_the_live_feed_sends_each_ranking_once_to_each_live_page(db, movies, make_user):
     sockets = Sockets()
-    feed = LiveFeed(SimpleNamespace(event_namespace=sockets))
+    feed = feed_for(sockets)
     sockets.connect("tab-a", "sid-a")
     await feed.link("tab-a")
     ((to, values),) = sockets.sent
@@ -158,12 +177,9 @@ async def test_the_live_feed_sends_each_ranking_once_to_each_live_page(db, movie
 
 
 async def vote_and_announce(feed: LiveFeed, make_user: Any, movie_id: int) -> None:
-    from movievote.root import get_root
 
     user = await make_user()
-    await voting.cast_vote(
-        session_id=None, subject=get_root().subject, user_id=user.id, movie_id=movie_id
-    )
+    await cast_vote(user_id=user.id, movie_id=movie_id)
     await get_root().subject.settle()
     await feed.ranking_changed(
         RankingChange(periods=frozenset({current_period(get_settings().zone)}))
@@ -188,18 +204,16 @@ async def db_votes(db) -> int:  # type: ignore[no-untyped-def]
         return int(await conn.scalar(sa.select(sa.func.count()).select_from(Vote)))
 
 
-async def test_a_live_page_keeps_its_ranking_when_the_database_is_away(db, monkeypatch, caplog):
+async def test_a_live_page_keeps_its_ranking_when_the_database_is_away(db, caplog):
     """An unattended screen must not show an error (Reflex would toast it) on every tick."""
     from movievote import live
 
     sockets = Sockets()
-    feed = LiveFeed(SimpleNamespace(event_namespace=sockets))
-    monkeypatch.setattr(live, "_feed", feed)
 
     async def unreachable() -> Any:
         raise ConnectionRefusedError("database away")
 
-    monkeypatch.setattr(live, "latest", unreachable)
+    get_root().extras[live.LIVE_FEED] = feed_for(sockets, latest=unreachable)
     root = State(_reflex_internal_init=True)
     page = root.get_substate(live.LiveRanking.get_full_name().split(".")[1:])
     await live.LiveRanking.link.fn(page, "")
@@ -208,7 +222,7 @@ async def test_a_live_page_keeps_its_ranking_when_the_database_is_away(db, monke
 
 async def test_at_the_end_of_a_month_every_live_page_turns_to_the_new_one(db, movies, make_user):
     sockets = Sockets()
-    feed = LiveFeed(SimpleNamespace(event_namespace=sockets))
+    feed = feed_for(sockets)
     for token in ("tab-a", "tab-b"):
         sockets.connect(token, f"sid-{token}")
         await feed.link(token)
@@ -225,9 +239,9 @@ async def test_at_the_end_of_a_month_every_live_page_turns_to_the_new_one(db, mo
 def test_the_feed_wakes_when_the_month_ends_or_within_the_hour():
     zone = get_settings().zone
     end = datetime(2026, 12, 1, tzinfo=zone)
-    assert seconds_until_the_month_ends(end - timedelta(seconds=10)) == pytest.approx(10.0)
-    assert seconds_until_the_month_ends(end - timedelta(days=3)) == 3600.0
-    assert seconds_until_the_month_ends(end) == 3600.0  # the next month has begun
+    assert seconds_until_the_month_ends(zone, end - timedelta(seconds=10)) == pytest.approx(10.0)
+    assert seconds_until_the_month_ends(zone, end - timedelta(days=3)) == 3600.0
+    assert seconds_until_the_month_ends(zone, end) == 3600.0  # the next month has begun
 
 
 async def test_a_search_no_database_can_run_is_explained_on_the_page(db, movies):

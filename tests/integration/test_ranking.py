@@ -13,8 +13,9 @@ from movievote.config import get_settings
 from movievote.errors import InvalidInput
 from movievote.periods import current_period
 from movievote.root import get_root
-from movievote.services import ranking, ranking_cache, tallies, voting
+from movievote.services import ranking, ranking_cache, tallies
 from movievote.services.observer import RankingChange
+from tests.conftest import cast_vote
 
 NOV = date(2026, 11, 1)
 
@@ -26,13 +27,7 @@ def at(day: int, minute: int = 0) -> datetime:
 async def _vote_all(make_user, plan: list[tuple[int, datetime]]) -> None:
     for movie_id, when in plan:
         user = await make_user()
-        await voting.cast_vote(
-            session_id=None,
-            subject=get_root().subject,
-            user_id=user.id,
-            movie_id=movie_id,
-            now=when,
-        )
+        await cast_vote(user_id=user.id, movie_id=movie_id, now=when)
 
 
 async def test_month_ranking_counts_orders_and_shares(db, movies, make_user):
@@ -49,7 +44,7 @@ async def test_month_ranking_counts_orders_and_shares(db, movies, make_user):
         ],
     )
     await get_root().subject.settle()
-    board = await ranking.compute_ranking(NOV)
+    board = await ranking.compute_ranking(NOV, db=db)
     assert board.period == "2026-11"
     assert board.total_votes == 6
     assert [(e.rank, e.movie.id, e.votes) for e in board.items] == [
@@ -66,7 +61,7 @@ async def test_tie_break_is_who_reached_the_count_first_then_movie_id(db, movies
     a, b, c = movies[:3]
     await _vote_all(make_user, [(c, at(1)), (b, at(2)), (a, at(3)), (b, at(4)), (c, at(5))])
     await get_root().subject.settle()
-    board = await ranking.compute_ranking(NOV)
+    board = await ranking.compute_ranking(NOV, db=db)
     # b and c both have 2 votes; b reached 2 at day 4, c at day 5
     assert [(e.movie.id, e.votes) for e in board.items] == [(b, 2), (c, 2), (a, 1)]
 
@@ -75,33 +70,19 @@ async def test_all_time_ranking_spans_months(db, movies, make_user):
     a, b = movies[:2]
     for month in (9, 10, 11):
         user = await make_user()
-        await voting.cast_vote(
-            subject=get_root().subject,
-            session_id=None,
-            user_id=user.id,
-            movie_id=a,
-            now=datetime(2026, month, 10, tzinfo=UTC),
+        await cast_vote(user_id=user.id, movie_id=a, now=datetime(2026, month, 10, tzinfo=UTC))
+        await cast_vote(
+            user_id=(await make_user()).id, movie_id=b, now=datetime(2026, month, 11, tzinfo=UTC)
         )
-        await voting.cast_vote(
-            subject=get_root().subject,
-            session_id=None,
-            user_id=(await make_user()).id,
-            movie_id=b,
-            now=datetime(2026, month, 11, tzinfo=UTC),
-        )
-        await voting.cast_vote(
-            subject=get_root().subject,
-            session_id=None,
-            user_id=user.id,
-            movie_id=a,
-            now=datetime(2026, month + 1, 2, tzinfo=UTC),
+        await cast_vote(
+            user_id=user.id, movie_id=a, now=datetime(2026, month + 1, 2, tzinfo=UTC)
         ) if month == 11 else None
     await get_root().subject.settle()
-    board = await ranking.compute_ranking("all")
+    board = await ranking.compute_ranking("all", db=db)
     assert board.period == "all"
     assert board.total_votes == 7
     assert [(e.movie.id, e.votes) for e in board.items] == [(a, 4), (b, 3)]
-    december = await ranking.compute_ranking(date(2026, 12, 1))
+    december = await ranking.compute_ranking(date(2026, 12, 1), db=db)
     assert [(e.movie.id, e.votes, e.share) for e in december.items] == [(a, 1, 1.0)]
 
 
@@ -109,7 +90,7 @@ async def test_tallies_equal_a_group_by_over_the_votes(db, movies, make_user):
     plan = [(movies[i % 5], at(1 + i % 20, i % 60)) for i in range(60)]
     await asyncio.gather(*(_vote_all(make_user, plan[i::6]) for i in range(6)))
     await get_root().subject.settle()
-    await tallies.fold_vote_deltas()
+    await tallies.fold_vote_deltas(db=db)
     async with db.engine.connect() as conn:
         truth = dict(
             (m, n)
@@ -124,9 +105,9 @@ async def test_tallies_equal_a_group_by_over_the_votes(db, movies, make_user):
         pending = await conn.scalar(sa.text("SELECT count(*) FROM vote_deltas"))
     assert pending == 0
     assert tally == truth
-    before = await ranking.compute_ranking(NOV)
-    await tallies.rebuild_tallies()
-    after = await ranking.compute_ranking(NOV)
+    before = await ranking.compute_ranking(NOV, db=db)
+    await tallies.rebuild_tallies(db=db)
+    after = await ranking.compute_ranking(NOV, db=db)
     assert [(e.movie.id, e.votes, e.rank) for e in after.items] == [
         (e.movie.id, e.votes, e.rank) for e in before.items
     ]
@@ -144,27 +125,25 @@ async def test_votes_written_by_any_client_reach_the_tallies(db, movies, make_us
         )
     change = await get_root().subject.refresh()
     assert change == RankingChange(periods=frozenset({NOV}))
-    board = await ranking.compute_ranking(NOV)
+    board = await ranking.compute_ranking(NOV, db=db)
     assert [(e.movie.id, e.votes) for e in board.items] == [(movies[3], 1)]
 
 
 async def test_deleting_a_user_takes_their_votes_out_of_the_tallies(db, movies, make_user):
     users = [await make_user() for _ in range(3)]
     for u in users:
-        await voting.cast_vote(
-            session_id=None, subject=get_root().subject, user_id=u.id, movie_id=movies[0], now=at(3)
-        )
+        await cast_vote(user_id=u.id, movie_id=movies[0], now=at(3))
     await get_root().subject.settle()
     async with db.transaction() as conn:
         await conn.execute(sa.text("DELETE FROM users WHERE id = :u"), {"u": users[0].id})
-    await tallies.fold_vote_deltas()
-    board = await ranking.compute_ranking(NOV)
+    await tallies.fold_vote_deltas(db=db)
+    board = await ranking.compute_ranking(NOV, db=db)
     assert (board.total_votes, board.items[0].votes) == (2, 2)
 
 
 async def test_cache_serves_within_ttl_and_recomputes_after(db, movies, make_user):
     clock = [1000.0]
-    cache = ranking_cache.RankingCache(ttl_seconds=300, max_entries=256)
+    cache = ranking_cache.RankingCache(ttl_seconds=300, max_entries=256, db=db)
     cache.entries.clock = lambda: clock[0]
     user = await make_user()
     first = await cache.get(NOV)
@@ -176,7 +155,7 @@ async def test_cache_serves_within_ttl_and_recomputes_after(db, movies, make_use
             ),
             {"u": user.id, "m": movies[0], "p": NOV, "t": at(1)},
         )
-    await tallies.fold_vote_deltas()
+    await tallies.fold_vote_deltas(db=db)
     clock[0] += 299
     assert (await cache.get(NOV)).total_votes == 0  # still the cached answer
     clock[0] += 2
@@ -192,9 +171,7 @@ async def test_every_reader_sees_a_committed_vote_within_one_second(db, movies, 
     assert before.total_votes == 0
     await ranking_cache.ranking_for("all", cache=get_root().cache, zone=get_settings().zone)
     user = await make_user()
-    await voting.cast_vote(
-        session_id=None, subject=get_root().subject, user_id=user.id, movie_id=movies[2], now=now
-    )
+    await cast_vote(user_id=user.id, movie_id=movies[2], now=now)
     started = time.monotonic()
     while (
         await ranking_cache.ranking_for(cache=get_root().cache, zone=get_settings().zone)
@@ -213,9 +190,7 @@ async def test_a_lone_vote_is_announced_without_waiting_for_the_window(db, movie
     await subject.settle()
     refreshes_before = subject.refreshes
     started = time.monotonic()
-    await voting.cast_vote(
-        session_id=None, subject=get_root().subject, user_id=user.id, movie_id=movies[1]
-    )
+    await cast_vote(user_id=user.id, movie_id=movies[1])
     await subject.settle()
     assert time.monotonic() - started < 2.5, "the first vote after a quiet spell waited"
     assert subject.refreshes - refreshes_before == 1
@@ -233,14 +208,7 @@ async def test_a_burst_of_votes_is_coalesced_into_one_refresh_per_window(db, mov
     refreshes_before, computed_before = subject.refreshes, cache.entries.computations
     users = [await make_user() for _ in range(50)]
     started = time.monotonic()
-    await asyncio.gather(
-        *(
-            voting.cast_vote(
-                session_id=None, subject=get_root().subject, user_id=u.id, movie_id=movies[1]
-            )
-            for u in users
-        )
-    )
+    await asyncio.gather(*(cast_vote(user_id=u.id, movie_id=movies[1]) for u in users))
     assert time.monotonic() - started < 1.0, (
         "the burst outlasted the window; the test means nothing"
     )
@@ -269,23 +237,11 @@ async def test_observers_subscribe_and_unsubscribe(db, movies, make_user):
         get_root().broadcast,
         screen,
     )
-    await voting.cast_vote(
-        subject=get_root().subject,
-        session_id=None,
-        user_id=(await make_user()).id,
-        movie_id=movies[0],
-        now=at(2),
-    )
+    await cast_vote(user_id=(await make_user()).id, movie_id=movies[0], now=at(2))
     await subject.settle()
     assert seen == [RankingChange(periods=frozenset({NOV}))]
     subject.unsubscribe(screen)
-    await voting.cast_vote(
-        subject=get_root().subject,
-        session_id=None,
-        user_id=(await make_user()).id,
-        movie_id=movies[0],
-        now=at(3),
-    )
+    await cast_vote(user_id=(await make_user()).id, movie_id=movies[0], now=at(3))
     await subject.settle()
     assert len(seen) == 1
 
@@ -304,13 +260,7 @@ async def test_a_failing_observer_does_not_stop_the_others(db, movies, make_user
 
     subject.subscribe(Broken())
     subject.subscribe(Fine())
-    await voting.cast_vote(
-        subject=get_root().subject,
-        session_id=None,
-        user_id=(await make_user()).id,
-        movie_id=movies[0],
-        now=at(2),
-    )
+    await cast_vote(user_id=(await make_user()).id, movie_id=movies[0], now=at(2))
     await subject.settle()
     assert len(seen) == 1
 
@@ -337,12 +287,7 @@ async def test_announcements_run_one_at_a_time_so_the_newest_reading_wins(db, mo
     subject.subscribe(SlowScreen())
     first = asyncio.create_task(subject.announce({now}))  # reads before the vote
     await asyncio.sleep(0)
-    await voting.cast_vote(
-        session_id=None,
-        subject=get_root().subject,
-        user_id=(await make_user()).id,
-        movie_id=movies[0],
-    )
+    await cast_vote(user_id=(await make_user()).id, movie_id=movies[0])
     second = asyncio.create_task(subject.announce({now}))  # reads after it
     await asyncio.gather(first, second)
     await subject.settle()

@@ -370,7 +370,7 @@ async def test_invite_codes_have_uses_and_the_database_decides_races(api_from, c
     api = api_from("198.51.100.30")
     missing = await sign_up(api, "no-code@example.com")
     assert missing.status_code == 403 and missing.json()["code"] == "signup_closed"
-    invite = await accounts.create_invite(max_uses=1)
+    invite = await accounts.create_invite(max_uses=1, db=db)
     racers = [api_from(f"198.51.100.{40 + i}") for i in range(5)]
     results = await asyncio.gather(
         *(
@@ -382,7 +382,7 @@ async def test_invite_codes_have_uses_and_the_database_decides_races(api_from, c
     async with db.engine.connect() as conn:
         assert await conn.scalar(sa.text("SELECT count(*) FROM users")) == 1
         assert await conn.scalar(sa.text("SELECT uses FROM invites")) == 1
-    expired = await accounts.create_invite(max_uses=5, days=-1)
+    expired = await accounts.create_invite(max_uses=5, days=-1, db=db)
     late = await sign_up(api, "late@example.com", invite_code=expired.code)
     assert late.status_code == 403
 
@@ -577,8 +577,15 @@ async def test_a_log_in_that_checked_an_old_password_opens_no_session(db, make_u
         user_id=user.id,
         current_password="old-password",
         new_password="new-password",
+        db=db,
+        settings=get_root().settings,
     )
-    assert await accounts.open_session(user=user, checked_hash=checked) is None
+    assert (
+        await accounts.open_session(
+            user=user, checked_hash=checked, db=db, settings=get_root().settings
+        )
+        is None
+    )
 
 
 async def test_a_reset_lets_its_owner_straight_back_in_and_kills_older_reset_links(

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from movievote.adapters.base import MovieData
 from movievote.errors import InvalidInput
+from movievote.root import get_root
 from movievote.services import catalogue
 from movievote.text import cleaned, storable
 from tests.conftest import IS_POSTGRES
@@ -43,12 +44,14 @@ async def test_the_search_service_refuses_what_the_database_cannot_store(movies)
     """The pages call this service too: the check lives there, not only in the API."""
     for text, field in (("a\x00b", "q"), ("\ud800", "q")):
         with pytest.raises(InvalidInput) as refused:
-            await catalogue.list_movies(q=text)
+            await catalogue.list_movies(q=text, db=get_root().db)
         assert refused.value.field == field
     with pytest.raises(InvalidInput) as refused:
-        await catalogue.list_movies(genre="Drama\x00")
+        await catalogue.list_movies(genre="Drama\x00", db=get_root().db)
     assert refused.value.field == "genre"
-    assert (await catalogue.list_movies(q="Parasite")).total == 1  # ordinary text still works
+    assert (
+        await catalogue.list_movies(q="Parasite", db=get_root().db)
+    ).total == 1  # ordinary text still works
 
 
 @pytest.mark.skipif(not IS_POSTGRES, reason="SQLite stores NUL; PostgreSQL refuses it")
@@ -68,12 +71,12 @@ async def test_imported_text_loses_what_the_database_cannot_store(db):
         overview="over\x00view",
         genres=("Drama\x00",),
     )
-    await catalogue.upsert_movies([movie])
-    page = await catalogue.list_movies(q="Nul Movie")
+    await catalogue.upsert_movies([movie], db=db)
+    page = await catalogue.list_movies(q="Nul Movie", db=db)
     assert [m.title for m in page.items] == ["Nul Movie"]
     assert page.items[0].original_title == "Nul Movie \ufffd"
     assert page.items[0].overview == "overview" and page.items[0].genres == ["Drama"]
-    again = await catalogue.upsert_movies([movie])  # the same movie: updated, not duplicated
+    again = await catalogue.upsert_movies([movie], db=db)  # the same movie: updated, not duplicated
     assert (again.created, again.updated) == (0, 1)
 
 
