@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     # 10 is OWASP's floor for bcrypt; each step doubles the cost (68 ms at 10 on these cores)
     bcrypt_rounds: int = Field(default=10, ge=4, le=16)
     vote_timezone: str = "UTC"
+    # the language of /display when its URL names none (`?lang=pt-BR`): screens send whatever
+    # Accept-Language their browser has, and nobody clicks on a TV; empty: Accept-Language
+    display_language: str = Field(default="", pattern=r"^(|en|pt-BR)$")
     ranking_cache_ttl_seconds: float = Field(default=300, gt=0)
     ranking_refresh_delay_seconds: float = Field(default=0.05, ge=0, le=0.9)
     ranking_fold_interval_seconds: float = Field(default=1.0, gt=0)

@@ -5,21 +5,36 @@ from __future__ import annotations
 from datetime import date, datetime
 
 
+def N_(text: str) -> str:
+    """Mark a text for translation without translating it now (`scripts/i18n.sh` extracts it;
+    `i18n.gettext` translates it where it is read)."""
+    return text
+
+
 class DomainError(Exception):
-    """A rule of the domain said no; `code` is stable, the message is for a person."""
+    """A rule of the domain said no; `code` is stable, the message is for a person.
+
+    `message` is an English template marked for translation (`N_("... {limit} ...")`) and
+    `params` fill it: `message` reads in English, `i18n.localised(exc, language)` in any
+    language (numbers, months and days formatted for it).
+    """
 
     code = "domain_error"
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, /, **params: object) -> None:
+        self.template = message
+        self.params = params
+        self.message = (
+            message.format(**{k: str(v) for k, v in params.items()}) if params else message
+        )
+        super().__init__(self.message)
 
 
 class InvalidInput(DomainError):
     code = "invalid_input"
 
-    def __init__(self, message: str, *, field: str) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, /, *, field: str, **params: object) -> None:
+        super().__init__(message, **params)
         self.field = field
 
 
@@ -40,8 +55,8 @@ class TooManyAttempts(DomainError):
 
     code = "too_many_attempts"
 
-    def __init__(self, message: str, *, retry_after: int) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, /, *, retry_after: int, **params: object) -> None:
+        super().__init__(message, **params)
         self.retry_after = retry_after
 
 
@@ -97,8 +112,9 @@ class AlreadyVoted(DomainError):
         period: date,
         voted_at: datetime,
         next_vote_at: datetime,
+        **params: object,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, **params)
         self.vote_id = vote_id
         self.movie_id = movie_id
         self.period = period

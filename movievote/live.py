@@ -33,7 +33,6 @@ import reflex as rx
 from reflex.state import StateUpdate
 from reflex_base.constants.state import FIELD_MARKER
 
-from movievote.components.movie_card import initials_of
 from movievote.models import Ranking
 from movievote.periods import current_period, format_period, next_vote_opens, parse_period
 from movievote.root import Root, get_root
@@ -53,17 +52,11 @@ def rows_of(board: Ranking) -> list[dict[str, Any]]:
             "title": entry.movie.title,
             "year": str(entry.movie.year or ""),
             "votes": entry.votes,
-            "share": f"{entry.share * 100:.1f}%",
+            "share": entry.share,  # 0 to 1, formatted in the page's language
             "poster_url": entry.movie.poster_url or "",
-            "initials": initials_of(entry.movie.title),
         }
         for entry in board.items
     ]
-
-
-def votes_count(total: rx.Var[int]) -> tuple[rx.Var, rx.Var]:
-    """A total's text, as children of a text component: "1 vote", "2 votes"."""
-    return total, rx.cond(total == 1, " vote", " votes")
 
 
 class LiveRanking(rx.State):

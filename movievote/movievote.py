@@ -3,7 +3,9 @@
 import reflex as rx
 
 from movievote.api.app import mount_api
+from movievote.components.i18n import t
 from movievote.config import get_settings
+from movievote.i18n import N_
 from movievote.live import run_live_feed
 from movievote.pages.account import (
     AccountState,
@@ -23,48 +25,54 @@ from movievote.root import run_background
 from movievote.services import notifications
 from movievote.state import AuthState
 
+
+def title(text: str) -> rx.Var:
+    """A page's title in the page's language ("Filmes · movievote")."""
+    return t(text) + " · movievote"
+
+
 app = rx.App(api_transformer=mount_api, toaster=rx.toast.provider(position="bottom-right"))
 app.add_page(
     movies_page,
     route="/",
-    title="Movies · movievote",
+    title=title(N_("Movies")),
     on_load=MoviesState.load,  # it verifies the session itself
 )
-app.add_page(login, route="/login", title="Log in · movievote", on_load=AuthState.clear_form_error)
+app.add_page(login, route="/login", title=title(N_("Log in")), on_load=AuthState.clear_form_error)
 app.add_page(
-    signup, route="/signup", title="Sign up · movievote", on_load=AuthState.clear_form_error
+    signup, route="/signup", title=title(N_("Sign up")), on_load=AuthState.clear_form_error
 )
 app.add_page(
     leaderboard_page,
     route="/leaderboard",
-    title="Leaderboard · movievote",
+    title=title(N_("Leaderboard")),
     on_load=[AuthState.check_session, LeaderboardState.load],
 )
-app.add_page(display_page, route="/display", title="Top 10 · movievote", on_load=DisplayState.load)
+app.add_page(display_page, route="/display", title=title(N_("Top 10")), on_load=DisplayState.load)
 app.add_page(
     verify_email_page,
     route="/verify-email",
-    title="Confirm your address · movievote",
+    title=title(N_("Confirm your address")),
     on_load=[AuthState.check_session, LinkState.verify],
 )
 app.add_page(
     forgot_password_page,
     route="/forgot-password",
-    title="Forgot your password · movievote",
+    title=title(N_("Forgot your password")),
     on_load=AuthState.clear_form_error,
 )
 app.add_page(
     reset_password_page,
     route="/reset-password",
-    title="Set a new password · movievote",
+    title=title(N_("Set a new password")),
     on_load=AuthState.clear_form_error,
 )
 app.add_page(
-    account_page, route="/account", title="Your account · movievote", on_load=AccountState.load
+    account_page, route="/account", title=title(N_("Your account")), on_load=AccountState.load
 )
 if notifications.outbox_path(get_settings()) is not None:  # development, no mail server
     app.add_page(
-        outbox_page, route="/dev/outbox", title="Outbox · movievote", on_load=OutboxState.load
+        outbox_page, route="/dev/outbox", title=title(N_("Outbox")), on_load=OutboxState.load
     )
 app.register_lifespan_task(run_background)
 app.register_lifespan_task(run_live_feed)

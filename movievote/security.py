@@ -19,7 +19,7 @@ import bcrypt
 import jwt
 
 from movievote.config import Settings
-from movievote.errors import InvalidToken
+from movievote.errors import N_, InvalidToken
 
 T = TypeVar("T")
 ALGORITHM = "HS256"
@@ -132,13 +132,13 @@ def decode_access_token(token: str, *, settings: Settings) -> TokenClaims:
             options={"require": ["exp", "iat", "sub", "sid"]},
         )
     except jwt.ExpiredSignatureError as exc:
-        raise InvalidToken("Your session has expired. Please log in again.") from exc
+        raise InvalidToken(N_("Your session has expired. Please log in again.")) from exc
     except jwt.PyJWTError as exc:
-        raise InvalidToken("The access token is not valid.") from exc
+        raise InvalidToken(N_("The access token is not valid.")) from exc
     try:
         user_id, session_id = int(claims["sub"]), str(claims["sid"])
     except (TypeError, ValueError) as exc:
-        raise InvalidToken("The access token is not valid.") from exc
+        raise InvalidToken(N_("The access token is not valid.")) from exc
     if not 0 < len(session_id) <= 43:
-        raise InvalidToken("The access token is not valid.")
+        raise InvalidToken(N_("The access token is not valid."))
     return TokenClaims(user_id=user_id, session_id=session_id)

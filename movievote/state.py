@@ -8,6 +8,7 @@ import reflex as rx
 
 from movievote.clients import client_address
 from movievote.errors import DomainError, InvalidToken, UserNotFound
+from movievote.i18n import LANGUAGES, N_, gettext, localised, negotiate, supported
 from movievote.models import User
 from movievote.root import get_root
 from movievote.security import TokenClaims, decode_access_token
@@ -19,6 +20,39 @@ def safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//"):
         return target
     return "/"
+
+
+class LocaleState(rx.State):
+    """The language of this browser's pages: the page's `?lang=` (screens nobody clicks on),
+    else the one chosen with the switch (a cookie; a member's is also kept on the account),
+    else the display's configured language on `/display`, else the browser's Accept-Language."""
+
+    chosen: str = rx.Cookie(
+        "", name="movievote_lang", max_age=365 * 24 * 3600, same_site="lax", path="/"
+    )
+
+    @rx.var
+    def lang(self) -> str:
+        asked = self.router.url.query_parameters.get("lang")
+        if asked in LANGUAGES:
+            return str(asked)
+        if self.chosen in LANGUAGES:
+            return self.chosen
+        display = get_root().settings.display_language
+        if display and self.router.url.path.startswith("/display"):
+            return supported(display)
+        return negotiate(self.router.headers.accept_language)
+
+    @rx.event
+    def choose(self, language: str) -> None:
+        """The navbar's switch."""
+        if language in LANGUAGES:
+            self.chosen = language
+
+
+async def language_of(state: rx.State) -> str:
+    """The language the browser behind this state reads (server-side messages, toasts)."""
+    return (await state.get_state(LocaleState)).lang
 
 
 class AuthState(rx.State):
@@ -75,6 +109,14 @@ class AuthState(rx.State):
         configured = get_root().settings.public_url
         return (configured or self.router.headers.origin or "http://localhost:3000").rstrip("/")
 
+    async def _say(self, message: str, /, **params: object) -> str:
+        """A server-side text in this browser's language."""
+        return gettext(await language_of(self), message, **params)
+
+    async def _explain(self, error: DomainError) -> str:
+        """A domain error's message in this browser's language."""
+        return localised(error, await language_of(self))
+
     def _start_form(self) -> None:
         self.form_error = ""
         self.form_notice = ""
@@ -92,7 +134,7 @@ class AuthState(rx.State):
                 throttle=get_root().throttle,
             )
         except DomainError as exc:
-            self.form_error = exc.message
+            self.form_error = await self._explain(exc)
             return None
         self.token = issued.token
         self.display_name = issued.user.display_name
@@ -116,15 +158,20 @@ class AuthState(rx.State):
                 throttle=get_root().throttle,
             )
         except DomainError as exc:
-            self.form_error = exc.message
+            self.form_error = await self._explain(exc)
             return None
         if result.verification_required:
-            self.form_notice = (
-                f"Check your inbox: we sent a message to {result.email}. Follow its link to "
-                "confirm your address, then log in and vote."
+            self.form_notice = await self._say(
+                N_(
+                    "Check your inbox: we sent a message to {email}. Follow its link to "
+                    "confirm your address, then log in and vote."
+                ),
+                email=result.email,
             )
         else:
-            self.form_notice = f"Your account for {result.email} is ready: log in to vote."
+            self.form_notice = await self._say(
+                N_("Your account for {email} is ready: log in to vote."), email=result.email
+            )
         return None
 
     @rx.event
@@ -151,13 +198,16 @@ class AuthState(rx.State):
                 base_url=self._base_url(),
             )
         except DomainError as exc:
-            return rx.toast.error(exc.message, duration=10_000)
+            return rx.toast.error(await self._explain(exc), duration=10_000)
         if not sent:
             self.email_verified = True
-            return rx.toast.info("Your address is verified already.")
+            return rx.toast.info(await self._say(N_("Your address is verified already.")))
         return rx.toast.success(
-            f"We sent a new link to {user.email}. It works once, for "
-            f"{accounts.verification_link_lifetime(get_root().settings)}.",
+            await self._say(
+                N_("We sent a new link to {email}. It works once, for {valid_for}."),
+                email=user.email,
+                valid_for=accounts.verification_link_lifetime(get_root().settings),
+            ),
             duration=10_000,
         )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from movievote.errors import InvalidInput
+from movievote.errors import N_, InvalidInput
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
@@ -25,5 +25,14 @@ def storable(text: str, *, field: str) -> str:
     found = _UNSTORABLE.search(text)
     if found is None:
         return text
-    what = "a NUL character" if found.group() == "\x00" else "an unpaired surrogate character"
-    raise InvalidInput(f"The text in {field} cannot contain {what}.", field=field)
+    if found.group() == "\x00":
+        raise InvalidInput(
+            N_("The text in {field_name} cannot contain a NUL character."),
+            field=field,
+            field_name=field,
+        )
+    raise InvalidInput(
+        N_("The text in {field_name} cannot contain an unpaired surrogate character."),
+        field=field,
+        field_name=field,
+    )

@@ -8,9 +8,17 @@ from fastapi import APIRouter, Depends, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
-from movievote.api.deps import BearerToken, ClientAddress, CurrentUser, PublicUrl, RootDep
+from movievote.api.deps import (
+    BearerToken,
+    ClientAddress,
+    CurrentUser,
+    Language,
+    PublicUrl,
+    RootDep,
+)
 from movievote.api.errors import MALFORMED_BODY, UNAUTHORIZED, VALIDATION, doc
 from movievote.errors import DomainError
+from movievote.i18n import N_, gettext
 from movievote.models import UserPublic
 from movievote.security import BCRYPT_MAX_BYTES
 from movievote.services import accounts
@@ -84,15 +92,25 @@ class PasswordChange(BaseModel):
     new_password: str = PASSWORD_FIELD
 
 
-def check_inbox(address: str, verification_required: bool) -> Accepted:
+def check_inbox(address: str, verification_required: bool, language: str) -> Accepted:
     if verification_required:
         return Accepted(
-            detail=f"Check your inbox: we sent a message to {address}. Follow its link to "
-            "confirm your address, then log in and vote.",
+            detail=gettext(
+                language,
+                N_(
+                    "Check your inbox: we sent a message to {email}. Follow its link to "
+                    "confirm your address, then log in and vote."
+                ),
+                email=address,
+            ),
             code="check_inbox",
         )
     return Accepted(
-        detail=f"Check your inbox at {address}, or log in if your account is ready.",
+        detail=gettext(
+            language,
+            N_("Check your inbox at {email}, or log in if your account is ready."),
+            email=address,
+        ),
         code="check_inbox",
     )
 
@@ -115,7 +133,11 @@ def check_inbox(address: str, verification_required: bool) -> Accepted:
     },
 )
 async def signup(
-    body: SignupRequest, client: ClientAddress, base_url: PublicUrl, root: RootDep
+    body: SignupRequest,
+    client: ClientAddress,
+    base_url: PublicUrl,
+    root: RootDep,
+    language: Language,
 ) -> Accepted:
     result = await accounts.sign_up(
         db=root.db,
@@ -128,7 +150,7 @@ async def signup(
         base_url=base_url,
         throttle=root.throttle,
     )
-    return check_inbox(result.email, result.verification_required)
+    return check_inbox(result.email, result.verification_required, language)
 
 
 @router.post(
@@ -170,13 +192,18 @@ async def verify_email(body: LinkToken, token: BearerToken, root: RootDep) -> Us
     summary="Mail a new verification link",
     responses={**UNAUTHORIZED, **doc(429, "Too many emails this hour (`too_many_attempts`).")},
 )
-async def resend_verification(user: CurrentUser, base_url: PublicUrl, root: RootDep) -> Accepted:
+async def resend_verification(
+    user: CurrentUser, base_url: PublicUrl, root: RootDep, language: Language
+) -> Accepted:
     assert user.id is not None
     if not await accounts.resend_verification(
         db=root.db, settings=root.settings, user_id=user.id, base_url=base_url
     ):
-        return Accepted(detail="Your address is verified already.", code="already_verified")
-    return check_inbox(user.email, True)
+        return Accepted(
+            detail=gettext(language, N_("Your address is verified already.")),
+            code="already_verified",
+        )
+    return check_inbox(user.email, True, language)
 
 
 @router.post(
@@ -258,7 +285,11 @@ async def change_password(
     responses={**THROTTLED, **MALFORMED_BODY, **VALIDATION},
 )
 async def request_password_reset(
-    body: EmailRequest, client: ClientAddress, base_url: PublicUrl, root: RootDep
+    body: EmailRequest,
+    client: ClientAddress,
+    base_url: PublicUrl,
+    root: RootDep,
+    language: Language,
 ) -> Accepted:
     await accounts.request_password_reset(
         db=root.db,
@@ -269,8 +300,14 @@ async def request_password_reset(
         throttle=root.throttle,
     )
     return Accepted(
-        detail="If an account uses this address, we sent it a link to set a new password "
-        f"(valid for {accounts.reset_link_lifetime(settings=root.settings)}).",
+        detail=gettext(
+            language,
+            N_(
+                "If an account uses this address, we sent it a link to set a new password "
+                "(valid for {valid_for})."
+            ),
+            valid_for=accounts.reset_link_lifetime(root.settings),
+        ),
         code="check_inbox",
     )
 
@@ -285,7 +322,9 @@ async def request_password_reset(
         **VALIDATION,
     },
 )
-async def reset_password(body: ResetRequest, client: ClientAddress, root: RootDep) -> Accepted:
+async def reset_password(
+    body: ResetRequest, client: ClientAddress, root: RootDep, language: Language
+) -> Accepted:
     await accounts.reset_password(
         db=root.db,
         settings=root.settings,
@@ -295,6 +334,9 @@ async def reset_password(body: ResetRequest, client: ClientAddress, root: RootDe
         throttle=root.throttle,
     )
     return Accepted(
-        detail="Your password is changed and every session was logged out. Log in with it.",
+        detail=gettext(
+            language,
+            N_("Your password is changed and every session was logged out. Log in with it."),
+        ),
         code="password_reset",
     )

@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from movievote.api.errors import ApiError
+from movievote.api.errors import ApiError, request_language
 from movievote.clients import client_address as resolve_client
 from movievote.errors import InvalidToken, UserNotFound
+from movievote.i18n import N_
 from movievote.models import User
 from movievote.root import Root, get_root
 from movievote.security import TokenClaims, decode_access_token
@@ -18,6 +19,7 @@ from movievote.services import accounts
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/token", auto_error=False)
 RootDep = Annotated[Root, Depends(get_root)]  # the process's collaborators (tests override it)
+Language = Annotated[str, Depends(request_language)]  # the Accept-Language among ours
 
 
 def _required(token: str | None) -> str:
@@ -25,7 +27,7 @@ def _required(token: str | None) -> str:
         raise ApiError(
             401,
             "not_authenticated",
-            "Log in first: send `Authorization: Bearer <token>`.",
+            N_("Log in first: send `Authorization: Bearer <token>`."),
             headers={"WWW-Authenticate": "Bearer"},
         )
     return token
@@ -42,7 +44,11 @@ async def current_claims(
         return decode_access_token(_required(token), settings=root.settings)
     except InvalidToken as exc:
         raise ApiError(
-            401, "invalid_token", exc.message, headers={"WWW-Authenticate": "Bearer"}
+            401,
+            "invalid_token",
+            exc.template,
+            headers={"WWW-Authenticate": "Bearer"},
+            **exc.params,
         ) from exc
 
 
@@ -54,7 +60,11 @@ async def current_user(token: Annotated[str | None, Depends(oauth2)], root: Root
         )
     except (InvalidToken, UserNotFound) as exc:
         raise ApiError(
-            401, "invalid_token", exc.message, headers={"WWW-Authenticate": "Bearer"}
+            401,
+            "invalid_token",
+            exc.template,
+            headers={"WWW-Authenticate": "Bearer"},
+            **exc.params,
         ) from exc
 
 

@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from movievote.api.headers import SecurityHeaders
 from movievote.api.origins import OriginPolicy
+from movievote.i18n import N_, gettext, negotiate
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +86,9 @@ class Edges:
 
         declared = (_header(scope, b"content-length") or "").strip()
         if declared.isdigit() and int(declared) > self.max_body_bytes:
-            await self._too_large(send_with_headers)  # refused before a byte of it is read
+            await self._too_large(
+                send_with_headers, negotiate(_header(scope, b"accept-language"))
+            )  # refused before a byte of it is read
             return
         exchange = _Exchange()
 
@@ -111,11 +114,15 @@ class Edges:
             if not exchange.too_large:
                 raise
         if exchange.too_large and not exchange.started:
-            await self._too_large(send_with_headers)
+            await self._too_large(send_with_headers, negotiate(_header(scope, b"accept-language")))
 
-    async def _too_large(self, send: Send) -> None:
+    async def _too_large(self, send: Send, language: str) -> None:
         body = error_body(
-            f"The request body is larger than the limit of {self.max_body_bytes} bytes.",
+            gettext(
+                language,
+                N_("The request body is larger than the limit of {count} bytes."),
+                count=self.max_body_bytes,
+            ),
             "body_too_large",
         )
         await send(

@@ -11,11 +11,13 @@ import psycopg
 import sqlalchemy.exc as sa_exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.constants import REF_PREFIX
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from movievote import errors
+from movievote.i18n import N_, Text, gettext, localised, negotiate
 from movievote.periods import format_period
 
 logger = logging.getLogger(__name__)
@@ -49,13 +51,26 @@ class AlreadyVotedBody(ErrorBody):
 
 
 class ApiError(Exception):
-    """An HTTP error with a stable code, raised by routes and dependencies."""
+    """An HTTP error with a stable code, raised by routes and dependencies; `detail` is an
+    English template marked N_ that `params` fill, answered in the request's language."""
 
     def __init__(
-        self, status: int, code: str, detail: str, *, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        headers: dict[str, str] | None = None,
+        **params: object,
     ) -> None:
         super().__init__(detail)
         self.status, self.code, self.detail, self.headers = status, code, detail, headers
+        self.params = params
+
+
+def request_language(request: Request) -> str:
+    """The language a request's Accept-Language prefers, among ours (English otherwise)."""
+    return negotiate(request.headers.get("accept-language"))
 
 
 STATUS_OF: dict[type[errors.DomainError], int] = {
@@ -82,6 +97,20 @@ def doc(
     return {status: {"model": model, "description": description}}
 
 
+def as_json(responses: Mapping[int | str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
+    """Error entries documented as JSON on a route whose own answer is not (FastAPI would list
+    them under the route's media type): the same bodies, referred to by schema name."""
+    return {
+        status: {
+            "description": entry["description"],
+            "content": {
+                "application/json": {"schema": {"$ref": REF_PREFIX + entry["model"].__name__}}
+            },
+        }
+        for status, entry in responses.items()
+    }
+
+
 MALFORMED_BODY = doc(400, "The body could not be parsed at all (`malformed_body`).")
 VALIDATION = doc(422, "The input is malformed or breaks a rule.", InvalidInputBody)
 UNAUTHORIZED = doc(401, "No valid bearer token: `not_authenticated` or `invalid_token`.")
@@ -98,11 +127,12 @@ def _json(status: int, body: BaseModel, headers: Mapping[str, str] | None = None
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.DomainError)
     status = STATUS_OF.get(type(exc), 400)
+    detail = localised(exc, request_language(request))
     if isinstance(exc, errors.AlreadyVoted):
         return _json(
             status,
             AlreadyVotedBody(
-                detail=exc.message,
+                detail=detail,
                 code=exc.code,
                 period=format_period(exc.period),
                 movie_id=exc.movie_id,
@@ -110,19 +140,20 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
             ),
         )
     if isinstance(exc, errors.InvalidInput):
-        return _json(status, InvalidInputBody(detail=exc.message, code=exc.code, field=exc.field))
+        return _json(status, InvalidInputBody(detail=detail, code=exc.code, field=exc.field))
     headers = {}
     if isinstance(exc, errors.TooManyAttempts):
         headers["Retry-After"] = str(exc.retry_after)
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
     code = "invalid_token" if isinstance(exc, errors.UserNotFound) else exc.code
-    return _json(status, ErrorBody(detail=exc.message, code=code), headers)
+    return _json(status, ErrorBody(detail=detail, code=code), headers)
 
 
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return _json(exc.status, ErrorBody(detail=exc.detail, code=exc.code), exc.headers)
+    detail = gettext(request_language(request), exc.detail, **exc.params)
+    return _json(exc.status, ErrorBody(detail=detail, code=exc.code), exc.headers)
 
 
 def _message(request: Request, error: dict[str, Any]) -> str:
@@ -146,7 +177,12 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     first = problems[0] if problems else {"loc": [], "msg": "invalid input"}
     where = ".".join(part for part in first["loc"] if part not in ("body", "query", "path"))
     field = where or None
-    detail = f"Invalid {where}: {first['msg']}." if where else f"Invalid request: {first['msg']}."
+    language = request_language(request)
+    detail = (  # pydantic's own words stay English: they name the rule that failed
+        gettext(language, N_("Invalid {where}: {problem}."), where=where, problem=first["msg"])
+        if where
+        else gettext(language, N_("Invalid request: {problem}."), problem=first["msg"])
+    )
     return _json(
         422, InvalidInputBody(detail=detail, code="invalid_input", field=field, errors=problems)
     )
@@ -157,24 +193,35 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     code = {400: "malformed_body", 404: "not_found", 405: "method_not_allowed"}.get(
         exc.status_code, "http_error"
     )
+    language = request_language(request)
     detail = str(exc.detail)
     if code == "malformed_body":
-        detail = "The request body could not be parsed: send it as the documentation shows."
+        detail = gettext(
+            language,
+            N_("The request body could not be parsed: send it as the documentation shows."),
+        )
     elif code == "not_found":
-        detail = f"There is no API endpoint at {request.url.path}."
+        detail = gettext(language, N_("There is no API endpoint at {path}."), path=request.url.path)
     elif code == "method_not_allowed":
-        allowed = (exc.headers or {}).get("Allow", "")
-        detail = f"{request.method} is not allowed on {request.url.path}; use {allowed}."
+        detail = gettext(
+            language,
+            N_("{method} is not allowed on {path}; use {allowed}."),
+            method=request.method,
+            path=request.url.path,
+            allowed=(exc.headers or {}).get("Allow", ""),
+        )
     return _json(exc.status_code, ErrorBody(detail=detail, code=code), exc.headers)
 
 
-def unavailable(detail: str = "The service cannot reach its database right now.") -> ApiError:
-    """503 `unavailable` with Retry-After: try again shortly, nothing was wrong with the request."""
+def unavailable(detail: str = N_("The service cannot reach its database right now.")) -> ApiError:
+    """503 `unavailable` with Retry-After: try again shortly, nothing was wrong with the
+    request. `detail`: an English text marked N_."""
     return ApiError(
         503,
         "unavailable",
-        f"{detail} Try again in a few seconds.",
+        N_("{reason} Try again in a few seconds."),
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        reason=Text(detail),
     )
 
 
@@ -185,7 +232,8 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
     """The last resort (Starlette logs the exception itself): still JSON, still a code."""
-    return _json(500, ErrorBody(detail="Something went wrong on our side.", code="internal_error"))
+    detail = gettext(request_language(request), N_("Something went wrong on our side."))
+    return _json(500, ErrorBody(detail=detail, code="internal_error"))
 
 
 def install(api: FastAPI) -> None:

@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 from movievote.api.deps import RootDep
 from movievote.api.errors import UNAVAILABLE, unavailable
+from movievote.i18n import N_
 
 router = APIRouter(tags=["health"])
 
@@ -26,5 +27,5 @@ async def health(root: RootDep) -> Health:
     try:
         await root.db.ping()
     except Exception as exc:
-        raise unavailable("The database is unreachable.") from exc
+        raise unavailable(N_("The database is unreachable.")) from exc
     return Health(status="ok", database=True)

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request, Response
 
+from movievote import posters
 from movievote.api.deps import RootDep
-from movievote.api.errors import VALIDATION, doc
+from movievote.api.errors import TOO_LARGE, UNAVAILABLE, VALIDATION, as_json, doc
+from movievote.i18n import LANGUAGES, gettext, supported
 from movievote.models import MoviePage, MoviePublic
 from movievote.services import catalogue
 
 router = APIRouter(tags=["movies"])
 MovieId = Annotated[int, Path(ge=1, le=2**31 - 1, description="a movie's id")]
+POSTER_CACHE_CONTROL = "public, max-age=86400"  # a day: a cover changes only with its movie
+# The cover is a document of its own when opened directly: nothing to load, no script to run.
+POSTER_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
 
 
 @router.get(
@@ -43,3 +49,61 @@ async def list_movies(
 )
 async def get_movie(movie_id: MovieId, root: RootDep) -> MoviePublic:
     return await catalogue.get_movie(db=root.db, movie_id=movie_id)
+
+
+class SvgResponse(Response):
+    media_type = "image/svg+xml"
+
+
+@router.get(
+    "/api/movies/{movie_id}/poster.svg",
+    response_class=SvgResponse,
+    summary="A designed cover for a movie (SVG), made from its title, year and genres",
+    responses={
+        200: {
+            "description": "The cover, 400x600; cacheable for a day, with a strong ETag.",
+            "content": {"image/svg+xml": {"schema": {"type": "string"}}},
+        },
+        304: {"description": "Unchanged since the ETag sent in If-None-Match."},
+        **as_json(
+            {
+                **doc(404, "No such movie (`movie_not_found`)."),
+                **VALIDATION,
+                **TOO_LARGE,
+                **UNAVAILABLE,
+            }
+        ),
+    },
+)
+async def get_poster(
+    movie_id: MovieId,
+    request: Request,
+    root: RootDep,
+    lang: Annotated[
+        str | None,
+        Query(
+            max_length=16,
+            description=f"the cover's language ({', '.join(LANGUAGES)}): its title and genre",
+        ),
+    ] = None,
+) -> Response:
+    language = supported(lang)
+    movie = await catalogue.get_movie(db=root.db, movie_id=movie_id, language=language)
+    genre = posters.main_genre(movie.genres)  # the genre its colours come from
+    svg = posters.cover_svg(
+        title=movie.title,
+        year=movie.year,
+        genres=movie.genres,
+        genre_label=gettext(language, genre) if genre else None,
+    ).encode()
+    etag = f'"{hashlib.sha256(svg).hexdigest()[:32]}"'
+    headers = {"ETag": etag, "Cache-Control": POSTER_CACHE_CONTROL}
+    if matches(request.headers.get("if-none-match", ""), etag):
+        return Response(status_code=304, headers=headers)
+    return SvgResponse(svg, headers={**headers, "Content-Security-Policy": POSTER_POLICY})
+
+
+def matches(if_none_match: str, etag: str) -> bool:
+    """If-None-Match's weak comparison: `*`, or the tag among those listed, W/ or not."""
+    tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in tags or etag in tags

@@ -13,6 +13,7 @@ from fastapi.responses import StreamingResponse
 from movievote import periods
 from movievote.api.deps import RootDep
 from movievote.api.errors import VALIDATION, ApiError
+from movievote.i18n import N_
 from movievote.models import Ranking
 from movievote.root import Root
 from movievote.services import ranking as ranking_service
@@ -35,7 +36,12 @@ def parse_scope(period: str) -> Scope | None:
     try:
         return periods.parse_scope(period)
     except ValueError as exc:
-        raise ApiError(422, "invalid_period", f"{exc}.") from exc
+        raise ApiError(
+            422,
+            "invalid_period",
+            N_("{period} is not a period: use current, all or a month written YYYY-MM."),
+            period=period,
+        ) from exc
 
 
 def etag_of(board: Ranking) -> str:

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import reflex as rx
 
+from movievote.components.i18n import language_switch, t
+from movievote.i18n import N_
 from movievote.state import AuthState
 
-PAGES = (("Movies", "/"), ("Leaderboard", "/leaderboard"), ("Lobby display", "/display"))
+PAGES = (
+    (N_("Movies"), "/"),
+    (N_("Leaderboard"), "/leaderboard"),
+    (N_("Lobby display"), "/display"),
+)
 
 # The skip link stays off-screen until a keyboard user tabs onto it. Every focusable thing
 # shows a ring when focused from the keyboard (Radix themes ring the controls; this adds it to
@@ -21,8 +27,9 @@ FRAME_CSS = """
 
 
 def nav_link(text: str, href: str) -> rx.Component:
+    """A link of the bar; `text` is an English text marked with N_."""
     return rx.link(
-        text, href=href, size="3", weight="medium", underline="hover", white_space="nowrap"
+        t(text), href=href, size="3", weight="medium", underline="hover", white_space="nowrap"
     )
 
 
@@ -30,10 +37,10 @@ def phone_menu() -> rx.Component:
     """Below the small breakpoint the page links move into a menu (keyboard-operable)."""
     return rx.menu.root(
         rx.menu.trigger(
-            rx.icon_button(rx.icon("menu"), variant="ghost", size="2", aria_label="Menu"),
+            rx.icon_button(rx.icon("menu"), variant="ghost", size="2", aria_label=t("Menu")),
         ),
         rx.menu.content(
-            *[rx.menu.item(text, on_select=rx.redirect(href)) for text, href in PAGES],
+            *[rx.menu.item(t(text), on_select=rx.redirect(href)) for text, href in PAGES],
         ),
     )
 
@@ -57,27 +64,30 @@ def navbar() -> rx.Component:
                 AuthState.logged_in,
                 rx.hstack(
                     rx.link(
-                        rx.text("Hi, ", AuthState.display_name, size="2", id="whoami"),
+                        rx.text(
+                            t("Hi, {name}", name=AuthState.display_name), size="2", id="whoami"
+                        ),
                         href="/account",
                         underline="hover",
-                        title="Your account",
+                        title=t("Your account"),
                     ),
-                    rx.button("Log out", on_click=AuthState.log_out, variant="soft", size="2"),
+                    rx.button(t("Log out"), on_click=AuthState.log_out, variant="soft", size="2"),
                     align="center",
                 ),
                 rx.hstack(
-                    nav_link("Log in", "/login"),
-                    nav_link("Sign up", "/signup"),
+                    nav_link(N_("Log in"), "/login"),
+                    nav_link(N_("Sign up"), "/signup"),
                     spacing="4",
                 ),
             ),
-            rx.color_mode.button(size="2", variant="ghost", aria_label="Switch light or dark"),
+            language_switch(),
+            rx.color_mode.button(size="2", variant="ghost", aria_label=t("Switch light or dark")),
             align="center",
             width="100%",
             spacing="3",
         ),
         as_="nav",
-        aria_label="Main",
+        aria_label=t("Main"),
         padding_x=["1em", "2em"],
         padding_y="0.8em",
         border_bottom="1px solid var(--gray-a5)",
@@ -92,7 +102,7 @@ def page(*children: rx.Component) -> rx.Component:
     return rx.box(
         rx.el.style(FRAME_CSS),
         rx.el.button(  # an <a href="#main"> would be routed by React Router, not followed
-            "Skip to content",
+            t("Skip to content"),
             on_click=rx.call_script("document.getElementById('main').focus()"),
             class_name="skip-link",
         ),

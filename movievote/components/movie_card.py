@@ -1,44 +1,55 @@
-"""A movie in the grid: poster (or a tidy placeholder), title, year, genres, Vote button."""
+"""A movie in the grid: poster (the real one, or a cover designed from the title, year and
+genre), title, year, genres, Vote button."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
+from reflex_base.utils.imports import ImportVar
+from reflex_base.vars.base import VarData
+
+from movievote.components.i18n import LANG, genre_list_text, t
+
+# Where the API answers: the page's own origin in production, the backend's port under the
+# development server (whose pages come from Vite, which does not pass /api on)
+BACKEND_ORIGIN = rx.Var(
+    _js_expr="getBackendURL(env.PING).origin",
+    _var_data=VarData(
+        imports={
+            "$/utils/state": "getBackendURL",
+            "$/env.json": ImportVar(tag="env", is_default=True),
+        }
+    ),
+).to(str)
 
 
-def initials_of(title: str) -> str:
-    """What a poster placeholder shows: "The Godfather" -> "TG", "12 Angry Men" -> "12"."""
-    words = [w for w in title.split() if w[:1].isalnum()]
-    text = words[0][:3] if words and words[0].isdigit() else "".join(w[0] for w in words[:2])
-    return text.upper() or "?"
+def poster_src(movie: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Var[str]:
+    """The movie's poster, or its generated cover (`/api/movies/{id}/poster.svg`, in the
+    page's language: the cover carries the title people know)."""
+    cover: rx.Var[str] = rx.Var(
+        f"({BACKEND_ORIGIN}) + '/api/movies/' + ({movie['id']}) + '/poster.svg?lang=' + "
+        f"encodeURIComponent({LANG})",
+        _var_type=str,
+    )
+    return rx.cond(movie["poster_url"] != "", movie["poster_url"], cover).to(str)
 
 
-def poster(
-    movie: rx.vars.ObjectVar[dict[str, str]], height: str = "16em", text_size: str = "8"
-) -> rx.Component:
-    return rx.cond(
-        movie["poster_url"] != "",
-        rx.image(
-            src=movie["poster_url"],
-            alt="Poster of " + movie["title"].to(str),
-            width="100%",
-            height=height,
-            object_fit="cover",
-            border_radius="var(--radius-3)",
-            loading="lazy",
-        ),
-        rx.center(
-            rx.text(movie["initials"], size=text_size, weight="bold", color="var(--accent-11)"),
-            width="100%",
-            height=height,
-            border_radius="var(--radius-3)",
-            background="linear-gradient(135deg, var(--accent-3), var(--accent-6))",
-            aria_hidden="true",
-        ),
+def poster(movie: rx.vars.ObjectVar[dict[str, Any]], height: str = "16em") -> rx.Component:
+    return rx.image(
+        src=poster_src(movie),
+        alt=t("Poster of {title}", title=movie["title"]),
+        width="100%",
+        height=height,
+        object_fit="cover",
+        border_radius="var(--radius-3)",
+        loading="lazy",
+        background="var(--gray-a3)",
     )
 
 
 def movie_card(
-    movie: rx.vars.ObjectVar[dict[str, str]],
+    movie: rx.vars.ObjectVar[dict[str, Any]],
     *,
     on_vote: rx.EventHandler,
     disabled: rx.Var[bool],
@@ -48,15 +59,21 @@ def movie_card(
         rx.vstack(
             poster(movie),
             rx.heading(movie["title"], size="3", as_="h3", trim="start"),
-            rx.text(movie["year"], " · ", movie["genres"], size="1", color_scheme="gray"),
+            rx.text(
+                movie["year"],
+                " · ",
+                genre_list_text(movie["genres"]),
+                size="1",
+                color_scheme="gray",
+            ),
             rx.spacer(),
             rx.button(
-                "Vote",
+                t("Vote"),
                 on_click=on_vote(movie["id"]),  # type: ignore[operator]
                 disabled=disabled,
                 title=reason,
                 width="100%",
-                aria_label="Vote for " + movie["title"],
+                aria_label=t("Vote for {title}", title=movie["title"]),
                 class_name="vote-button",
             ),
             spacing="2",

@@ -6,9 +6,10 @@ from __future__ import annotations
 import reflex as rx
 
 from movievote.clients import is_loopback
+from movievote.components.i18n import t
 from movievote.components.layout import page
 from movievote.config import get_settings
-from movievote.errors import DomainError, PasswordRequired
+from movievote.errors import N_, DomainError, PasswordRequired
 from movievote.pages.auth import card, field
 from movievote.root import get_root
 from movievote.services import accounts, notifications
@@ -47,13 +48,19 @@ class LinkState(rx.State):
             )
         except PasswordRequired as exc:
             self.outcome = "password"
-            self.message = exc.message if password is None else "That password is not right."
+            self.message = (
+                await auth._explain(exc)
+                if password is None
+                else await auth._say(N_("That password is not right."))
+            )
             return
         except DomainError as exc:
-            self.outcome, self.message = "invalid", exc.message
+            self.outcome, self.message = "invalid", await auth._explain(exc)
             return
         self.outcome = "verified"
-        self.message = f"Your address {user.email} is confirmed: you can vote."
+        self.message = await auth._say(
+            N_("Your address {email} is confirmed: you can vote."), email=user.email
+        )
         await auth._verified_session()  # the banner goes if this browser is logged in
 
     @rx.event
@@ -61,7 +68,7 @@ class LinkState(rx.State):
         auth = await self.get_state(AuthState)
         auth._start_form()
         if form.get("new_password", "") != form.get("repeat_password", ""):
-            auth.form_error = "The two passwords are not the same."
+            auth.form_error = await auth._say(N_("The two passwords are not the same."))
             return None
         try:
             await accounts.reset_password(
@@ -73,11 +80,11 @@ class LinkState(rx.State):
                 throttle=get_root().throttle,
             )
         except DomainError as exc:
-            auth.form_error = exc.message
+            auth.form_error = await auth._explain(exc)
             return None
         auth.token, auth.display_name = "", ""
-        auth.form_notice = (
-            "Your password is changed and every session was logged out. Log in with it."
+        auth.form_notice = await auth._say(
+            N_("Your password is changed and every session was logged out. Log in with it.")
         )
         return None
 
@@ -95,11 +102,14 @@ class LinkState(rx.State):
                 throttle=get_root().throttle,
             )
         except DomainError as exc:
-            auth.form_error = exc.message
+            auth.form_error = await auth._explain(exc)
             return None
-        auth.form_notice = (
-            "If an account uses this address, we sent it a link to set a new password (valid "
-            f"for {accounts.reset_link_lifetime(get_root().settings)})."
+        auth.form_notice = await auth._say(
+            N_(
+                "If an account uses this address, we sent it a link to set a new password "
+                "(valid for {valid_for})."
+            ),
+            valid_for=accounts.reset_link_lifetime(get_root().settings),
         )
         return None
 
@@ -125,7 +135,7 @@ class AccountState(rx.State):
         if found is None or found[0].id is None:
             return rx.redirect("/login?next=/account")
         if form.get("new_password", "") != form.get("repeat_password", ""):
-            auth.form_error = "The two new passwords are not the same."
+            auth.form_error = await auth._say(N_("The two new passwords are not the same."))
             return None
         try:
             issued = await accounts.change_password(
@@ -138,10 +148,12 @@ class AccountState(rx.State):
                 throttle=get_root().throttle,
             )
         except DomainError as exc:
-            auth.form_error = exc.message
+            auth.form_error = await auth._explain(exc)
             return None
         auth.token = issued.token  # this browser stays logged in; every other session ended
-        auth.form_notice = "Your password is changed. Every other session was logged out."
+        auth.form_notice = await auth._say(
+            N_("Your password is changed. Every other session was logged out.")
+        )
         return None
 
 
@@ -162,7 +174,7 @@ def verify_email_page() -> rx.Component:
         rx.center(
             rx.card(
                 rx.vstack(
-                    rx.heading("Confirm your email address", size="7", as_="h1"),
+                    rx.heading(t("Confirm your email address"), size="7", as_="h1"),
                     rx.match(
                         LinkState.outcome,
                         (
@@ -196,12 +208,12 @@ def verify_email_page() -> rx.Component:
                                         id="link-outcome",
                                     ),
                                     field(
-                                        "Password",
+                                        t("Password"),
                                         "password",
                                         "password",
                                         auto_complete="current-password",
                                     ),
-                                    rx.button("Confirm my address", type="submit", size="3"),
+                                    rx.button(t("Confirm my address"), type="submit", size="3"),
                                     spacing="3",
                                     width="100%",
                                 ),
@@ -209,12 +221,12 @@ def verify_email_page() -> rx.Component:
                                 width="100%",
                             ),
                         ),
-                        rx.text("Checking your link…"),
+                        rx.text(t("Checking your link…")),
                     ),
                     rx.cond(
                         AuthState.logged_in,
-                        rx.link(rx.button("Go and vote", size="3"), href="/"),
-                        rx.link(rx.button("Log in to vote", size="3"), href="/login"),
+                        rx.link(rx.button(t("Go and vote"), size="3"), href="/"),
+                        rx.link(rx.button(t("Log in to vote"), size="3"), href="/login"),
                     ),
                     spacing="4",
                 ),
@@ -230,8 +242,8 @@ def verify_email_page() -> rx.Component:
 def forgot_password_page() -> rx.Component:
     form = rx.form(
         rx.vstack(
-            field("Email", "email", "email", auto_complete="email"),
-            rx.button("Email me a link", type="submit", size="3", width="100%"),
+            field(t("Email"), "email", "email", auto_complete="email"),
+            rx.button(t("Email me a link"), type="submit", size="3", width="100%"),
             spacing="3",
             width="100%",
         ),
@@ -240,25 +252,29 @@ def forgot_password_page() -> rx.Component:
         width="100%",
     )
     return card(
-        "Forgot your password?",
+        t("Forgot your password?"),
         form,
-        rx.text("Remembered it? ", rx.link("Log in", href="/login"), size="2"),
+        rx.text(t("Remembered it?"), " ", rx.link(t("Log in"), href="/login"), size="2"),
     )
 
 
 def _new_password_fields() -> list[rx.Component]:
     return [
         field(
-            "New password", "new_password", "password", min_length=8, auto_complete="new-password"
+            t("New password"),
+            "new_password",
+            "password",
+            min_length=8,
+            auto_complete="new-password",
         ),
         field(
-            "New password again",
+            t("New password again"),
             "repeat_password",
             "password",
             min_length=8,
             auto_complete="new-password",
         ),
-        rx.text("At least 8 characters (at most 72 bytes).", size="1", color_scheme="gray"),
+        rx.text(t("At least 8 characters (at most 72 bytes)."), size="1", color_scheme="gray"),
     ]
 
 
@@ -266,7 +282,7 @@ def reset_password_page() -> rx.Component:
     form = rx.form(
         rx.vstack(
             *_new_password_fields(),
-            rx.button("Set the new password", type="submit", size="3", width="100%"),
+            rx.button(t("Set the new password"), type="submit", size="3", width="100%"),
             spacing="3",
             width="100%",
         ),
@@ -274,11 +290,12 @@ def reset_password_page() -> rx.Component:
         width="100%",
     )
     return card(
-        "Set a new password",
+        t("Set a new password"),
         form,
         rx.text(
-            "The link has expired? ",
-            rx.link("Ask for a new one", href="/forgot-password"),
+            t("The link has expired?"),
+            " ",
+            rx.link(t("Ask for a new one"), href="/forgot-password"),
             size="2",
         ),
     )
@@ -288,13 +305,13 @@ def account_page() -> rx.Component:
     form = rx.form(
         rx.vstack(
             field(
-                "Current password",
+                t("Current password"),
                 "current_password",
                 "password",
                 auto_complete="current-password",
             ),
             *_new_password_fields(),
-            rx.button("Change the password", type="submit", size="3", width="100%"),
+            rx.button(t("Change the password"), type="submit", size="3", width="100%"),
             spacing="3",
             width="100%",
         ),
@@ -304,11 +321,13 @@ def account_page() -> rx.Component:
     )
     status = rx.cond(
         AuthState.email_verified,
-        rx.text(AccountState.email, " · confirmed", size="2", id="account-email"),
+        rx.text(AccountState.email, " · ", t("confirmed"), size="2", id="account-email"),
         rx.hstack(
-            rx.text(AccountState.email, " · not confirmed yet", size="2", id="account-email"),
+            rx.text(
+                AccountState.email, " · ", t("not confirmed yet"), size="2", id="account-email"
+            ),
             rx.button(
-                "Send the link again",
+                t("Send the link again"),
                 on_click=AuthState.resend_verification,
                 variant="soft",
                 size="1",
@@ -317,34 +336,43 @@ def account_page() -> rx.Component:
             wrap="wrap",
         ),
     )
-    return card("Your account", rx.vstack(status, form, spacing="4", width="100%"), rx.fragment())
+    return card(
+        t("Your account"), rx.vstack(status, form, spacing="4", width="100%"), rx.fragment()
+    )
 
 
 def outbox_page() -> rx.Component:
     """Development only: what the app would have emailed, newest first, links clickable."""
     return page(
         rx.vstack(
-            rx.heading("Outbox (development)", size="7", as_="h1"),
+            rx.heading(t("Outbox (development)"), size="7", as_="h1"),
             rx.text(
-                "No mail server is set (NOTIFY_SMTP_URL), so in development the mail the app "
-                "sends lands here. This page does not exist in production.",
+                t(
+                    "No mail server is set (NOTIFY_SMTP_URL), so in development the mail the "
+                    "app sends lands here. This page does not exist in production."
+                ),
                 color_scheme="gray",
             ),
             rx.cond(
                 OutboxState.refused,
                 rx.callout(
-                    "The outbox is shown only to a browser on the machine the app runs on.",
+                    t("The outbox is shown only to a browser on the machine the app runs on."),
                     icon="lock",
                     color_scheme="red",
                     role="alert",
                 ),
-                rx.cond(OutboxState.mails.length() == 0, rx.text("No mail yet.")),
+                rx.cond(OutboxState.mails.length() == 0, rx.text(t("No mail yet."))),
             ),
             rx.foreach(
                 OutboxState.mails,
                 lambda mail: rx.card(
                     rx.vstack(
-                        rx.text(rx.text.strong(mail["subject"]), " · to ", mail["to"], size="2"),
+                        rx.text(
+                            rx.text.strong(mail["subject"]),
+                            " · ",
+                            t("to {address}", address=mail["to"]),
+                            size="2",
+                        ),
                         rx.text(mail["at"], size="1", color_scheme="gray"),
                         rx.markdown(mail["body"]),
                         spacing="1",
@@ -353,7 +381,7 @@ def outbox_page() -> rx.Component:
                     width="100%",
                 ),
             ),
-            rx.button("Refresh", on_click=OutboxState.load, variant="soft"),
+            rx.button(t("Refresh"), on_click=OutboxState.load, variant="soft"),
             spacing="3",
             width="100%",
         )

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import reflex as rx
 
+from movievote.components.i18n import t
 from movievote.components.layout import page
 from movievote.config import get_settings
 from movievote.state import AuthState
 
 
-def field(label: str, name: str, kind: str = "text", **props: object) -> rx.Component:
+def field(label: rx.Var | str, name: str, kind: str = "text", **props: object) -> rx.Component:
     return rx.vstack(
         rx.el.label(label, html_for=name, style={"font_weight": "500"}),
         rx.input(id=name, name=name, type=kind, required=True, size="3", width="100%", **props),
@@ -44,7 +45,7 @@ def form_messages() -> rx.Component:
     )
 
 
-def card(title: str, form: rx.Component, footer: rx.Component) -> rx.Component:
+def card(title: rx.Var | str, form: rx.Component, footer: rx.Component) -> rx.Component:
     return page(
         rx.center(
             rx.card(
@@ -68,9 +69,9 @@ def card(title: str, form: rx.Component, footer: rx.Component) -> rx.Component:
 def login() -> rx.Component:
     form = rx.form(
         rx.vstack(
-            field("Email", "email", "email", auto_complete="username"),
-            field("Password", "password", "password", auto_complete="current-password"),
-            rx.button("Log in", type="submit", size="3", width="100%"),
+            field(t("Email"), "email", "email", auto_complete="username"),
+            field(t("Password"), "password", "password", auto_complete="current-password"),
+            rx.button(t("Log in"), type="submit", size="3", width="100%"),
             spacing="3",
             width="100%",
         ),
@@ -78,12 +79,15 @@ def login() -> rx.Component:
         width="100%",
     )
     return card(
-        "Log in",
+        t("Log in"),
         form,
         rx.vstack(
-            rx.text("New here? ", rx.link("Sign up", href="/signup"), size="2"),
+            rx.text(t("New here?"), " ", rx.link(t("Sign up"), href="/signup"), size="2"),
             rx.text(
-                "Forgot your password? ", rx.link("Reset it", href="/forgot-password"), size="2"
+                t("Forgot your password?"),
+                " ",
+                rx.link(t("Reset it"), href="/forgot-password"),
+                size="2",
             ),
             spacing="1",
         ),
@@ -92,18 +96,20 @@ def login() -> rx.Component:
 
 def signup() -> rx.Component:
     invite = (
-        [field("Invite code", "invite_code", max_length=32, auto_complete="off")]
+        [field(t("Invite code"), "invite_code", max_length=32, auto_complete="off")]
         if get_settings().signup_mode == "invite"
         else []
     )
     form = rx.form(
         rx.vstack(
-            field("Email", "email", "email", auto_complete="email"),
-            field("Display name", "display_name", max_length=80, auto_complete="nickname"),
-            field("Password", "password", "password", min_length=8, auto_complete="new-password"),
-            rx.text("At least 8 characters (at most 72 bytes).", size="1", color_scheme="gray"),
+            field(t("Email"), "email", "email", auto_complete="email"),
+            field(t("Display name"), "display_name", max_length=80, auto_complete="nickname"),
+            field(
+                t("Password"), "password", "password", min_length=8, auto_complete="new-password"
+            ),
+            rx.text(t("At least 8 characters (at most 72 bytes)."), size="1", color_scheme="gray"),
             *invite,
-            rx.button("Sign up", type="submit", size="3", width="100%"),
+            rx.button(t("Sign up"), type="submit", size="3", width="100%"),
             spacing="3",
             width="100%",
         ),
@@ -111,7 +117,7 @@ def signup() -> rx.Component:
         width="100%",
     )
     return card(
-        "Create your account",
+        t("Create your account"),
         form,
-        rx.text("Have an account? ", rx.link("Log in", href="/login"), size="2"),
+        rx.text(t("Have an account?"), " ", rx.link(t("Log in"), href="/login"), size="2"),
     )

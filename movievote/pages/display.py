@@ -9,7 +9,9 @@ from typing import Any
 import reflex as rx
 import segno
 
-from movievote.live import LiveRanking, votes_count
+from movievote.components.clock import clock
+from movievote.components.i18n import LANG, nt, number_text, percent_text, t
+from movievote.live import LiveRanking
 
 ROW_SIZE = "min(4.5vh, 6vw)"  # readable from five metres on a TV, still fits a phone's width
 SMALL_SIZE = "min(3vh, 4vw)"
@@ -59,9 +61,15 @@ def _row(row: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
             overflow="hidden",
             text_overflow="ellipsis",
         ),
-        rx.text(row["votes"], font_size=ROW_SIZE, font_weight="700", class_name="votes"),
         rx.text(
-            row["share"], font_size=SMALL_SIZE, color="#a3a3a3", width="4.5em", text_align="right"
+            number_text(row["votes"]), font_size=ROW_SIZE, font_weight="700", class_name="votes"
+        ),
+        rx.text(
+            percent_text(row["share"]),
+            font_size=SMALL_SIZE,
+            color="#a3a3a3",
+            width="4.5em",
+            text_align="right",
         ),
         key=row["id"].to(str) + "-" + row["votes"].to(str),  # re-mount (and animate) on a change
         class_name="mv-row display-row",
@@ -77,17 +85,17 @@ def display_page() -> rx.Component:
         rx.el.style(ROW_CSS),
         rx.flex(  # a TV: the ranking beside the code; a phone held upright: one under the other
             rx.vstack(
-                rx.text("movievote · top 10 of the month", font_size="3vh", color="#a3a3a3"),
+                rx.text(t("movievote · top 10 of the month"), font_size="3vh", color="#a3a3a3"),
                 rx.cond(
                     LiveRanking.updated_at == "",
-                    rx.text("Loading the ranking…", font_size="4vh"),
+                    rx.text(t("Loading the ranking…"), font_size="4vh"),
                     rx.cond(
                         LiveRanking.month_rows.length() > 0,
                         rx.vstack(
                             rx.foreach(LiveRanking.month_rows, _row), width="100%", spacing="0"
                         ),
                         rx.text(
-                            "No votes yet this month. Scan the code and be the first!",
+                            t("No votes yet this month. Scan the code and be the first!"),
                             font_size="4vh",
                         ),
                     ),
@@ -98,40 +106,38 @@ def display_page() -> rx.Component:
             rx.vstack(
                 rx.image(
                     src=DisplayState.qr,
-                    alt="QR code of the voting page",
+                    alt=t("QR code of the voting page"),
                     width="30vh",
                     height="30vh",
                 ),
-                rx.text("Scan to vote", font_size="3.5vh", font_weight="700"),
+                rx.text(t("Scan to vote"), font_size="3.5vh", font_weight="700"),
                 rx.text(DisplayState.vote_url, font_size="2vh", color="#a3a3a3"),
                 rx.cond(
                     LiveRanking.updated_at != "",  # not on the pre-rendered page
                     rx.vstack(
                         rx.text(
-                            *votes_count(LiveRanking.month_total),
-                            " this month",
+                            nt(
+                                "{n} vote this month",
+                                "{n} votes this month",
+                                LiveRanking.month_total,
+                            ),
                             font_size="3vh",
                             id="display-total",
                         ),
-                        rx.hstack(
-                            rx.text("Voting closes", font_size="2.5vh", color="#a3a3a3"),
-                            rx.moment(
-                                LiveRanking.closes_at,
-                                from_now=True,
-                                interval=60_000,
-                                font_size="2.5vh",
-                            ),
+                        clock(
+                            LiveRanking.closes_at,
+                            template=t("Voting closes in {}"),
+                            font_size="2.5vh",
+                            color="#a3a3a3",
+                            id="display-countdown",
                         ),
-                        rx.hstack(
-                            rx.text("Updated", font_size="2vh", color="#737373"),
-                            rx.moment(
-                                LiveRanking.updated_at,
-                                from_now=True,
-                                interval=1_000,
-                                font_size="2vh",
-                                color="#737373",
-                                id="display-freshness",
-                            ),
+                        clock(
+                            LiveRanking.updated_at,
+                            counting="since",
+                            template=t("Updated {} ago"),
+                            font_size="2vh",
+                            color="#8a8a8a",
+                            id="display-freshness",
                         ),
                         align="center",
                     ),
@@ -151,4 +157,5 @@ def display_page() -> rx.Component:
         min_height="100vh",
         padding="4vh 4vw",
         font_family="system-ui, sans-serif",
+        lang=LANG,
     )

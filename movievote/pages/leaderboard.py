@@ -7,8 +7,10 @@ from typing import Any
 
 import reflex as rx
 
+from movievote.components.i18n import month_text, nt, number_text, percent_text, t
 from movievote.components.layout import page
-from movievote.live import TOP, LiveRanking, rows_of, votes_count
+from movievote.components.movie_card import poster_src
+from movievote.live import TOP, LiveRanking, rows_of
 from movievote.periods import current_period, format_period, parse_scope
 from movievote.root import get_root
 from movievote.services import ranking, ranking_cache
@@ -64,9 +66,6 @@ RANKING_CSS = """
 .ranking tr > :nth-child(n+4) { text-align: right; font-variant-numeric: tabular-nums; }
 .ranking .poster { display: block; width: 2.5em; height: 3.5em; object-fit: cover;
   border-radius: var(--radius-3); }
-.ranking .initials { display: flex; align-items: center; justify-content: center;
-  font-weight: var(--font-weight-bold); color: var(--accent-11);
-  background: linear-gradient(135deg, var(--accent-3), var(--accent-6)); }
 .ranking .title { font-weight: var(--font-weight-medium); }
 .ranking .year { font-size: var(--font-size-1); color: var(--gray-a11); }
 .visually-hidden { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0;
@@ -76,74 +75,95 @@ RANKING_CSS = """
 
 def _row(row: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
     return rx.el.tr(
-        rx.el.th("#", row["rank"], scope="row"),
+        rx.el.th(row["rank"], scope="row"),
         rx.el.td(
-            rx.cond(
-                row["poster_url"] != "",
-                rx.el.img(
-                    src=row["poster_url"],
-                    alt="",  # the title is in the next cell: do not read it twice
-                    loading="lazy",
-                    class_name="poster",
-                ),
-                rx.el.div(row["initials"], class_name="poster initials", aria_hidden="true"),
+            rx.el.img(
+                src=poster_src(row),
+                alt="",  # the title is in the next cell: do not read it twice
+                loading="lazy",
+                class_name="poster",
             )
         ),
         rx.el.td(
             rx.el.div(row["title"], class_name="title"),
             rx.el.div(row["year"], class_name="year"),
         ),
-        rx.el.td(row["votes"], class_name="votes"),
-        rx.el.td(row["share"]),
+        rx.el.td(number_text(row["votes"]), class_name="votes"),
+        rx.el.td(percent_text(row["share"])),
         class_name="ranking-row",
     )
 
 
 def _table(rows: rx.Var) -> rx.Component:
-    headers = ("Rank", "Poster", "Movie", "Votes", "Share")
     return rx.el.div(
         rx.el.table(
             rx.el.thead(
                 rx.el.tr(
-                    *[
-                        rx.el.th(
-                            rx.el.span(h, class_name="visually-hidden") if h == "Poster" else h,
-                            scope="col",
-                        )
-                        for h in headers
-                    ]
+                    rx.el.th(t("Rank"), scope="col"),
+                    rx.el.th(rx.el.span(t("Poster"), class_name="visually-hidden"), scope="col"),
+                    rx.el.th(t("Movie"), scope="col"),
+                    rx.el.th(t("Votes"), scope="col"),
+                    rx.el.th(t("Share"), scope="col"),
                 )
             ),
             rx.el.tbody(rx.foreach(rows, _row)),
             class_name="ranking",
             id="ranking-table",
-            aria_label="Ranking",
+            aria_label=t("Ranking"),
         ),
         class_name="ranking-scroll",
     )
 
 
+def _chart(rows: rx.Var) -> rx.Component:
+    """Horizontal bars named by their movies; whole-vote ticks on an axis that ends at the
+    leader's count (one vote: 0 and 1, not 0 to 4)."""
+    most = rx.Var(f"Math.max(1, ...({rows}).map((r) => r.votes))", _var_type=int).to(int)
+    return rx.recharts.bar_chart(
+        rx.recharts.bar(
+            data_key="votes",
+            name=t("Votes"),
+            fill="var(--accent-9)",
+            is_animation_active=False,
+            bar_size=18,
+        ),
+        rx.recharts.x_axis(
+            type_="number",
+            data_key="votes",
+            allow_decimals=False,
+            domain=[0, "dataMax"],
+            tick_count=rx.cond(most < 5, most + 1, 6),
+            stroke="var(--gray-11)",
+        ),
+        rx.recharts.y_axis(
+            type_="category",
+            data_key="title",
+            width=150,
+            interval=0,
+            tick_line=False,
+            stroke="var(--gray-11)",
+        ),
+        rx.recharts.graphing_tooltip(cursor=False),
+        data=rows,
+        layout="vertical",
+        width="100%",
+        height=rx.Var(f"44 + 30 * ({rows}).length", _var_type=int),
+        margin={"left": 0, "right": 16, "top": 4, "bottom": 4},
+        id="ranking-chart",
+    )
+
+
 def _board(rows: rx.Var, total: rx.Var) -> rx.Component:
     return rx.vstack(
-        rx.text(*votes_count(total), id="ranking-total", color_scheme="gray"),
+        rx.text(nt("{n} vote", "{n} votes", total), id="ranking-total", color_scheme="gray"),
         rx.cond(
             rows.length() > 0,  # type: ignore[attr-defined]
             rx.vstack(
-                rx.recharts.bar_chart(
-                    rx.recharts.bar(
-                        data_key="votes", fill="var(--accent-9)", is_animation_active=False
-                    ),
-                    rx.recharts.x_axis(data_key="title", hide=True),
-                    rx.recharts.y_axis(allow_decimals=False, width=40),
-                    rx.recharts.graphing_tooltip(),
-                    data=rows,
-                    width="100%",
-                    height=220,
-                ),
+                _chart(rows),
                 _table(rows),
                 width="100%",
             ),
-            rx.text("No votes yet.", id="no-votes"),
+            rx.text(t("No votes yet."), id="no-votes"),
         ),
         width="100%",
         spacing="3",
@@ -153,20 +173,23 @@ def _board(rows: rx.Var, total: rx.Var) -> rx.Component:
 def leaderboard_page() -> rx.Component:
     return page(
         rx.vstack(
-            rx.heading("Leaderboard", size="8", as_="h1"),
+            rx.heading(t("Leaderboard"), size="8", as_="h1"),
             rx.select.root(
-                rx.select.trigger(aria_label="Which ranking"),
+                rx.select.trigger(aria_label=t("Which ranking")),
                 rx.select.content(
-                    rx.select.item("This month", value="current"),
-                    rx.select.item("All time", value="all"),
-                    rx.foreach(LeaderboardState.months, lambda m: rx.select.item(m, value=m)),
+                    rx.select.item(t("This month"), value="current"),
+                    rx.select.item(t("All time"), value="all"),
+                    rx.foreach(
+                        LeaderboardState.months,
+                        lambda m: rx.select.item(month_text(m), value=m),
+                    ),
                 ),
                 value=LeaderboardState.scope,
                 on_change=LeaderboardState.set_scope,
             ),
             rx.cond(
                 LiveRanking.updated_at == "",  # the pre-rendered page, before the live data
-                rx.text("Loading the ranking…", color_scheme="gray", id="ranking-loading"),
+                rx.text(t("Loading the ranking…"), color_scheme="gray", id="ranking-loading"),
                 rx.match(
                     LeaderboardState.scope,
                     ("current", _board(LiveRanking.month_rows, LiveRanking.month_total)),

@@ -7,27 +7,46 @@ from typing import Any
 
 import reflex as rx
 
+from movievote.components.i18n import (
+    day_text,
+    genre_text,
+    month_text,
+    nt,
+    number_text,
+    percent_text,
+    t,
+)
 from movievote.components.layout import page
-from movievote.components.movie_card import initials_of, movie_card
-from movievote.errors import DomainError, InvalidInput
+from movievote.components.movie_card import movie_card, poster_src
+from movievote.config import get_settings
+from movievote.errors import N_, DomainError, InvalidInput
+from movievote.i18n import localised
+from movievote.live import LiveRanking
 from movievote.models import MoviePublic, VotePublic
-from movievote.periods import day_label, month_label, next_vote_text, parse_period
 from movievote.root import get_root
 from movievote.services import catalogue, messages, notifications, voting
-from movievote.state import AuthState
+from movievote.state import AuthState, language_of
 
-ALL_GENRES = "All genres"
+ALL_GENRES = ""  # the genre filter's "all genres" (the label is translated on the page)
 PAGE_SIZE = 24
+KEEPALIVE_MS = 60_000  # the top 3 is live: re-link every minute, as the leaderboard does
+PODIUM_CSS = """
+.podium-title { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; max-width: 100%; }
+"""
+SORTS = {  # value -> label, in the order the select lists them
+    "title": N_("Title (A-Z)"),
+    "year": N_("Newest first"),
+    "votes": N_("Most voted this month"),
+}
 
 
-def card_data(movie: MoviePublic) -> dict[str, str]:
+def card_data(movie: MoviePublic) -> dict[str, Any]:
     return {
         "id": str(movie.id),
         "title": movie.title,
         "year": str(movie.year or ""),
-        "genres": ", ".join(movie.genres),
+        "genres": list(movie.genres),
         "poster_url": movie.poster_url or "",
-        "initials": initials_of(movie.title),
     }
 
 
@@ -37,14 +56,14 @@ class MoviesState(rx.State):
     query: str = ""
     genre: str = ALL_GENRES
     year: str = ""
+    sort: str = "title"
     page: int = 1
     total: int = 0
-    movies: list[dict[str, str]] = []
-    genres: list[str] = [ALL_GENRES]
+    movies: list[dict[str, Any]] = []
+    genres: list[str] = []
     voted_title: str = ""
-    voted_month: str = ""
-    next_vote_label: str = ""
-    next_vote_sentence: str = ""
+    voted_period: str = ""  # YYYY-MM
+    next_vote_at: str = ""  # ISO 8601
     search_error: str = ""
     vote_error: str = ""
     loaded: bool = False  # False on the pre-rendered page, until the first search answers
@@ -55,73 +74,72 @@ class MoviesState(rx.State):
         return self.voted_title != ""
 
     @rx.var
-    def vote_reason(self) -> str:
-        if self.voted_title:
-            return f"You have already voted this month. {self.next_vote_sentence}"
-        return ""
-
-    @rx.var
     def page_count(self) -> int:
         return max(1, math.ceil(self.total / PAGE_SIZE))
 
     @rx.event
     async def load(self):  # type: ignore[no-untyped-def]
         self.vote_error = ""  # an earlier refusal (say, before the address was confirmed)
-        if len(self.genres) == 1:
-            self.genres = [ALL_GENRES, *await catalogue.list_genres(db=get_root().db)]
+        root = get_root()
+        if not self.genres:
+            self.genres = await catalogue.list_genres(db=root.db)
         await self._search()
         auth = await self.get_state(AuthState)
         user = await auth._verified_user()
         self._show_vote(
-            await voting.vote_of(db=get_root().db, settings=get_root().settings, user_id=user.id)
+            await voting.vote_of(db=root.db, settings=root.settings, user_id=user.id)
             if user and user.id
             else None
         )
+        events: list[Any] = [LiveRanking.link]  # this month's top 3, live
         if user and user.id:
-            return [rx.toast.info(text, duration=8000) for text in await self._unread(user.id)]
-        return None
+            events += [rx.toast.info(text, duration=8000) for text in await self._unread(user.id)]
+        return events
 
     async def _search(self) -> None:
         year = int(self.year) if self.year.strip().isdigit() else None
         self.search_error = ""
+        root = get_root()
         try:
             result = await catalogue.list_movies(
-                db=get_root().db,
+                db=root.db,
                 q=self.query or None,
-                genre=None if self.genre == ALL_GENRES else self.genre,
+                genre=self.genre or None,
                 year=year,
                 page=self.page,
                 page_size=PAGE_SIZE,
+                sort=self.sort,
+                language=await language_of(self),
+                zone=root.settings.zone,
             )
         except InvalidInput as exc:  # a search no database can run (a NUL byte): say so
-            self.search_error, self.total, self.movies, self.loaded = exc.message, 0, [], True
+            self.search_error = localised(exc, await language_of(self))
+            self.total, self.movies, self.loaded = 0, [], True
             return
         self.total = result.total
         self.movies = [card_data(m) for m in result.items]
         self.loaded = True
 
     async def _unread(self, user_id: int) -> list[str]:
+        root = get_root()
         unread = await notifications.list_notifications(
-            db=get_root().db, user_id=user_id, unread_only=True
+            db=root.db, user_id=user_id, unread_only=True
         )
         mine = [n for n in unread if n.channel == "in_app"]
-        await notifications.mark_read(
-            db=get_root().db, user_id=user_id, ids=[n.id for n in mine if n.id]
-        )
-        return [messages.render(n.kind, n.payload).body for n in reversed(mine)]
+        await notifications.mark_read(db=root.db, user_id=user_id, ids=[n.id for n in mine if n.id])
+        language = await language_of(self)
+        return [messages.render(n.kind, n.payload, language=language).body for n in reversed(mine)]
 
     def _show_vote(self, vote: VotePublic | None, title: str | None = None) -> None:
         if vote is None:
-            self.voted_title = self.voted_month = self.next_vote_label = ""
-            self.next_vote_sentence = ""
+            self.voted_title = self.voted_period = self.next_vote_at = ""
             return
         self.voted_title = title or next(
             (m["title"] for m in self.movies if m["id"] == str(vote.movie_id)),
-            self.voted_title or "a movie",
+            self.voted_title or "?",
         )
-        self.voted_month = month_label(parse_period(vote.period))
-        self.next_vote_label = day_label(vote.next_vote_at)
-        self.next_vote_sentence = next_vote_text(vote.next_vote_at)
+        self.voted_period = vote.period
+        self.next_vote_at = vote.next_vote_at.isoformat()
 
     @rx.event
     async def set_query(self, value: str) -> None:
@@ -130,13 +148,19 @@ class MoviesState(rx.State):
 
     @rx.event
     async def set_genre(self, value: str) -> None:
-        self.genre, self.page = value, 1
+        self.genre, self.page = ("" if value == ALL_GENRES_VALUE else value), 1
         await self._search()
 
     @rx.event
     async def set_year(self, value: str) -> None:
         self.year, self.page = value, 1
         await self._search()
+
+    @rx.event
+    async def set_sort(self, value: str) -> None:
+        if value in SORTS:
+            self.sort, self.page = value, 1
+            await self._search()
 
     @rx.event
     async def go_to_page(self, number: int) -> None:
@@ -155,8 +179,8 @@ class MoviesState(rx.State):
         root = get_root()
         try:
             cast, _notified = await voting.cast_and_notify(
-                db=get_root().db,
-                settings=get_root().settings,
+                db=root.db,
+                settings=root.settings,
                 user_id=claims.user_id,
                 movie_id=int(movie_id),
                 session_id=claims.session_id,
@@ -164,14 +188,14 @@ class MoviesState(rx.State):
                 dispatcher=root.dispatcher,
             )
         except DomainError as exc:
-            self.vote_error = exc.message
+            self.vote_error = await auth._explain(exc)
             self._show_vote(
-                await voting.vote_of(
-                    db=get_root().db, settings=get_root().settings, user_id=user.id
-                )
+                await voting.vote_of(db=root.db, settings=root.settings, user_id=user.id)
             )
             return None
-        movie = await catalogue.get_movie(db=get_root().db, movie_id=cast.movie_id)
+        movie = await catalogue.get_movie(
+            db=root.db, movie_id=cast.movie_id, language=await language_of(self)
+        )
         self._show_vote(cast, movie.title)
         self._pending = {"user_id": user.id, "vote_id": cast.id}
         return MoviesState.deliver_notification
@@ -181,43 +205,59 @@ class MoviesState(rx.State):
         """Wait for the vote's "vote registered" notification; show it once it is stored."""
         async with self:
             pending, self._pending = self._pending, {}
+            language = await language_of(self)
         if not pending:
             return
-        note = await get_root().dispatcher.outcome(pending["vote_id"])
+        root = get_root()
+        note = await root.dispatcher.outcome(pending["vote_id"])
         if note is not None and note.channel == "in_app" and note.status == "sent" and note.id:
-            await notifications.mark_read(
-                db=get_root().db, user_id=pending["user_id"], ids=[note.id]
-            )
-            yield rx.toast.success(messages.render(note.kind, note.payload).body, duration=8000)
+            await notifications.mark_read(db=root.db, user_id=pending["user_id"], ids=[note.id])
+            body = messages.render(note.kind, note.payload, language=language).body
+            yield rx.toast.success(body, duration=8000)
+
+
+ALL_GENRES_VALUE = "*"  # a select item needs a value; "" is refused by Radix
 
 
 def _filters() -> rx.Component:
     return rx.flex(
         rx.input(
-            placeholder="Search by title",
+            placeholder=t("Search by title"),
             default_value=MoviesState.query,
             on_change=MoviesState.set_query.debounce(300),
-            aria_label="Search by title",
+            aria_label=t("Search by title"),
             type="search",
             size="3",
             flex="1",
             min_width="12em",
         ),
-        rx.select(
-            MoviesState.genres,
-            value=MoviesState.genre,
+        rx.select.root(
+            rx.select.trigger(aria_label=t("Genre"), placeholder=t("All genres")),
+            rx.select.content(
+                rx.select.item(t("All genres"), value=ALL_GENRES_VALUE),
+                rx.foreach(MoviesState.genres, lambda g: rx.select.item(genre_text(g), value=g)),
+            ),
+            value=rx.cond(MoviesState.genre == "", ALL_GENRES_VALUE, MoviesState.genre),
             on_change=MoviesState.set_genre,
-            aria_label="Genre",
             size="3",
         ),
         rx.input(
-            placeholder="Year",
+            placeholder=t("Year"),
             value=MoviesState.year,
             on_change=MoviesState.set_year.debounce(300),
-            aria_label="Year",
+            aria_label=t("Year"),
             type="number",
             size="3",
             width="7em",
+        ),
+        rx.select.root(
+            rx.select.trigger(aria_label=t("Sort by"), id="sort"),
+            rx.select.content(
+                *[rx.select.item(t(label), value=value) for value, label in SORTS.items()]
+            ),
+            value=MoviesState.sort,
+            on_change=MoviesState.set_sort,
+            size="3",
         ),
         spacing="3",
         wrap="wrap",
@@ -227,62 +267,167 @@ def _filters() -> rx.Component:
 
 def _verify_banner() -> rx.Component:
     """A member whose address is not confirmed may browse, not vote: why, and the remedy."""
-    return rx.cond(
-        AuthState.logged_in & ~AuthState.email_verified,
-        rx.callout.root(
-            rx.callout.icon(rx.icon("mail_warning")),
-            rx.callout.text(
-                "Confirm your email address to vote: follow the link we sent you. ",
-                rx.button(
-                    "Send the link again",
-                    on_click=AuthState.resend_verification,
-                    variant="soft",
-                    size="1",
-                    id="resend-verification",
-                ),
+    return rx.callout.root(
+        rx.callout.icon(rx.icon("mail_warning")),
+        rx.callout.text(
+            t("Confirm your email address to vote: follow the link we sent you."),
+            " ",
+            rx.button(
+                t("Send the link again"),
+                on_click=AuthState.resend_verification,
+                variant="soft",
+                size="1",
+                id="resend-verification",
             ),
-            color_scheme="amber",
-            id="verify-banner",
-            role="status",
-            size="2",
         ),
+        color_scheme="amber",
+        id="verify-banner",
+        role="status",
+        size="2",
     )
 
 
-def _banner() -> rx.Component:
+def _status() -> rx.Component:
+    """Where this person stands this month: voted (for what, and when the next vote opens),
+    free to vote, or not logged in."""
+    zone = get_settings().vote_timezone
+    this_month = rx.cond(LiveRanking.month != "", month_text(LiveRanking.month), t("this month"))
     return rx.cond(
         MoviesState.has_voted,
         rx.callout.root(
             rx.callout.icon(rx.icon("circle_check")),
             rx.callout.text(
-                "You voted for ",
-                rx.text.strong(MoviesState.voted_title),
-                " in ",
-                MoviesState.voted_month,
-                ". ",
-                MoviesState.next_vote_sentence,
+                t(
+                    "You voted for {title} in {month}.",
+                    title=MoviesState.voted_title,
+                    month=month_text(MoviesState.voted_period),
+                ),
+                " ",
+                t(
+                    "Your next vote opens on {day}.",
+                    day=day_text(MoviesState.next_vote_at, zone),
+                ),
             ),
             color_scheme="green",
             id="vote-banner",
             role="status",
             size="2",
         ),
+        rx.cond(
+            AuthState.logged_in,
+            rx.cond(
+                AuthState.email_verified,
+                rx.callout(
+                    t("You have not voted in {month} yet: choose a movie below.", month=this_month),
+                    icon="vote",
+                    id="vote-status",
+                    size="2",
+                ),
+                _verify_banner(),
+            ),
+            rx.callout.root(
+                rx.callout.icon(rx.icon("log_in")),
+                rx.callout.text(
+                    t("One vote per member per month."),
+                    " ",
+                    rx.link(t("Log in to vote"), href="/login"),
+                    " · ",
+                    rx.link(t("Sign up"), href="/signup"),
+                ),
+                id="vote-status",
+                size="2",
+            ),
+        ),
+    )
+
+
+def _podium_entry(row: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
+    return rx.hstack(
+        rx.text("#", row["rank"], weight="bold", size="5", color="var(--accent-11)", width="1.6em"),
+        rx.image(
+            src=poster_src(row),
+            alt="",  # the title is next to it
+            width="2.6em",
+            height="3.9em",
+            object_fit="cover",
+            border_radius="var(--radius-2)",
+            loading="lazy",
+        ),
+        rx.vstack(
+            rx.text(row["title"], weight="medium", size="2", class_name="podium-title"),
+            rx.text(
+                nt("{n} vote", "{n} votes", row["votes"].to(int)),
+                " · ",
+                percent_text(row["share"]),
+                size="1",
+                color_scheme="gray",
+            ),
+            spacing="0",
+            min_width="0",
+        ),
+        align="center",
+        spacing="3",
+        min_width="0",
+        class_name="podium-entry",
+    )
+
+
+def _podium() -> rx.Component:
+    """This month's top 3, live (the same feed as the leaderboard)."""
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.heading(t("This month's top 3"), size="4", as_="h2"),
+                rx.spacer(),
+                rx.link(t("Full leaderboard"), href="/leaderboard", size="2"),
+                width="100%",
+                align="center",
+            ),
+            rx.cond(
+                LiveRanking.month_rows.length() > 0,
+                rx.grid(
+                    rx.foreach(LiveRanking.month_rows[:3], _podium_entry),
+                    columns=rx.breakpoints(initial="1", sm="3"),
+                    spacing="4",
+                    width="100%",
+                ),
+                rx.text(
+                    rx.cond(
+                        LiveRanking.updated_at == "",
+                        t("Loading the ranking…"),
+                        t("No votes yet this month: yours can be the first."),
+                    ),
+                    size="2",
+                    color_scheme="gray",
+                ),
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        id="podium",
+        width="100%",
     )
 
 
 def _pager() -> rx.Component:
     return rx.hstack(
         rx.button(
-            "Previous",
+            t("Previous"),
             on_click=MoviesState.go_to_page(MoviesState.page - 1),
             disabled=MoviesState.page <= 1,
             variant="soft",
         ),
         rx.text(
-            "Page ", MoviesState.page, " of ", MoviesState.page_count, size="2", id="page-label"
+            t(
+                "Page {page} of {count}",
+                page=number_text(MoviesState.page),
+                count=number_text(MoviesState.page_count),
+            ),
+            size="2",
+            id="page-label",
         ),
         rx.button(
-            "Next",
+            t("Next"),
             on_click=MoviesState.go_to_page(MoviesState.page + 1),
             disabled=MoviesState.page >= MoviesState.page_count,
             variant="soft",
@@ -297,14 +442,8 @@ def _pager() -> rx.Component:
 def movies_page() -> rx.Component:
     return page(
         rx.vstack(
-            rx.heading("Vote for the movie of the month", size="8", as_="h1"),
-            rx.cond(
-                MoviesState.loaded,
-                rx.text(MoviesState.total, " movies", color_scheme="gray", id="movie-count"),
-                rx.text("Loading the catalogue…", color_scheme="gray"),
-            ),
-            _verify_banner(),
-            _banner(),
+            rx.heading(t("Vote for the movie of the month"), size="8", as_="h1"),
+            _status(),
             rx.cond(
                 MoviesState.vote_error != "",
                 rx.callout(
@@ -315,7 +454,17 @@ def movies_page() -> rx.Component:
                     role="alert",
                 ),
             ),
+            _podium(),
             _filters(),
+            rx.cond(
+                MoviesState.loaded,
+                rx.text(
+                    nt("{n} movie", "{n} movies", MoviesState.total),
+                    color_scheme="gray",
+                    id="movie-count",
+                ),
+                rx.text(t("Loading the catalogue…"), color_scheme="gray"),
+            ),
             rx.grid(
                 rx.foreach(
                     MoviesState.movies,
@@ -323,7 +472,9 @@ def movies_page() -> rx.Component:
                         movie,
                         on_vote=MoviesState.vote,
                         disabled=MoviesState.has_voted,
-                        reason=MoviesState.vote_reason,
+                        reason=rx.cond(
+                            MoviesState.has_voted, t("You have already voted this month."), ""
+                        ),
                     ),
                 ),
                 columns=rx.breakpoints(initial="2", sm="3", md="4", lg="6"),
@@ -341,10 +492,12 @@ def movies_page() -> rx.Component:
                 ),
                 rx.cond(
                     MoviesState.loaded & (MoviesState.total == 0),
-                    rx.text("No movie matches. Try fewer filters."),
+                    rx.text(t("No movie matches. Try fewer filters.")),
                 ),
             ),
             _pager(),
+            rx.moment(interval=KEEPALIVE_MS, on_change=LiveRanking.link, display="none"),
+            rx.el.style(PODIUM_CSS),
             spacing="4",
             width="100%",
         )

@@ -30,6 +30,7 @@ from movievote.errors import (
     UserNotFound,
     WrongPassword,
 )
+from movievote.i18n import N_, Duration
 from movievote.models import EmailLink, Invite, Session, User, UserPublic, UTCDateTime, utcnow
 from movievote.security import (
     BCRYPT_MAX_BYTES,
@@ -72,15 +73,17 @@ def normalize_email(email: str) -> str:
     """A valid email in its one normalised form (`email-validator`'s, lower-cased);
     InvalidInput otherwise."""
     if not is_storable(email):
-        raise InvalidInput("Enter a valid email address.", field="email")
+        raise InvalidInput(N_("Enter a valid email address."), field="email")
     prepared = _prepared(email)
     if _CONTROL.search(prepared):
-        raise InvalidInput("An email address cannot contain control characters.", field="email")
+        raise InvalidInput(N_("An email address cannot contain control characters."), field="email")
     try:
         # test_environment: also accept the reserved `.test` domain (RFC 2606) used in testing
         result = validate_email(prepared, check_deliverability=False, test_environment=True)
     except EmailNotValidError as exc:
-        raise InvalidInput(f"Enter a valid email address ({exc}).", field="email") from exc
+        raise InvalidInput(
+            N_("Enter a valid email address ({reason})."), field="email", reason=str(exc)
+        ) from exc
     return result.normalized.lower()
 
 
@@ -107,29 +110,36 @@ def check_password_rules(password: str) -> None:
     """At least 8 characters and at most 72 bytes (bcrypt ignores anything past 72 bytes)."""
     if not is_storable(password):
         raise InvalidInput(
-            "A password cannot contain a NUL character or half of a character pair.",
+            N_("A password cannot contain a NUL character or half of a character pair."),
             field="password",
         )
     if len(password) < PASSWORD_MIN_CHARS:
         raise InvalidInput(
-            f"The password must have at least {PASSWORD_MIN_CHARS} characters.", field="password"
+            N_("The password must have at least {count} characters."),
+            field="password",
+            count=PASSWORD_MIN_CHARS,
         )
     if len(password.encode()) > BCRYPT_MAX_BYTES:
         raise InvalidInput(
-            f"The password must be at most {BCRYPT_MAX_BYTES} bytes long "
-            "(fewer characters if you use accents or emoji).",
+            N_(
+                "The password must be at most {count} bytes long "
+                "(fewer characters if you use accents or emoji)."
+            ),
             field="password",
+            count=BCRYPT_MAX_BYTES,
         )
 
 
 def _clean_display_name(display_name: str) -> str:
     if _CONTROL.search(display_name) or not is_storable(display_name):
         raise InvalidInput(
-            "The display name cannot contain control characters.", field="display_name"
+            N_("The display name cannot contain control characters."), field="display_name"
         )
     name = " ".join(display_name.split())
     if not 1 <= len(name) <= 80:
-        raise InvalidInput("The display name must have 1 to 80 characters.", field="display_name")
+        raise InvalidInput(
+            N_("The display name must have 1 to 80 characters."), field="display_name"
+        )
     return name
 
 
@@ -147,8 +157,11 @@ def _check_domain(address: str, settings: Settings) -> None:
     domains = allowed_domains(settings)
     domain = address.rsplit("@", 1)[1]
     if not any(domain == d or domain.endswith("." + d) for d in domains):
-        listed = ", ".join(domains) or "(none configured)"
-        raise SignupClosed(f"Sign-up is open to addresses at {listed} only.")
+        if not domains:
+            raise SignupClosed(N_("Sign-up is closed: no address domain is admitted yet."))
+        raise SignupClosed(
+            N_("Sign-up is open to addresses at {domains} only."), domains=", ".join(domains)
+        )
 
 
 @dataclass(frozen=True)
@@ -184,12 +197,14 @@ async def sign_up(
     channel = notification_channel or settings.notify_default_channel
     if channel not in CHANNELS:
         raise InvalidInput(
-            f"Unknown notification channel {channel!r}.", field="notification_channel"
+            N_("Unknown notification channel {channel}."),
+            field="notification_channel",
+            channel=repr(channel),
         )
     _check_domain(address, settings)
     code = (invite_code or "").strip()
     if settings.signup_mode == "invite" and not code:
-        raise SignupClosed("Joining this vote needs an invite code.")
+        raise SignupClosed(N_("Joining this vote needs an invite code."))
     await throttle.mail_request(client=client)
     if settings.signup_mode == "invite":  # before the costly hash: a wrong code costs nothing
         async with db.engine.connect() as conn:
@@ -272,7 +287,7 @@ async def _check_invite(conn: Any, code: str, now: datetime) -> None:
         or found.uses >= found.max_uses
         or (found.expires_at and found.expires_at <= now)
     ):
-        raise SignupClosed("This invite code is not valid: it is unknown, used up or expired.")
+        raise SignupClosed(N_("This invite code is not valid: it is unknown, used up or expired."))
 
 
 async def _use_invite(conn: Any, code: str, now: datetime) -> None:
@@ -288,7 +303,7 @@ async def _use_invite(conn: Any, code: str, now: datetime) -> None:
         .returning(invites_t.c.id)
     )
     if used.first() is None:
-        raise SignupClosed("This invite code is not valid: it is unknown, used up or expired.")
+        raise SignupClosed(N_("This invite code is not valid: it is unknown, used up or expired."))
 
 
 async def create_invite(
@@ -300,7 +315,7 @@ async def create_invite(
 ) -> Invite:
     """A new invite code usable `max_uses` times for `days` days (None: no expiry)."""
     if not 1 <= max_uses <= 100_000:
-        raise InvalidInput("An invite is usable 1 to 100,000 times.", field="max_uses")
+        raise InvalidInput(N_("An invite is usable 1 to 100,000 times."), field="max_uses")
     invite = Invite(
         code=new_secret()[:16],
         max_uses=max_uses,
@@ -363,9 +378,13 @@ async def _mail_link(
             oldest = recent[1] if recent[1].tzinfo else recent[1].replace(tzinfo=now.tzinfo)
             wait = max(1, int((oldest + timedelta(hours=1) - now).total_seconds()))
             raise TooManyAttempts(
-                f"We have sent you {recent[0]} emails in the last hour. Check your inbox (and "
-                f"spam folder), or ask again in {max(1, wait // 60)} minutes.",
+                N_(
+                    "We have sent you {count} emails in the last hour. Check your inbox (and "
+                    "spam folder), or ask again in {wait}."
+                ),
                 retry_after=wait,
+                count=recent[0],
+                wait=Duration(wait),
             )
         await conn.execute(
             sa.insert(links_t).values(
@@ -384,7 +403,10 @@ async def _mail_link(
             )
         ).one()
     # nothing a stranger typed goes into these mails: anyone can make us mail any address
-    payload = {"expires_at": (now + lifetime).isoformat(), "valid_for": _duration(lifetime)}
+    payload = {
+        "expires_at": (now + lifetime).isoformat(),
+        "valid_for_seconds": lifetime.total_seconds(),
+    }
     notifications.send_soon(
         user=notifications.Contact(
             id=contact.id,
@@ -399,14 +421,6 @@ async def _mail_link(
         settings=settings,
         db=db,
     )
-
-
-def _duration(lifetime: timedelta) -> str:
-    minutes = int(lifetime.total_seconds() // 60)
-    if minutes % 60:
-        return f"{minutes} minutes"
-    hours = minutes // 60
-    return f"{hours} hour{'s' * (hours != 1)}"
 
 
 async def resend_verification(
@@ -500,8 +514,10 @@ async def verify_email(
         user = await get_user(user_id=owner, db=db)
         if not password or not await verify_password(password, user.password_hash):
             raise PasswordRequired(
-                "Enter the password of the account to confirm its address (forgot it? reset it "
-                "from the log-in page: that confirms the address too)."
+                N_(
+                    "Enter the password of the account to confirm its address (forgot it? reset it "
+                    "from the log-in page: that confirms the address too)."
+                )
             )
     if await _consume_link(db, token, VERIFY) != owner:
         raise InvalidLink(_invalid_link(VERIFY))
@@ -590,7 +606,7 @@ async def change_password(
     await throttle.check(account=user.email, client=client)
     if not await verify_password(current_password, user.password_hash):
         await throttle.failed(account=user.email, client=client)
-        raise WrongPassword("The current password is not right.")
+        raise WrongPassword(N_("The current password is not right."))
     await _set_password(db, settings, user_id, new_password)
     notifications.send_soon(
         user=notifications.Contact(
@@ -637,9 +653,9 @@ async def authenticate(*, email: str, password: str, settings: Settings, db: Dat
     user = await get_user_by_email(email=address, db=db) if address else None
     if user is None or "\x00" in password:
         await burn_password_check(password.replace("\x00", ""), rounds=settings.bcrypt_rounds)
-        raise InvalidCredentials("Incorrect email or password.")
+        raise InvalidCredentials(N_("Incorrect email or password."))
     if not await verify_password(password, user.password_hash):
-        raise InvalidCredentials("Incorrect email or password.")
+        raise InvalidCredentials(N_("Incorrect email or password."))
     return user
 
 
@@ -648,7 +664,7 @@ async def get_user(*, user_id: int, db: Database) -> User:
     async with db.session() as session:
         user = await session.get(User, user_id)
     if user is None:
-        raise UserNotFound("This account no longer exists.")
+        raise UserNotFound(N_("This account no longer exists."))
     return user
 
 
@@ -692,7 +708,7 @@ async def log_in(
         user=user, settings=settings, db=db, checked_hash=user.password_hash
     )
     if issued is None:  # the password changed while this log-in checked the old one
-        raise InvalidCredentials("Incorrect email or password.")
+        raise InvalidCredentials(N_("Incorrect email or password."))
     return issued
 
 
@@ -740,7 +756,7 @@ async def open_session(
         )
     if opened is None:
         if checked_hash is None:
-            raise UserNotFound("This account no longer exists.")
+            raise UserNotFound(N_("This account no longer exists."))
         return None
     return AccessToken(user=user, token=token, expires_in=expires_in, session_id=session_id)
 
@@ -783,7 +799,7 @@ async def user_of_session(*, claims: TokenClaims, db: Database) -> User:
         )
         user = result.first()
     if user is None:
-        raise InvalidToken("Your session has ended. Please log in again.")
+        raise InvalidToken(N_("Your session has ended. Please log in again."))
     return user
 
 
@@ -801,12 +817,12 @@ def public(user: User) -> UserPublic:
     )
 
 
-def verification_link_lifetime(settings: Settings) -> str:
-    return _duration(timedelta(hours=settings.verification_link_hours))
+def verification_link_lifetime(settings: Settings) -> Duration:
+    return Duration(timedelta(hours=settings.verification_link_hours).total_seconds())
 
 
-def reset_link_lifetime(settings: Settings) -> str:
-    return _duration(timedelta(minutes=settings.password_reset_minutes))
+def reset_link_lifetime(settings: Settings) -> Duration:
+    return Duration(timedelta(minutes=settings.password_reset_minutes).total_seconds())
 
 
 def is_verified(user: User, settings: Settings) -> bool:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from movievote.adapters.base import MovieData, MovieSource
 from movievote.db import Database
 from movievote.errors import InvalidInput, MovieNotFound
+from movievote.i18n import N_
 from movievote.models import Genre, Movie, MovieGenre, MoviePage, MoviePublic, utcnow
 from movievote.text import cleaned, is_storable, storable
 
@@ -79,9 +80,11 @@ async def list_movies(
     NUL character) is InvalidInput, not a database error.
     """
     if page < 1:
-        raise InvalidInput("The page number starts at 1.", field="page")
+        raise InvalidInput(N_("The page number starts at 1."), field="page")
     if not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise InvalidInput(f"The page size must be 1 to {MAX_PAGE_SIZE}.", field="page_size")
+        raise InvalidInput(
+            N_("The page size must be 1 to {count}."), field="page_size", count=MAX_PAGE_SIZE
+        )
     if q is not None:
         storable(q, field="q")
     if genre is not None:
@@ -136,7 +139,7 @@ async def get_movie(*, movie_id: int, db: Database) -> MoviePublic:
             .first()
         )
         if row is None:
-            raise MovieNotFound(f"There is no movie with id {movie_id}.")
+            raise MovieNotFound(N_("There is no movie with id {movie_id}."), movie_id=movie_id)
         genres = await genres_of(conn, [movie_id])
     return to_public(row, genres)
 

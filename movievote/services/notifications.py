@@ -28,6 +28,7 @@ from movievote.adapters.sms import SmsNotifier
 from movievote.config import Settings
 from movievote.db import Database
 from movievote.errors import InvalidInput
+from movievote.i18n import N_
 from movievote.models import Notification, utcnow
 from movievote.services.messages import render
 
@@ -70,7 +71,9 @@ def create_notifier(
         return SmsNotifier(gateway_url=settings.notify_sms_gateway_url, http=http)
     if channel == "in_app":
         return InAppNotifier()
-    raise InvalidInput(f"Unknown notification channel {channel!r}.", field="channel")
+    raise InvalidInput(
+        N_("Unknown notification channel {channel}."), field="channel", channel=repr(channel)
+    )
 
 
 def outbox_path(settings: Settings) -> Path | None:

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from movievote.db import Database
 from movievote.errors import InvalidInput
+from movievote.i18n import N_
 from movievote.models import Ranking
 from movievote.periods import current_period, format_period
 from movievote.services.cache import TTLCache
@@ -60,5 +61,5 @@ async def ranking_for(
     """The ranking of a month (default: the current one in `zone`) or of all time, through
     the cache."""
     if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput(f"The limit must be 1 to {MAX_LIMIT}.", field="limit")
+        raise InvalidInput(N_("The limit must be 1 to {count}."), field="limit", count=MAX_LIMIT)
     return await cache.get(scope or current_period(zone, now), limit=limit)

@@ -30,6 +30,7 @@ from limits.storage import storage_from_string
 from movievote.clients import network_of
 from movievote.config import Settings
 from movievote.errors import TooManyAttempts
+from movievote.i18n import N_, Duration
 
 ACCOUNT_UNDER_ATTACK = 10  # failures on one account (from anywhere) before the slow lane
 UNTRUSTED_LANE_SECONDS = 5  # the slow lane: one attempt per account this often
@@ -68,9 +69,12 @@ class LoginThrottle:
                 return
             if not await self.limiter.hit(self.slow_lane, "lane", account):
                 raise TooManyAttempts(
-                    "This account is getting many wrong passwords, so log-ins to it from new "
-                    f"places are slowed down. Try again in {_wait(UNTRUSTED_LANE_SECONDS)}, "
-                    "or reset your password by email to get in now.",
+                    N_(
+                        "This account is getting many wrong passwords, so log-ins to it from "
+                        "new places are slowed down. Try again in {wait}, or reset your "
+                        "password by email to get in now."
+                    ),
+                    wait=Duration(UNTRUSTED_LANE_SECONDS),
                     retry_after=await self._retry_after(self.slow_lane, "lane", account),
                 )
 
@@ -100,10 +104,11 @@ class LoginThrottle:
         client; TooManyAttempts past the limit."""
         client = network_of(client)
         if client and not await self.limiter.hit(self.signups, "signup", client):
+            retry_after = await self._retry_after(self.signups, "signup", client)
             raise TooManyAttempts(
-                "Too many sign-ups or reset requests from this network. Try again in "
-                f"{_wait(await self._retry_after(self.signups, 'signup', client))}.",
-                retry_after=await self._retry_after(self.signups, "signup", client),
+                N_("Too many sign-ups or reset requests from this network. Try again in {wait}."),
+                retry_after=retry_after,
+                wait=Duration(retry_after),
             )
 
     async def _known(self, account: str, client: str) -> bool:
@@ -117,17 +122,11 @@ class LoginThrottle:
         if await self._spent(item, scope, key):
             retry_after = await self._retry_after(item, scope, key)
             raise TooManyAttempts(
-                f"Too many failed logins. Try again in {_wait(retry_after)}.",
+                N_("Too many failed logins. Try again in {wait}."),
                 retry_after=retry_after,
+                wait=Duration(retry_after),
             )
 
     async def _retry_after(self, item: RateLimitItem, scope: str, key: str) -> int:
         stats = await self.limiter.get_window_stats(item, scope, key)
         return max(1, math.ceil(stats.reset_time - time.time()))
-
-
-def _wait(seconds: int) -> str:
-    minutes = math.ceil(seconds / 60)
-    if seconds < 60:
-        return f"{seconds} second{'s' * (seconds != 1)}"
-    return f"{minutes} minute{'s' * (minutes != 1)}"

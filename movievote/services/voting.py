@@ -21,6 +21,7 @@ from movievote.errors import (
     MovieNotFound,
     UserNotFound,
 )
+from movievote.i18n import N_, Day, Month
 from movievote.models import (
     Movie,
     Notification,
@@ -34,9 +35,7 @@ from movievote.models import (
 from movievote.periods import (
     current_period,
     format_period,
-    month_label,
     next_vote_opens,
-    next_vote_text,
     period_of,
 )
 from movievote.services.dispatcher import NotificationDispatcher
@@ -215,7 +214,7 @@ async def _raise_refusal(
         )
     ).first()
     if user is None:
-        raise UserNotFound("This account no longer exists.")
+        raise UserNotFound(N_("This account no longer exists."))
     if session_id is not None:
         open_session = await conn.scalar(
             sa.select(sessions_t.c.id).where(
@@ -225,7 +224,7 @@ async def _raise_refusal(
             )
         )
         if open_session is None:
-            raise InvalidToken("Your session has ended. Please log in again.")
+            raise InvalidToken(N_("Your session has ended. Please log in again."))
     existing = (
         (
             await conn.execute(
@@ -240,18 +239,24 @@ async def _raise_refusal(
     if existing is not None:
         opens = next_vote_opens(period, settings.zone)
         raise AlreadyVoted(
-            f"You have already voted in {month_label(period)}. {next_vote_text(opens)}",
+            N_("You have already voted in {month}. Your next vote opens on {day}."),
             vote_id=existing["id"],
             movie_id=existing["movie_id"],
             period=period,
             voted_at=existing["created_at"],
             next_vote_at=opens,
+            month=Month(period),
+            day=Day(opens),
         )
     if settings.email_verification == "required" and user.email_verified_at is None:
         raise EmailNotVerified(
-            "Confirm your email address to vote: follow the link we sent you, or ask for a new one."
+            N_(
+                "Confirm your email address to vote: follow the link we sent you, or ask for a new one."
+            )
         )
-    raise MovieNotFound(f"There is no movie with id {movie_id}.")
+    raise MovieNotFound(
+        N_("There is no movie with id {movie_id}."), movie_id=str(movie_id)  # an id, not a count
+    )
 
 
 async def vote_of(

@@ -21,9 +21,8 @@ from tests.conftest import cast_vote
 
 PAYLOAD = {  # as messages.vote_registered_payload writes it
     "movie_title": "Parasite",
-    "period_label": "November 2026",
+    "period": "2026-11",
     "next_vote_at": "2026-12-01T00:00:00+00:00",
-    "next_vote_label": "1 December 2026",
 }
 
 
@@ -38,9 +37,15 @@ def test_the_factory_makes_one_notifier_per_channel():
 
 def test_the_message_names_the_movie_the_month_and_the_next_vote():
     message = messages.render("vote_registered", PAYLOAD)
+    assert message.subject == "Your vote is in"
     assert (
         message.body
-        == "You voted for Parasite in November 2026. Your next vote opens on 1 December 2026."
+        == "You voted for Parasite in November 2026. Your next vote opens on December 1, 2026."
+    )
+    message = messages.render("vote_registered", PAYLOAD, language="pt-BR")
+    assert message.subject == "Seu voto foi registrado"
+    assert message.body == (
+        "Você votou em Parasite em novembro de 2026. Seu próximo voto abre em 1 de dezembro de 2026."
     )
 
 

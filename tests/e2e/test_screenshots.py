@@ -1,0 +1,81 @@
+"""Every page in both languages, at desktop and phone width, light and dark: a screenshot of
+each in the git-ignored artifacts folder (to look at), and no English left on a Portuguese
+page (every catalogue text whose translation differs is looked for in the page's text)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from babel.messages.pofile import read_po
+from playwright.sync_api import expect
+
+from movievote.i18n import LOCALES_DIR
+from tests.e2e.conftest import ARTIFACTS, member
+
+PAGES = {
+    "movies": ("/", "#movie-count"),
+    "login": ("/login", "#email"),
+    "signup": ("/signup", "#email"),
+    "leaderboard": ("/leaderboard", "#ranking-total"),
+    "display": ("/display", "#display-total"),
+    "forgot-password": ("/forgot-password", "#email"),
+    "reset-password": ("/reset-password?token=from-the-mail", "#new_password"),
+    "verify-email": ("/verify-email?token=not-a-real-link", "#link-outcome"),
+    "account": ("/account", "#account-email"),
+}
+SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+FOLDER = ARTIFACTS / "screens"
+
+
+def english_texts() -> list[str]:
+    """Texts of two words or more that read differently in Portuguese, their placeholders cut
+    out (what is left of each must not appear on a Portuguese page)."""
+    with (LOCALES_DIR / "pt_BR" / "LC_MESSAGES" / "messages.po").open("rb") as po:
+        catalogue = read_po(po, locale="pt_BR")
+    texts = []
+    for message in catalogue:
+        english = message.id if isinstance(message.id, str) else message.id[1]
+        portuguese = message.string if isinstance(message.string, str) else message.string[-1]
+        if not english or english == portuguese:
+            continue
+        for piece in re.split(r"\{\w*\}", english):
+            piece = piece.strip(" .,:;")
+            if len(piece.split()) >= 2:
+                texts.append(piece)
+    return texts
+
+
+@pytest.mark.parametrize("language", ["en-US", "pt-BR"])
+def test_every_page_in_every_mode_and_no_english_left_in_portuguese(
+    browser, prod_backend, language
+):
+    account = member(prod_backend)
+    leftovers: dict[str, list[str]] = {}
+    english = english_texts()
+    FOLDER.mkdir(parents=True, exist_ok=True)
+    for scheme in ("light", "dark"):
+        for size_name, size in SIZES.items():
+            context = browser.new_context(
+                base_url=prod_backend, viewport=size, locale=language, color_scheme=scheme
+            )
+            page = context.new_page()
+            page.goto("/login")
+            page.locator("#email").fill(account["email"])
+            page.locator("#password").fill("password123")
+            page.locator("form button[type=submit]").click()
+            expect(page.locator("#whoami")).to_be_visible()
+            for name, (path, ready) in PAGES.items():
+                page.goto(path)
+                expect(page.locator(ready)).to_be_visible()
+                page.wait_for_timeout(300)  # posters and fonts settle
+                page.screenshot(
+                    path=FOLDER / f"{name}-{language}-{size_name}-{scheme}.png", full_page=True
+                )
+                if language == "pt-BR":
+                    shown = page.locator("body").inner_text()
+                    found = [text for text in english if text in shown]
+                    if found:
+                        leftovers[name] = found
+            context.close()
+    assert leftovers == {}, f"English left on Portuguese pages: {leftovers}"
