@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from movievote.api.deps import BearerToken, ClientAddress, CurrentUser, PublicUrl, RootDep
 from movievote.api.errors import MALFORMED_BODY, UNAUTHORIZED, VALIDATION, doc
 from movievote.errors import DomainError
+from movievote.languages import Language
 from movievote.models import UserPublic
 from movievote.security import BCRYPT_MAX_BYTES
 from movievote.services import accounts
@@ -46,6 +47,15 @@ class SignupRequest(BaseModel):
     invite_code: str | None = Field(
         default=None, max_length=32, description="needed when the vote admits invited people only"
     )
+    language: Language | None = Field(
+        default=None,
+        description="the language the member reads (default: none chosen, the pages follow "
+        "the browser's)",
+    )
+
+
+class LanguageChoice(BaseModel):
+    language: Language = Field(description="the language the member reads")
 
 
 class Accepted(BaseModel):
@@ -124,6 +134,7 @@ async def signup(
         password=body.password,
         display_name=body.display_name,
         invite_code=body.invite_code,
+        language=body.language,
         client=client,
         base_url=base_url,
         throttle=root.throttle,
@@ -220,6 +231,19 @@ async def logout(token: BearerToken, root: RootDep) -> Response:
 )
 async def me(user: CurrentUser) -> UserPublic:
     return accounts.public(user)
+
+
+@router.put(
+    "/api/me/language",
+    response_model=UserPublic,
+    summary="Choose the language the member reads",
+    responses={**UNAUTHORIZED, **MALFORMED_BODY, **VALIDATION},
+)
+async def set_language(body: LanguageChoice, user: CurrentUser, root: RootDep) -> UserPublic:
+    assert user.id is not None
+    return accounts.public(
+        await accounts.set_language(db=root.db, user_id=user.id, language=body.language)
+    )
 
 
 @router.put(

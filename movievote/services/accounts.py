@@ -30,6 +30,7 @@ from movievote.errors import (
     UserNotFound,
     WrongPassword,
 )
+from movievote.languages import check as check_language
 from movievote.models import EmailLink, Invite, Session, User, UserPublic, UTCDateTime, utcnow
 from movievote.security import (
     BCRYPT_MAX_BYTES,
@@ -122,6 +123,13 @@ def check_password_rules(password: str) -> None:
         )
 
 
+def _language(language: str) -> str:
+    try:
+        return check_language(language)
+    except ValueError as exc:
+        raise InvalidInput(f"{exc}.", field="language") from exc
+
+
 def _clean_display_name(display_name: str) -> str:
     if _CONTROL.search(display_name) or not is_storable(display_name):
         raise InvalidInput(
@@ -168,6 +176,7 @@ async def sign_up(
     invite_code: str | None = None,
     client: str | None = None,
     notification_channel: Channel | None = None,
+    language: str | None = None,
     throttle: LoginThrottle,
     settings: Settings,
     db: Database,
@@ -175,12 +184,15 @@ async def sign_up(
     """Create an unverified account and mail its verification link; or, if the address has an
     account already, mail its owner a note with a reset link. Answers the same either way.
 
-    Refused before anything is written: malformed input (InvalidInput), an address or invite
-    this vote does not admit (SignupClosed), too many sign-ups from the client (TooManyAttempts).
+    `language`: the one the member reads (None: not chosen, the pages follow the browser).
+    Refused before anything is written: malformed input or an unknown language
+    (InvalidInput), an address or invite this vote does not admit (SignupClosed), too many
+    sign-ups from the client (TooManyAttempts).
     """
     address = normalize_email(email)
     check_password_rules(password)
     name = _clean_display_name(display_name)
+    chosen = None if language is None else _language(language)
     channel = notification_channel or settings.notify_default_channel
     if channel not in CHANNELS:
         raise InvalidInput(
@@ -211,6 +223,7 @@ async def sign_up(
                         display_name=name,
                         password_hash=password_hash,
                         notification_channel=channel,
+                        language=chosen,
                         is_admin=False,
                         created_at=now,
                     )
@@ -509,6 +522,22 @@ async def verify_email(
     return await get_user(user_id=owner, db=db)
 
 
+async def set_language(*, user_id: int, language: str, db: Database) -> User:
+    """Record the language the member reads ("en", "pt-BR"); InvalidInput for one movievote
+    does not speak, UserNotFound if the account is gone."""
+    chosen = _language(language)
+    async with db.transaction() as conn:
+        changed = await conn.scalar(
+            sa.update(users_t)
+            .where(users_t.c.id == user_id)
+            .values(language=chosen)
+            .returning(users_t.c.id)
+        )
+    if changed is None:
+        raise UserNotFound("This account no longer exists.")
+    return await get_user(user_id=user_id, db=db)
+
+
 async def mark_verified(*, user_id: int, db: Database) -> None:
     """Record that the account's owner reads its address (a followed link, or an operator)."""
     async with db.transaction() as conn:
@@ -798,6 +827,7 @@ def public(user: User) -> UserPublic:
         is_admin=user.is_admin,
         created_at=user.created_at,
         email_verified=user.email_verified_at is not None,
+        language=user.language,
     )
 
 
