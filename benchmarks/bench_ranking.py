@@ -197,6 +197,7 @@ async def vote_rates(dsn: str, *, seconds: float, rounds: int, current: date) ->
             user_id=u,
             movie_id=rng.randint(1, MOVIES),
             session_id=f"bench-{u}",
+            subject=root.subject,
             db=root.db,
             settings=root.settings,
         ),
@@ -204,6 +205,7 @@ async def vote_rates(dsn: str, *, seconds: float, rounds: int, current: date) ->
             user_id=u,
             movie_id=1,
             session_id=f"bench-{u}",
+            subject=root.subject,
             db=root.db,
             settings=root.settings,
         ),
@@ -264,15 +266,16 @@ async def main() -> None:
     import sqlalchemy as sa
 
     from movievote.cli import migrate
+    from movievote.config import get_settings
     from movievote.db import get_database, reset_database
+    from movievote.periods import current_period
     from movievote.services.tallies import rebuild_tallies
-    from movievote.services.voting import current_period
     from tests.databases import recreate_postgres_database
 
     recreate_postgres_database(args.dsn)
     await asyncio.to_thread(migrate)
     sizes = [int(s) for s in args.sizes.split(",")]
-    current = current_period()
+    current = current_period(get_settings().zone)
     users_needed = max(sizes) // MONTHS + 1 + 5 * 40_000 * args.rounds
     plain = sa.make_url(args.dsn).render_as_string(False)
     plans: dict[str, str] = {}
@@ -305,8 +308,13 @@ async def main() -> None:
             "WHERE (m / 18) %% 18 <> m %% 18",
             (MOVIES, MOVIES),
         )
+        await conn.execute(
+            "INSERT INTO movie_translations (movie_id, language, title, overview) "
+            "SELECT id, 'pt-BR', 'Filme ' || id, '' FROM movies"
+        )
         print(
-            f"set-up: {MOVIES:,} movies (2 genres each), {users_needed:,} users in {time.monotonic() - t:.1f} s"
+            f"set-up: {MOVIES:,} movies (2 genres each, a pt-BR translation each), "
+            f"{users_needed:,} users in {time.monotonic() - t:.1f} s"
         )
         loaded = 0
         print("\nranking queries (EXPLAIN ANALYZE execution time, median of 5 warm runs)")

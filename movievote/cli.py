@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
 from tqdm import tqdm
 
-from movievote.adapters.base import MovieSource
+from movievote.adapters.base import MovieData, MovieSource
 from movievote.adapters.omdb import OmdbClient
 from movievote.adapters.tmdb import TmdbClient, TmdbFile
 from movievote.config import PROJECT_ROOT, get_settings
@@ -22,6 +23,7 @@ from movievote.db import (
     get_database,
     reset_database,
 )
+from movievote.languages import LANGUAGES
 from movievote.services import accounts, catalogue, tallies
 
 BUNDLED_CATALOGUE = Path(__file__).resolve().parent / "data" / "catalogue.json"
@@ -49,13 +51,44 @@ async def import_source(
         return await catalogue.import_catalogue(source, db=db, on_progress=bar.update)
 
 
+class Only:
+    """The movies of a source whose external ids are listed."""
+
+    def __init__(self, source: MovieSource, external_ids: set[str]) -> None:
+        self.name = source.name
+        self.source = source
+        self.external_ids = external_ids
+
+    async def total(self) -> int | None:
+        return len(self.external_ids)
+
+    async def movies(self) -> AsyncIterator[MovieData]:
+        async for movie in self.source.movies():
+            if movie.external_id in self.external_ids:
+                yield movie
+
+
 async def seed(*, db: Database, quiet: bool = False) -> catalogue.ImportResult | None:
-    """Import the bundled catalogue if the movies table is empty."""
-    if await catalogue.count_movies(db=db):
-        return None
+    """Import the bundled catalogue if the movies table is empty. A database seeded before
+    the catalogue had translations gets them: the bundled movies it has are imported again
+    (updated, none added back), once. None: nothing to do."""
     settings = get_settings()
     source = TmdbFile(BUNDLED_CATALOGUE, image_base_url=settings.tmdb_image_base_url)
-    return await import_source(source, db=db, quiet=quiet)
+    if not await catalogue.count_movies(db=db):
+        return await import_source(source, db=db, quiet=quiet)
+    untranslated = await catalogue.untranslated_movies(source=source.name, db=db)
+    if not untranslated:
+        return None
+    return await import_source(Only(source, untranslated), db=db, quiet=quiet)
+
+
+def seeded(result: catalogue.ImportResult | None) -> str:
+    """What `seed` did, in words."""
+    if result is None:
+        return "catalogue already present"
+    if result.created:
+        return f"seeded {result.created} movies"
+    return f"added the bundled translations to {result.updated} movies"
 
 
 async def wait_for_database(db: Database, timeout_seconds: float = 60.0) -> None:
@@ -87,6 +120,7 @@ async def _import(args: argparse.Namespace, db: Database) -> None:
                 api_key=settings.tmdb_api_key,
                 image_base_url=settings.tmdb_image_base_url,
                 max_pages=args.pages,
+                languages=LANGUAGES,  # each page again in every other language we speak
             )
         else:
             source = OmdbClient(
@@ -104,10 +138,7 @@ async def _run(args: argparse.Namespace) -> None:
     db = get_database()  # the CLI's own: it serves no request, so it builds no root
     try:
         if args.command == "seed":
-            result = await seed(db=db, quiet=args.quiet)
-            print(
-                "catalogue already present" if result is None else f"seeded {result.created} movies"
-            )
+            print(seeded(await seed(db=db, quiet=args.quiet)))
         elif args.command == "import":
             await _import(args, db)
         elif args.command == "prestart":
@@ -115,7 +146,7 @@ async def _run(args: argparse.Namespace) -> None:
             await asyncio.to_thread(migrate)
             result = await seed(db=db, quiet=args.quiet)
             await tallies.fold_vote_deltas(db=db)
-            print("ready" + ("" if result is None else f" (seeded {result.created} movies)"))
+            print("ready" + ("" if result is None else f" ({seeded(result)})"))
         elif args.command == "rebuild-tallies":
             await tallies.rebuild_tallies(db=db)
             print("tallies rebuilt from the votes")
@@ -143,7 +174,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="movievote", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="apply database migrations (alembic upgrade head)")
-    seed_p = sub.add_parser("seed", help="import the bundled catalogue if there are no movies")
+    seed_p = sub.add_parser(
+        "seed",
+        help="import the bundled catalogue if there are no movies (or its translations, once)",
+    )
     seed_p.add_argument("--quiet", action="store_true")
     imp = sub.add_parser("import", help="import movies (idempotent: re-import updates)")
     src = imp.add_mutually_exclusive_group(required=True)

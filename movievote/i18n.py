@@ -36,17 +36,17 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
 from babel.support import NullTranslations, Translations
 
-from movievote.errors import N_, DomainError
+from movievote.errors import N_, DomainError, InvalidInput
+from movievote.languages import DEFAULT_LANGUAGE, LANGUAGES, negotiate
 
-__all__ = ["N_"]  # marked texts are also imported from here
+# also imported from here: marking texts, and the languages with the texts
+__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "N_", "negotiate"]
 
 logger = logging.getLogger(__name__)
 
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 DOMAIN = "messages"
-DEFAULT_LANGUAGE = "en"
-# every language people can choose; the first is the one the texts are written in
-LANGUAGES: tuple[str, ...] = ("en", "pt-BR")
+# each language named in itself, for the switch (LANGUAGES: movievote.languages)
 LANGUAGE_NAMES = {"en": "English", "pt-BR": "Português (Brasil)"}
 
 # the genre names the catalogues use (TMDB's, and OMDb's spellings): stored in English,
@@ -82,6 +82,19 @@ GENRE_NAMES = (
 _lock = threading.Lock()
 
 
+def checked_language(language: str) -> str:
+    """`language` if movievote speaks it, written exactly so ("pt-BR"); InvalidInput otherwise
+    (a browser's "pt-br" goes through `negotiate` instead)."""
+    if language not in LANGUAGES:
+        raise InvalidInput(
+            N_("Unknown language {language}: choose one of {choices}."),
+            field="language",
+            language=repr(language[:20]),
+            choices=", ".join(LANGUAGES),
+        )
+    return language
+
+
 def supported(language: str | None) -> str:
     """`language` if people can choose it, else the default."""
     return language if language in LANGUAGES else DEFAULT_LANGUAGE
@@ -90,33 +103,6 @@ def supported(language: str | None) -> str:
 def babel_locale(language: str) -> Locale:
     """Babel's locale for a language code ("pt-BR" -> pt_BR)."""
     return Locale.parse(supported(language), sep="-")
-
-
-def negotiate(accept_language: str | None, default: str = DEFAULT_LANGUAGE) -> str:
-    """The supported language an `Accept-Language` header prefers ("pt", "pt-PT;q=0.9",
-    "pt_br" all give "pt-BR"); the default when it names none of ours or cannot be read."""
-    wanted: list[tuple[float, str]] = []
-    for position, part in enumerate((accept_language or "")[:1000].split(",")[:30]):
-        tag, _, params = part.strip().partition(";")
-        quality = 1.0
-        for param in params.split(";"):
-            name, _, value = param.strip().partition("=")
-            if name.strip() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        tag = tag.strip().replace("_", "-").lower()
-        if tag and quality > 0:
-            wanted.append((-quality + position * 1e-6, tag))
-    for _, tag in sorted(wanted):
-        if tag == "*":
-            return default
-        for language in LANGUAGES:
-            code = language.lower()
-            if tag == code or tag == code.split("-")[0] or tag.split("-")[0] == code.split("-")[0]:
-                return language
-    return default
 
 
 def _catalogue_path(language: str) -> Path:
@@ -129,7 +115,7 @@ def translations(language: str) -> NullTranslations:
     and a language without a catalogue translate to themselves)."""
     language = supported(language)
     path = _catalogue_path(language)
-    if language == LANGUAGES[0] or not path.exists():
+    if language == DEFAULT_LANGUAGE or not path.exists():
         return NullTranslations()
     with _lock, path.open("rb") as po:
         catalogue = read_po(po, locale=babel_locale(language), domain=DOMAIN)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -33,6 +33,8 @@ import reflex as rx
 from reflex.state import StateUpdate
 from reflex_base.constants.state import FIELD_MARKER
 
+from movievote.components.i18n import LANG
+from movievote.languages import DEFAULT_LANGUAGE, LANGUAGES
 from movievote.models import Ranking
 from movievote.periods import current_period, format_period, next_vote_opens, parse_period
 from movievote.root import Root, get_root
@@ -44,12 +46,17 @@ TOP = 10
 REGISTRATION_SECONDS = 150.0  # pages re-link at least every 60 s; forget one silent this long
 
 
-def rows_of(board: Ranking) -> list[dict[str, Any]]:
+def rows_of(
+    board: Ranking, titles: dict[int, dict[str, str]] | None = None
+) -> list[dict[str, Any]]:
+    """A ranking as the pages' rows; `titles`: each movie's title per language (a page shows
+    the one of its language: `row_title`)."""
     return [
         {
             "rank": entry.rank,
             "id": entry.movie.id,
             "title": entry.movie.title,
+            "titles": (titles or {}).get(entry.movie.id or 0, {}),
             "year": str(entry.movie.year or ""),
             "votes": entry.votes,
             "share": entry.share,  # 0 to 1, formatted in the page's language
@@ -85,15 +92,33 @@ class LiveRanking(rx.State):
             logger.warning("could not link a live page", exc_info=True)
 
 
-def live_values(month: Ranking, all_time: Ranking, *, zone: ZoneInfo) -> dict[str, Any]:
-    """The values of `LiveRanking`'s vars for these rankings."""
+def row_title(row: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Var[str]:
+    """A ranking row's title in the page's language (the catalogue's where it has none)."""
+    return rx.Var(f"(({row})?.titles?.[{LANG}] ?? ({row})?.title ?? '')", _var_type=str)
+
+
+def titles_of(boards: Mapping[str, tuple[Ranking, ...]]) -> dict[int, dict[str, str]]:
+    """Each movie's title in each language, from the rankings read in each language."""
+    titles: dict[int, dict[str, str]] = {}
+    for language, read in boards.items():
+        for board in read:
+            for entry in board.items:
+                titles.setdefault(entry.movie.id or 0, {})[language] = entry.movie.title
+    return titles
+
+
+def live_values(boards: Mapping[str, tuple[Ranking, Ranking]], *, zone: ZoneInfo) -> dict[str, Any]:
+    """The values of `LiveRanking`'s vars for these rankings (this month's and all time's, per
+    language): one delta every page gets, each showing the titles of its language."""
+    month, all_time = boards[DEFAULT_LANGUAGE]
+    titles = titles_of(boards)
     period = parse_period(month.period)
     return {
         "month": month.period,
         "month_total": month.total_votes,
-        "month_rows": rows_of(month),
+        "month_rows": rows_of(month, titles),
         "all_total": all_time.total_votes,
-        "all_rows": rows_of(all_time),
+        "all_rows": rows_of(all_time, titles),
         "updated_at": max(month.generated_at, all_time.generated_at).isoformat(),
         "closes_at": next_vote_opens(period, zone).isoformat(),
     }
@@ -106,18 +131,26 @@ def same_ranking(a: dict[str, Any], b: dict[str, Any]) -> bool:
     }
 
 
-Rankings = Callable[[], Awaitable[tuple[Ranking, Ranking]]]
+Rankings = Callable[[], Awaitable[dict[str, tuple[Ranking, Ranking]]]]
 
 
 def latest_of(root: Root) -> Rankings:
-    """What a live page shows, read through the root's cache: this month's and all time's."""
-    zone = root.settings.zone
+    """What a live page shows, read through the root's cache: this month's and all time's,
+    in every language (one cached ranking each; the other languages' are derived from it)."""
+    zone, cache = root.settings.zone, root.cache
 
-    async def latest() -> tuple[Ranking, Ranking]:
-        return (
-            await ranking_cache.ranking_for(None, limit=TOP, cache=root.cache, zone=zone),
-            await ranking_cache.ranking_for("all", limit=TOP, cache=root.cache, zone=zone),
-        )
+    async def latest() -> dict[str, tuple[Ranking, Ranking]]:
+        return {
+            language: (
+                await ranking_cache.ranking_for(
+                    None, limit=TOP, language=language, cache=cache, zone=zone
+                ),
+                await ranking_cache.ranking_for(
+                    "all", limit=TOP, language=language, cache=cache, zone=zone
+                ),
+            )
+            for language in LANGUAGES
+        }
 
     return latest
 
@@ -200,7 +233,7 @@ class LiveFeed:
 
     async def _refresh(self) -> bool:
         """Read the rankings (from the cache); whether they differ from the last ones."""
-        values = live_values(*await self.latest(), zone=self.zone)
+        values = live_values(await self.latest(), zone=self.zone)
         if self.values and same_ranking(values, self.values):
             return False
         self.values = values

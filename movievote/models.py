@@ -72,6 +72,8 @@ class User(SQLModel, table=True):
     # the inbox the address reaches (sub-address and, for Gmail, dots dropped): one account
     # per inbox, so `ana+1@` ... `ana+99@` are not 99 voters
     mailbox: str | None = Field(default=None, max_length=254, unique=True)
+    # the language the member chose (movievote.languages.LANGUAGES); None: not chosen yet
+    language: str | None = Field(default=None, max_length=8)
 
 
 class Session(SQLModel, table=True):
@@ -154,6 +156,18 @@ class MovieGenre(SQLModel, table=True):
 
     movie_id: int = Field(foreign_key="movies.id", primary_key=True, ondelete="CASCADE")
     genre_id: int = Field(foreign_key="genres.id", primary_key=True, ondelete="CASCADE")
+
+
+class MovieTranslation(SQLModel, table=True):
+    """A movie's title and overview in a language other than the catalogue's default (English,
+    which stays in `movies`); a language without a row reads the English ones."""
+
+    __tablename__ = "movie_translations"
+
+    movie_id: int = Field(foreign_key="movies.id", primary_key=True, ondelete="CASCADE")
+    language: str = Field(primary_key=True, max_length=8)
+    title: str = Field(max_length=300)
+    overview: str = Field(default="", sa_type=sa.Text)
 
 
 class Vote(SQLModel, table=True):
@@ -263,9 +277,13 @@ class UserPublic(SQLModel):
     is_admin: bool
     created_at: datetime
     email_verified: bool
+    language: str | None  # None: not chosen yet (the pages go by the browser's language)
 
 
 class MoviePublic(SQLModel):
+    """A movie; `title` and `overview` in the language asked for (English where the movie has
+    no translation), `original_title` as the film was released."""
+
     id: int
     title: str
     original_title: str

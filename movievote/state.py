@@ -44,10 +44,16 @@ class LocaleState(rx.State):
         return negotiate(self.router.headers.accept_language)
 
     @rx.event
-    def choose(self, language: str) -> None:
-        """The navbar's switch."""
-        if language in LANGUAGES:
-            self.chosen = language
+    async def choose(self, language: str) -> None:
+        """The navbar's switch: remembered by this browser, and on a member's account (their
+        emails and their other browsers follow it)."""
+        if language not in LANGUAGES:
+            return
+        self.chosen = language
+        auth = await self.get_state(AuthState)
+        user = await auth._verified_user()
+        if user is not None and user.id is not None and user.language != language:
+            await accounts.set_language(user_id=user.id, language=language, db=get_root().db)
 
 
 async def language_of(state: rx.State) -> str:
@@ -81,7 +87,18 @@ class AuthState(rx.State):
             return None
         self.display_name = user.display_name
         self.email_verified = accounts.is_verified(user, get_root().settings)
+        await self._adopt_language(user)
         return user, claims
+
+    async def _adopt_language(self, user: User) -> None:
+        """A member reads the language on their account (chosen on any browser); one who has
+        none yet keeps this browser's, which goes on the account."""
+        locale = await self.get_state(LocaleState)
+        if user.language in LANGUAGES:
+            if locale.chosen != user.language:
+                locale.chosen = str(user.language)
+        elif user.id is not None:
+            await accounts.set_language(user_id=user.id, language=locale.lang, db=get_root().db)
 
     async def _verified_user(self) -> User | None:
         found = await self._verified_session()
@@ -139,6 +156,7 @@ class AuthState(rx.State):
         self.token = issued.token
         self.display_name = issued.user.display_name
         self.email_verified = accounts.is_verified(issued.user, get_root().settings)
+        await self._adopt_language(issued.user)
         return rx.redirect(safe_next(self.router.url.query_parameters.get("next")))
 
     @rx.event
@@ -153,6 +171,7 @@ class AuthState(rx.State):
                 password=form.get("password", ""),
                 display_name=form.get("display_name", ""),
                 invite_code=form.get("invite_code") or None,
+                language=await language_of(self),  # their mail, from the first one
                 client=self._client(),
                 base_url=self._base_url(),
                 throttle=get_root().throttle,

@@ -16,7 +16,7 @@ extract() {
 case "${1:-update}" in
     update)
         extract
-        pybabel -q update -i "$POT" -d "$LOCALES" -D messages --no-location --omit-header \
+        pybabel -q update -i "$POT" -d "$LOCALES" -D messages -w 100 \
             --ignore-obsolete --no-fuzzy-matching
         ;;
     new)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
@@ -10,7 +10,9 @@ from typing import Protocol
 
 @dataclass(frozen=True)
 class MovieData:
-    """A movie as movievote stores it, whatever catalogue it came from."""
+    """A movie as movievote stores it, whatever catalogue it came from: its texts in English
+    (the catalogue's default language), and `translations` (language -> (title, overview))
+    in the others the catalogue has."""
 
     source: str
     external_id: str
@@ -21,6 +23,7 @@ class MovieData:
     overview: str = ""
     poster_url: str | None = None
     genres: tuple[str, ...] = field(default_factory=tuple)
+    translations: Mapping[str, tuple[str, str]] = field(default_factory=dict, hash=False)
 
 
 class MovieSource(Protocol):

@@ -31,6 +31,8 @@ class Recipient(Protocol):
     @property
     def phone(self) -> str | None: ...
     @property
+    def language(self) -> str | None: ...  # what their messages are written in
+    @property
     def notification_channel(self) -> str: ...
 
 

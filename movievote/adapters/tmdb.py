@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from movievote.adapters.base import MovieData, parse_date
+from movievote.languages import DEFAULT_LANGUAGE
 
 
 class TmdbAdapter:
@@ -25,24 +26,40 @@ class TmdbAdapter:
         return {int(g["id"]): str(g["name"]) for g in genre_list}
 
     def to_movie(self, raw: Mapping[str, Any]) -> MovieData:
+        """A movie object; its `translations` (ours, not TMDB's: `{"pt-BR": {"title": ...,
+        "overview": ...}}`) with an empty text falling back to the English one."""
         released = parse_date(raw.get("release_date"))
         poster = raw.get("poster_path")
         ids = raw.get("genre_ids") or [g["id"] for g in raw.get("genres") or []]
+        title = str(raw["title"]).strip()
+        overview = str(raw.get("overview") or "").strip()
         return MovieData(
             source=self.source,
             external_id=str(raw["id"]),
-            title=str(raw["title"]).strip(),
+            title=title,
             original_title=str(raw.get("original_title") or raw["title"]).strip(),
             release_date=released,
             year=released.year if released else None,
-            overview=str(raw.get("overview") or "").strip(),
+            overview=overview,
             poster_url=f"{self.image_base_url}/{poster.lstrip('/')}" if poster else None,
             genres=tuple(self.genres[i] for i in ids if i in self.genres),
+            translations={
+                str(language): (
+                    str(text.get("title") or "").strip() or title,
+                    str(text.get("overview") or "").strip() or overview,
+                )
+                for language, text in (raw.get("translations") or {}).items()
+                if isinstance(text, Mapping)
+            },
         )
 
 
 class TmdbClient:
-    """Pages through TMDB's `/discover/movie` with an API key (v3 `api_key` or a v4 bearer)."""
+    """Pages through TMDB's `/discover/movie` with an API key (v3 `api_key` or a v4 bearer).
+
+    For each page it also asks for the same page in each of `languages` (TMDB's `language`
+    parameter) and takes the movies' titles and overviews there as their translations.
+    """
 
     def __init__(
         self,
@@ -52,8 +69,11 @@ class TmdbClient:
         api_key: str,
         image_base_url: str,
         max_pages: int = 5,
+        languages: Sequence[str] = ("pt-BR",),
     ) -> None:
         self.name = "tmdb"
+        # English is what TMDB answers without a `language`: it is the movie itself
+        self.languages = tuple(code for code in languages if code != DEFAULT_LANGUAGE)
         self.http = http
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
@@ -94,13 +114,34 @@ class TmdbClient:
         while page <= min(last, self.max_pages):
             data = await self._page(page)
             last = int(data.get("total_pages") or 1)
+            translated = {
+                language: await self._translated(page, language) for language in self.languages
+            }
             for raw in data.get("results") or []:
-                yield adapter.to_movie(raw)
+                texts = {
+                    language: by_id[raw["id"]]
+                    for language, by_id in translated.items()
+                    if raw["id"] in by_id
+                }
+                yield adapter.to_movie({**raw, "translations": texts} if texts else raw)
             page += 1
+
+    async def _translated(self, page: int, language: str) -> dict[Any, dict[str, Any]]:
+        """The titles and overviews of a discover page in a language, by TMDB id (a movie that
+        moved to another page between the two requests has none: it reads in English)."""
+        data = await self._get(
+            "/discover/movie", page=page, sort_by="popularity.desc", language=language
+        )
+        return {
+            raw["id"]: {"title": raw.get("title"), "overview": raw.get("overview")}
+            for raw in data.get("results") or []
+            if "id" in raw
+        }
 
 
 class TmdbFile:
-    """A JSON file in TMDB's format: `{"genres": [...], "results": [...]}` (optional `source`)."""
+    """A JSON file in TMDB's format: `{"genres": [...], "results": [...]}` (optional `source`;
+    a result may carry `translations`, see TmdbAdapter.to_movie)."""
 
     def __init__(self, path: Path, *, image_base_url: str) -> None:
         self.path = path

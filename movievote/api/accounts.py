@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
 from movievote.api.deps import (
+    AskedLanguage,
     BearerToken,
     ClientAddress,
     CurrentUser,
-    Language,
     PublicUrl,
     RootDep,
 )
 from movievote.api.errors import MALFORMED_BODY, UNAUTHORIZED, VALIDATION, doc
 from movievote.errors import DomainError
 from movievote.i18n import N_, gettext
+from movievote.languages import Language
 from movievote.models import UserPublic
 from movievote.security import BCRYPT_MAX_BYTES
 from movievote.services import accounts
@@ -54,6 +55,15 @@ class SignupRequest(BaseModel):
     invite_code: str | None = Field(
         default=None, max_length=32, description="needed when the vote admits invited people only"
     )
+    language: Language | None = Field(
+        default=None,
+        description="the language the member reads (default: none chosen, the pages follow "
+        "the browser's)",
+    )
+
+
+class LanguageChoice(BaseModel):
+    language: Language = Field(description="the language the member reads")
 
 
 class Accepted(BaseModel):
@@ -137,8 +147,10 @@ async def signup(
     client: ClientAddress,
     base_url: PublicUrl,
     root: RootDep,
-    language: Language,
+    asked: AskedLanguage,
+    request: Request,
 ) -> Accepted:
+    sent = "accept-language" in request.headers  # else the account's language stays open
     result = await accounts.sign_up(
         db=root.db,
         settings=root.settings,
@@ -146,11 +158,12 @@ async def signup(
         password=body.password,
         display_name=body.display_name,
         invite_code=body.invite_code,
+        language=body.language or (asked if sent else None),
         client=client,
         base_url=base_url,
         throttle=root.throttle,
     )
-    return check_inbox(result.email, result.verification_required, language)
+    return check_inbox(result.email, result.verification_required, asked)
 
 
 @router.post(
@@ -193,17 +206,17 @@ async def verify_email(body: LinkToken, token: BearerToken, root: RootDep) -> Us
     responses={**UNAUTHORIZED, **doc(429, "Too many emails this hour (`too_many_attempts`).")},
 )
 async def resend_verification(
-    user: CurrentUser, base_url: PublicUrl, root: RootDep, language: Language
+    user: CurrentUser, base_url: PublicUrl, root: RootDep, asked: AskedLanguage
 ) -> Accepted:
     assert user.id is not None
     if not await accounts.resend_verification(
         db=root.db, settings=root.settings, user_id=user.id, base_url=base_url
     ):
         return Accepted(
-            detail=gettext(language, N_("Your address is verified already.")),
+            detail=gettext(asked, N_("Your address is verified already.")),
             code="already_verified",
         )
-    return check_inbox(user.email, True, language)
+    return check_inbox(user.email, True, asked)
 
 
 @router.post(
@@ -250,6 +263,19 @@ async def me(user: CurrentUser) -> UserPublic:
 
 
 @router.put(
+    "/api/me/language",
+    response_model=UserPublic,
+    summary="Choose the language the member reads",
+    responses={**UNAUTHORIZED, **MALFORMED_BODY, **VALIDATION},
+)
+async def set_language(body: LanguageChoice, user: CurrentUser, root: RootDep) -> UserPublic:
+    assert user.id is not None
+    return accounts.public(
+        await accounts.set_language(db=root.db, user_id=user.id, language=body.language)
+    )
+
+
+@router.put(
     "/api/me/password",
     response_model=TokenResponse,
     summary="Change the password: every other session ends; the answer is a new token",
@@ -289,7 +315,7 @@ async def request_password_reset(
     client: ClientAddress,
     base_url: PublicUrl,
     root: RootDep,
-    language: Language,
+    asked: AskedLanguage,
 ) -> Accepted:
     await accounts.request_password_reset(
         db=root.db,
@@ -301,7 +327,7 @@ async def request_password_reset(
     )
     return Accepted(
         detail=gettext(
-            language,
+            asked,
             N_(
                 "If an account uses this address, we sent it a link to set a new password "
                 "(valid for {valid_for})."
@@ -323,7 +349,7 @@ async def request_password_reset(
     },
 )
 async def reset_password(
-    body: ResetRequest, client: ClientAddress, root: RootDep, language: Language
+    body: ResetRequest, client: ClientAddress, root: RootDep, asked: AskedLanguage
 ) -> Accepted:
     await accounts.reset_password(
         db=root.db,
@@ -335,7 +361,7 @@ async def reset_password(
     )
     return Accepted(
         detail=gettext(
-            language,
+            asked,
             N_("Your password is changed and every session was logged out. Log in with it."),
         ),
         code="password_reset",

@@ -19,7 +19,7 @@ from movievote.services import accounts
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/token", auto_error=False)
 RootDep = Annotated[Root, Depends(get_root)]  # the process's collaborators (tests override it)
-Language = Annotated[str, Depends(request_language)]  # the Accept-Language among ours
+AskedLanguage = Annotated[str, Depends(request_language)]  # Accept-Language, among ours
 
 
 def _required(token: str | None) -> str:

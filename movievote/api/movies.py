@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from movievote import posters
 from movievote.api.deps import RootDep
 from movievote.api.errors import TOO_LARGE, UNAVAILABLE, VALIDATION, as_json, doc
-from movievote.i18n import LANGUAGES, gettext, supported
+from movievote.i18n import gettext
+from movievote.languages import DEFAULT_LANGUAGE, Language
 from movievote.models import MoviePage, MoviePublic
+from movievote.periods import current_period
 from movievote.services import catalogue
 
 router = APIRouter(tags=["movies"])
@@ -19,6 +21,10 @@ MovieId = Annotated[int, Path(ge=1, le=2**31 - 1, description="a movie's id")]
 POSTER_CACHE_CONTROL = "public, max-age=86400"  # a day: a cover changes only with its movie
 # The cover is a document of its own when opened directly: nothing to load, no script to run.
 POSTER_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+LanguageParam = Annotated[
+    Language,
+    Query(description="the language of titles and overviews (English where a movie has none)"),
+]
 
 
 @router.get(
@@ -28,16 +34,32 @@ POSTER_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 
     responses={**VALIDATION},
 )
 async def list_movies(
-    q: Annotated[str | None, Query(max_length=200, description="text in the title")] = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=200, description="text in the title (in `language` or English)"),
+    ] = None,
     genre: Annotated[str | None, Query(max_length=64)] = None,
     year: Annotated[int | None, Query(ge=1800, le=2200)] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=catalogue.MAX_PAGE_SIZE)] = 24,
+    sort: Annotated[
+        Literal["title", "year", "votes"],
+        Query(description="`title`, `year` (newest first) or `votes` (most voted this month)"),
+    ] = "title",
+    language: LanguageParam = DEFAULT_LANGUAGE,
     *,
     root: RootDep,
 ) -> MoviePage:
     return await catalogue.list_movies(
-        db=root.db, q=q, genre=genre, year=year, page=page, page_size=page_size
+        db=root.db,
+        q=q,
+        genre=genre,
+        year=year,
+        page=page,
+        page_size=page_size,
+        language=language,
+        sort=sort,
+        period=current_period(root.settings.zone),
     )
 
 
@@ -47,8 +69,10 @@ async def list_movies(
     summary="One movie",
     responses={**doc(404, "No such movie (`movie_not_found`)."), **VALIDATION},
 )
-async def get_movie(movie_id: MovieId, root: RootDep) -> MoviePublic:
-    return await catalogue.get_movie(db=root.db, movie_id=movie_id)
+async def get_movie(
+    movie_id: MovieId, root: RootDep, language: LanguageParam = DEFAULT_LANGUAGE
+) -> MoviePublic:
+    return await catalogue.get_movie(db=root.db, movie_id=movie_id, language=language)
 
 
 class SvgResponse(Response):
@@ -79,15 +103,8 @@ async def get_poster(
     movie_id: MovieId,
     request: Request,
     root: RootDep,
-    lang: Annotated[
-        str | None,
-        Query(
-            max_length=16,
-            description=f"the cover's language ({', '.join(LANGUAGES)}): its title and genre",
-        ),
-    ] = None,
+    language: LanguageParam = DEFAULT_LANGUAGE,
 ) -> Response:
-    language = supported(lang)
     movie = await catalogue.get_movie(db=root.db, movie_id=movie_id, language=language)
     genre = posters.main_genre(movie.genres)  # the genre its colours come from
     svg = posters.cover_svg(

@@ -11,7 +11,7 @@ import segno
 
 from movievote.components.clock import clock
 from movievote.components.i18n import LANG, nt, number_text, percent_text, t
-from movievote.live import LiveRanking
+from movievote.live import LiveRanking, row_title
 
 ROW_SIZE = "min(4.5vh, 6vw)"  # readable from five metres on a TV, still fits a phone's width
 SMALL_SIZE = "min(3vh, 4vw)"
@@ -51,7 +51,7 @@ def _row(row: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
     return rx.hstack(
         rx.text(row["rank"], font_size=ROW_SIZE, font_weight="800", width="2.2em", color="#fbbf24"),
         rx.text(
-            row["title"],
+            row_title(row),
             font_size=ROW_SIZE,
             font_weight="600",
             flex="1",

@@ -7,10 +7,11 @@ from typing import Any
 
 import reflex as rx
 
-from movievote.components.i18n import month_text, nt, number_text, percent_text, t
+from movievote.components.i18n import LANG, month_text, nt, number_text, percent_text, t
 from movievote.components.layout import page
 from movievote.components.movie_card import poster_src
-from movievote.live import TOP, LiveRanking, rows_of
+from movievote.languages import DEFAULT_LANGUAGE, LANGUAGES
+from movievote.live import TOP, LiveRanking, row_title, rows_of, titles_of
 from movievote.periods import current_period, format_period, parse_scope
 from movievote.root import get_root
 from movievote.services import ranking, ranking_cache
@@ -45,10 +46,15 @@ class LeaderboardState(rx.State):
         self.scope = value
         if isinstance(scope, date):  # a past month (this month and all time are live)
             root = get_root()
-            board = await ranking_cache.ranking_for(
-                scope, limit=TOP, cache=root.cache, zone=root.settings.zone
-            )
-            self.past_total, self.past_rows = board.total_votes, rows_of(board)
+            boards = {
+                language: await ranking_cache.ranking_for(
+                    scope, limit=TOP, language=language, cache=root.cache, zone=root.settings.zone
+                )
+                for language in LANGUAGES
+            }
+            board = boards[DEFAULT_LANGUAGE]
+            titles = titles_of({language: (b,) for language, b in boards.items()})
+            self.past_total, self.past_rows = board.total_votes, rows_of(board, titles)
 
 
 # The table is plain HTML styled here: every vote re-renders every row (each share changes), and
@@ -85,7 +91,7 @@ def _row(row: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
             )
         ),
         rx.el.td(
-            rx.el.div(row["title"], class_name="title"),
+            rx.el.div(row_title(row), class_name="title"),
             rx.el.div(row["year"], class_name="year"),
         ),
         rx.el.td(number_text(row["votes"]), class_name="votes"),
@@ -137,7 +143,8 @@ def _chart(rows: rx.Var) -> rx.Component:
         ),
         rx.recharts.y_axis(
             type_="category",
-            data_key="title",
+            # the title in the page's language (recharts takes a function as the key)
+            data_key=rx.Var(f"((r) => r?.titles?.[{LANG}] ?? r?.title)", _var_type=str),
             width=150,
             interval=0,
             tick_line=False,

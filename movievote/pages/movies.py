@@ -8,6 +8,7 @@ from typing import Any
 import reflex as rx
 
 from movievote.components.i18n import (
+    LANG,
     day_text,
     genre_text,
     month_text,
@@ -21,8 +22,9 @@ from movievote.components.movie_card import movie_card, poster_src
 from movievote.config import get_settings
 from movievote.errors import N_, DomainError, InvalidInput
 from movievote.i18n import localised
-from movievote.live import LiveRanking
+from movievote.live import LiveRanking, row_title
 from movievote.models import MoviePublic, VotePublic
+from movievote.periods import current_period
 from movievote.root import get_root
 from movievote.services import catalogue, messages, notifications, voting
 from movievote.state import AuthState, language_of
@@ -68,6 +70,7 @@ class MoviesState(rx.State):
     vote_error: str = ""
     loaded: bool = False  # False on the pre-rendered page, until the first search answers
     _pending: dict[str, Any] = {}
+    _read_in: str = ""  # the language the shown titles were read in
 
     @rx.var
     def has_voted(self) -> bool:
@@ -109,8 +112,8 @@ class MoviesState(rx.State):
                 page=self.page,
                 page_size=PAGE_SIZE,
                 sort=self.sort,
+                period=current_period(root.settings.zone),
                 language=await language_of(self),
-                zone=root.settings.zone,
             )
         except InvalidInput as exc:  # a search no database can run (a NUL byte): say so
             self.search_error = localised(exc, await language_of(self))
@@ -119,6 +122,7 @@ class MoviesState(rx.State):
         self.total = result.total
         self.movies = [card_data(m) for m in result.items]
         self.loaded = True
+        self._read_in = await language_of(self)
 
     async def _unread(self, user_id: int) -> list[str]:
         root = get_root()
@@ -140,6 +144,25 @@ class MoviesState(rx.State):
         )
         self.voted_period = vote.period
         self.next_vote_at = vote.next_vote_at.isoformat()
+
+    @rx.event
+    async def relabel(self) -> None:
+        """The language changed (the switch): the titles again, in the new language."""
+        language = await language_of(self)
+        if not self.loaded or language == self._read_in:
+            return
+        await self._search()
+        if self.voted_title:
+            auth = await self.get_state(AuthState)
+            user = await auth._verified_user()
+            if user and user.id:
+                root = get_root()
+                vote = await voting.vote_of(db=root.db, settings=root.settings, user_id=user.id)
+                if vote is not None:
+                    movie = await catalogue.get_movie(
+                        db=root.db, movie_id=vote.movie_id, language=language
+                    )
+                    self._show_vote(vote, movie.title)
 
     @rx.event
     async def set_query(self, value: str) -> None:
@@ -354,7 +377,7 @@ def _podium_entry(row: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
             loading="lazy",
         ),
         rx.vstack(
-            rx.text(row["title"], weight="medium", size="2", class_name="podium-title"),
+            rx.text(row_title(row), weight="medium", size="2", class_name="podium-title"),
             rx.text(
                 nt("{n} vote", "{n} votes", row["votes"].to(int)),
                 " · ",
@@ -497,6 +520,8 @@ def movies_page() -> rx.Component:
             ),
             _pager(),
             rx.moment(interval=KEEPALIVE_MS, on_change=LiveRanking.link, display="none"),
+            # mounted again when the language changes: the titles are read in the new one
+            rx.box(key=LANG, on_mount=MoviesState.relabel, display="none"),
             rx.el.style(PODIUM_CSS),
             spacing="4",
             width="100%",

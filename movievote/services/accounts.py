@@ -30,7 +30,7 @@ from movievote.errors import (
     UserNotFound,
     WrongPassword,
 )
-from movievote.i18n import N_, Duration
+from movievote.i18n import N_, Duration, checked_language
 from movievote.models import EmailLink, Invite, Session, User, UserPublic, UTCDateTime, utcnow
 from movievote.security import (
     BCRYPT_MAX_BYTES,
@@ -181,6 +181,7 @@ async def sign_up(
     invite_code: str | None = None,
     client: str | None = None,
     notification_channel: Channel | None = None,
+    language: str | None = None,
     throttle: LoginThrottle,
     settings: Settings,
     db: Database,
@@ -188,12 +189,15 @@ async def sign_up(
     """Create an unverified account and mail its verification link; or, if the address has an
     account already, mail its owner a note with a reset link. Answers the same either way.
 
-    Refused before anything is written: malformed input (InvalidInput), an address or invite
-    this vote does not admit (SignupClosed), too many sign-ups from the client (TooManyAttempts).
+    `language`: the one the member reads (None: not chosen, the pages follow the browser).
+    Refused before anything is written: malformed input or an unknown language
+    (InvalidInput), an address or invite this vote does not admit (SignupClosed), too many
+    sign-ups from the client (TooManyAttempts).
     """
     address = normalize_email(email)
     check_password_rules(password)
     name = _clean_display_name(display_name)
+    chosen = None if language is None else checked_language(language)
     channel = notification_channel or settings.notify_default_channel
     if channel not in CHANNELS:
         raise InvalidInput(
@@ -226,6 +230,7 @@ async def sign_up(
                         display_name=name,
                         password_hash=password_hash,
                         notification_channel=channel,
+                        language=chosen,
                         is_admin=False,
                         created_at=now,
                     )
@@ -398,7 +403,11 @@ async def _mail_link(
         contact = (
             await conn.execute(
                 sa.select(
-                    users_t.c.id, users_t.c.email, users_t.c.phone, users_t.c.notification_channel
+                    users_t.c.id,
+                    users_t.c.email,
+                    users_t.c.phone,
+                    users_t.c.notification_channel,
+                    users_t.c.language,
                 ).where(users_t.c.id == user_id)
             )
         ).one()
@@ -413,6 +422,7 @@ async def _mail_link(
             email=contact.email,
             phone=contact.phone,
             notification_channel="email",
+            language=contact.language,
         ),
         kind=kind,
         payload=payload,
@@ -525,6 +535,22 @@ async def verify_email(
     return await get_user(user_id=owner, db=db)
 
 
+async def set_language(*, user_id: int, language: str, db: Database) -> User:
+    """Record the language the member reads ("en", "pt-BR"); InvalidInput for one movievote
+    does not speak, UserNotFound if the account is gone."""
+    chosen = checked_language(language)
+    async with db.transaction() as conn:
+        changed = await conn.scalar(
+            sa.update(users_t)
+            .where(users_t.c.id == user_id)
+            .values(language=chosen)
+            .returning(users_t.c.id)
+        )
+    if changed is None:
+        raise UserNotFound(N_("This account no longer exists."))
+    return await get_user(user_id=user_id, db=db)
+
+
 async def mark_verified(*, user_id: int, db: Database) -> None:
     """Record that the account's owner reads its address (a followed link, or an operator)."""
     async with db.transaction() as conn:
@@ -610,7 +636,11 @@ async def change_password(
     await _set_password(db, settings, user_id, new_password)
     notifications.send_soon(
         user=notifications.Contact(
-            id=user_id, email=user.email, phone=user.phone, notification_channel="email"
+            id=user_id,
+            email=user.email,
+            phone=user.phone,
+            notification_channel="email",
+            language=user.language,
         ),
         kind="password_changed",
         payload={},
@@ -814,6 +844,7 @@ def public(user: User) -> UserPublic:
         is_admin=user.is_admin,
         created_at=user.created_at,
         email_verified=user.email_verified_at is not None,
+        language=user.language,
     )
 
 

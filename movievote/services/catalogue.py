@@ -1,10 +1,16 @@
-"""The movie catalogue: search and read movies, import them from any adapter."""
+"""The movie catalogue: search and read movies in a language, import them from any adapter.
+
+English, the catalogue's default language, is in `movies`; the other languages' titles and
+overviews are in `movie_translations`, and a read in a language takes them with a LEFT JOIN
+in the same query, the English text standing in where a movie has no translation.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -12,14 +18,27 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from movievote.adapters.base import MovieData, MovieSource
 from movievote.db import Database
 from movievote.errors import InvalidInput, MovieNotFound
-from movievote.i18n import N_
-from movievote.models import Genre, Movie, MovieGenre, MoviePage, MoviePublic, utcnow
+from movievote.i18n import N_, checked_language
+from movievote.languages import DEFAULT_LANGUAGE, LANGUAGES
+from movievote.models import (
+    Genre,
+    MonthlyTally,
+    Movie,
+    MovieGenre,
+    MoviePage,
+    MoviePublic,
+    MovieTranslation,
+    utcnow,
+)
 from movievote.text import cleaned, is_storable, storable
 
 MAX_PAGE_SIZE = 100
 movies_t = Movie.__table__  # type: ignore[attr-defined]
 genres_t = Genre.__table__  # type: ignore[attr-defined]
+tallies_t = MonthlyTally.__table__  # type: ignore[attr-defined]
+SORTS = ("title", "year", "votes")  # the orders a page of movies can come in
 movie_genres_t = MovieGenre.__table__  # type: ignore[attr-defined]
+translations_t = MovieTranslation.__table__  # type: ignore[attr-defined]
 
 
 def genres_query(movie_ids: Sequence[int]) -> sa.Select[tuple[int, str]]:
@@ -65,6 +84,70 @@ PUBLIC_COLUMNS = (
 )
 
 
+@dataclass(frozen=True)
+class InLanguage:
+    """What a query reads movies from to have them in a language: `source`, the movies with
+    their translations in it LEFT JOINed (by primary key: at most one row per movie), the
+    public columns with the translated title and overview where there is one, and the title
+    sorted by. In the default language, the plain table and columns."""
+
+    source: sa.FromClause
+    columns: tuple[sa.ColumnElement[object], ...]
+    title: sa.ColumnElement[str]
+    translated_title: sa.ColumnElement[str] | None
+
+
+# the languages kept in movie_translations (all but the default), numbered for the aliases
+# and labels `with_translations` reads them under
+TRANSLATED = tuple(enumerate(code for code in LANGUAGES if code != DEFAULT_LANGUAGE))
+
+
+def with_translations(
+    source: sa.FromClause,
+) -> tuple[sa.FromClause, tuple[sa.ColumnElement[object], ...]]:
+    """`source` (the movies table, or a join that has it) with every other language's title
+    and overview LEFT JOINed (by primary key), so each row carries a movie in every language
+    (`translations_in` reads them back); NULL where a movie has none."""
+    columns: list[sa.ColumnElement[object]] = []
+    for n, language in TRANSLATED:
+        texts = translations_t.alias(f"texts_{n}")
+        source = source.outerjoin(
+            texts, sa.and_(texts.c.movie_id == movies_t.c.id, texts.c.language == language)
+        )
+        columns += [texts.c.title.label(f"title_{n}"), texts.c.overview.label(f"overview_{n}")]
+    return source, tuple(columns)
+
+
+def translations_in(row: sa.RowMapping) -> dict[str, tuple[str, str]]:
+    """A movie's translations from a row read through `with_translations`."""
+    return {
+        language: (row[f"title_{n}"], row[f"overview_{n}"])
+        for n, language in TRANSLATED
+        if row[f"title_{n}"] is not None
+    }
+
+
+def in_language(language: str) -> InLanguage:
+    """How to read movies in `language`."""
+    if language == DEFAULT_LANGUAGE:
+        return InLanguage(movies_t, PUBLIC_COLUMNS, movies_t.c.title, None)
+    joined = movies_t.outerjoin(
+        translations_t,
+        sa.and_(translations_t.c.movie_id == movies_t.c.id, translations_t.c.language == language),
+    )
+    title = sa.func.coalesce(translations_t.c.title, movies_t.c.title)
+    columns = (
+        movies_t.c.id,
+        title.label("title"),
+        movies_t.c.original_title,
+        movies_t.c.year,
+        movies_t.c.release_date,
+        sa.func.coalesce(translations_t.c.overview, movies_t.c.overview).label("overview"),
+        movies_t.c.poster_url,
+    )
+    return InLanguage(joined, columns, title, translations_t.c.title)
+
+
 async def list_movies(
     *,
     q: str | None = None,
@@ -72,13 +155,24 @@ async def list_movies(
     year: int | None = None,
     page: int = 1,
     page_size: int = 24,
+    language: str = DEFAULT_LANGUAGE,
+    sort: str = "title",
+    period: date | None = None,
     db: Database,
 ) -> MoviePage:
-    """A page of movies matching a text search (title or original title), genre and year.
+    """A page of movies matching a text search (the title in `language` or in English, or the
+    original title), genre and year, with titles and overviews in `language`.
 
-    Ordered by title, then id, so pages never overlap or skip. Text no database can store (a
-    NUL character) is InvalidInput, not a database error.
+    `sort`: "title" (the title people read), "year" (newest first) or "votes" (most voted in
+    `period`, a month, read from its tallies); ties by title, then id, so pages never overlap
+    or skip. Text no database can store (a NUL character), an unknown language or sort are
+    InvalidInput.
     """
+    read = in_language(checked_language(language))
+    if sort not in SORTS:
+        raise InvalidInput(N_("Sort by one of: {choices}."), field="sort", choices=", ".join(SORTS))
+    if sort == "votes" and period is None:
+        raise InvalidInput(N_("Sorting by votes needs a month."), field="period")
     if page < 1:
         raise InvalidInput(N_("The page number starts at 1."), field="page")
     if not 1 <= page_size <= MAX_PAGE_SIZE:
@@ -92,12 +186,10 @@ async def list_movies(
     conditions: list[sa.ColumnElement[bool]] = []
     if q and q.strip():
         text = q.strip()
-        conditions.append(
-            sa.or_(
-                movies_t.c.title.icontains(text, autoescape=True),
-                movies_t.c.original_title.icontains(text, autoescape=True),
-            )
-        )
+        titles = [movies_t.c.title, movies_t.c.original_title]
+        if read.translated_title is not None:
+            titles.append(read.translated_title)
+        conditions.append(sa.or_(*(t.icontains(text, autoescape=True) for t in titles)))
     if genre and genre.strip():
         conditions.append(
             sa.exists()
@@ -107,16 +199,26 @@ async def list_movies(
         )
     if year is not None:
         conditions.append(movies_t.c.year == year)
+    source, order = read.source, [read.title, movies_t.c.id]
+    if sort == "year":
+        order = [movies_t.c.year.desc().nulls_last(), *order]
+    elif sort == "votes":
+        source = source.outerjoin(
+            tallies_t,
+            sa.and_(tallies_t.c.movie_id == movies_t.c.id, tallies_t.c.period == period),
+        )
+        order = [sa.func.coalesce(tallies_t.c.votes, 0).desc(), *order]
     async with db.engine.connect() as conn:
         total = await conn.scalar(
-            sa.select(sa.func.count()).select_from(movies_t).where(*conditions)
+            sa.select(sa.func.count()).select_from(read.source).where(*conditions)
         )
         rows = (
             (
                 await conn.execute(
-                    sa.select(*PUBLIC_COLUMNS)
+                    sa.select(*read.columns)
+                    .select_from(source)
                     .where(*conditions)
-                    .order_by(movies_t.c.title, movies_t.c.id)
+                    .order_by(*order)
                     .limit(page_size)
                     .offset((page - 1) * page_size)
                 )
@@ -130,16 +232,26 @@ async def list_movies(
     )
 
 
-async def get_movie(*, movie_id: int, db: Database) -> MoviePublic:
-    """One movie; MovieNotFound if there is none."""
+async def get_movie(
+    *, movie_id: int, language: str = DEFAULT_LANGUAGE, db: Database
+) -> MoviePublic:
+    """One movie, its title and overview in `language` (English where it has no
+    translation); MovieNotFound if there is none."""
+    read = in_language(checked_language(language))
     async with db.engine.connect() as conn:
         row = (
-            (await conn.execute(sa.select(*PUBLIC_COLUMNS).where(movies_t.c.id == movie_id)))
+            (
+                await conn.execute(
+                    sa.select(*read.columns)
+                    .select_from(read.source)
+                    .where(movies_t.c.id == movie_id)
+                )
+            )
             .mappings()
             .first()
         )
         if row is None:
-            raise MovieNotFound(N_("There is no movie with id {movie_id}."), movie_id=movie_id)
+            raise MovieNotFound(N_("There is no movie with id {movie_id}."), movie_id=str(movie_id))
         genres = await genres_of(conn, [movie_id])
     return to_public(row, genres)
 
@@ -171,7 +283,13 @@ class ImportResult:
 
 
 async def upsert_movies(items: Iterable[MovieData], *, db: Database) -> ImportResult:
-    """Insert new movies and update known ones (same source and external id), in one transaction."""
+    """Insert new movies and update known ones (same source and external id), in one transaction.
+
+    A movie's genres are replaced by the ones given; its translations are inserted or updated
+    per language, and languages it is not given keep theirs (a source without translations,
+    OMDb, leaves the ones another source brought). Only the languages movievote speaks are
+    kept, English being the movie's own text.
+    """
     batch = list({(m.source, m.external_id): m for m in map(_storable_movie, items)}.values())
     result = ImportResult()
     if not batch:
@@ -221,16 +339,45 @@ async def upsert_movies(items: Iterable[MovieData], *, db: Database) -> ImportRe
         ]
         if links:
             await conn.execute(sa.insert(movie_genres_t), links)
+        texts = _translation_rows(batch, ids)
+        if texts:
+            upsert = db.insert(translations_t)
+            await conn.execute(
+                upsert.on_conflict_do_update(
+                    index_elements=["movie_id", "language"],
+                    set_={"title": upsert.excluded.title, "overview": upsert.excluded.overview},
+                ),
+                texts,
+            )
     result.updated = len(known)
     result.created = len(batch) - len(known)
     return result
+
+
+def _translation_rows(
+    batch: Sequence[MovieData], ids: dict[tuple[str, str], int]
+) -> list[dict[str, object]]:
+    rows: dict[tuple[int, str], dict[str, object]] = {}
+    for movie in batch:
+        movie_id = ids[(movie.source, movie.external_id)]
+        for language, (title, overview) in movie.translations.items():
+            if language not in LANGUAGES or language == DEFAULT_LANGUAGE:
+                continue
+            rows[(movie_id, language)] = {  # an empty text reads as the English one
+                "movie_id": movie_id,
+                "language": language,
+                "title": (title or movie.title)[:300],
+                "overview": overview or movie.overview,
+            }
+    return list(rows.values())
 
 
 def _storable_movie(movie: MovieData) -> MovieData:
     """The movie without characters the database refuses (a NUL in a catalogue's text)."""
     texts = (movie.source, movie.external_id, movie.title, movie.original_title, movie.overview)
     extras = (movie.poster_url or "", *movie.genres)
-    if all(is_storable(text) for text in (*texts, *extras)):
+    translated = [text for pair in movie.translations.values() for text in pair]
+    if all(is_storable(text) for text in (*texts, *extras, *translated)):
         return movie
     return replace(
         movie,
@@ -241,6 +388,10 @@ def _storable_movie(movie: MovieData) -> MovieData:
         overview=cleaned(movie.overview),
         poster_url=cleaned(movie.poster_url) if movie.poster_url else movie.poster_url,
         genres=tuple(cleaned(g) for g in movie.genres),
+        translations={
+            code: (cleaned(title), cleaned(overview))
+            for code, (title, overview) in movie.translations.items()
+        },
     )
 
 
@@ -298,3 +449,21 @@ async def import_catalogue(
     if batch:
         await flush()
     return result
+
+
+async def untranslated_movies(*, source: str, db: Database) -> set[str]:
+    """The external ids of a source's movies if none of them has a translation yet (a
+    catalogue imported before movievote spoke other languages); empty otherwise."""
+    async with db.engine.connect() as conn:
+        translated = await conn.scalar(
+            sa.select(
+                sa.exists().where(
+                    translations_t.c.movie_id == movies_t.c.id, movies_t.c.source == source
+                )
+            )
+        )
+        if translated:
+            return set()
+        return set(
+            await conn.scalars(sa.select(movies_t.c.external_id).where(movies_t.c.source == source))
+        )

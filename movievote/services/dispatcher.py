@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from movievote.config import Settings
 from movievote.db import Database
-from movievote.models import Movie, Notification, User, VotePublic, utcnow
+from movievote.models import Movie, MovieTranslation, Notification, User, VotePublic, utcnow
 from movievote.services.messages import render, vote_registered_payload
 from movievote.services.notifications import Contact, _deliver, create_notifier, notify, record
 
@@ -20,6 +20,7 @@ logger = logging.getLogger("movievote.notifications")
 KEEP_OUTCOMES_SECONDS = 60.0
 users_t = User.__table__  # type: ignore[attr-defined]
 movies_t = Movie.__table__  # type: ignore[attr-defined]
+translations_t = MovieTranslation.__table__  # type: ignore[attr-defined]
 
 
 def _consume(future: asyncio.Future[Notification | None]) -> None:
@@ -96,6 +97,7 @@ class NotificationDispatcher:
                     email=row.email,
                     phone=row.phone,
                     notification_channel=row.notification_channel,
+                    language=row.language,
                 )
                 for row in await conn.execute(
                     sa.select(
@@ -103,6 +105,7 @@ class NotificationDispatcher:
                         users_t.c.email,
                         users_t.c.phone,
                         users_t.c.notification_channel,
+                        users_t.c.language,
                     ).where(users_t.c.id.in_({job.user_id for job in batch}))
                 )
             }
@@ -114,6 +117,13 @@ class NotificationDispatcher:
                     )
                 )
             )
+            translated: dict[int, dict[str, str]] = {}
+            for found in await conn.execute(
+                sa.select(
+                    translations_t.c.movie_id, translations_t.c.language, translations_t.c.title
+                ).where(translations_t.c.movie_id.in_({job.vote.movie_id for job in batch}))
+            ):
+                translated.setdefault(found.movie_id, {})[found.language] = found.title
         results: list[Notification | None] = [None] * len(batch)
         instant_rows: list[tuple[int, dict[str, Any]]] = []
         others: list[tuple[int, Contact, dict[str, Any]]] = []
@@ -122,14 +132,19 @@ class NotificationDispatcher:
             title = titles.get(job.vote.movie_id)
             if contact is None or title is None:
                 continue
-            payload = vote_registered_payload(job.vote, title)
+            payload = vote_registered_payload(
+                job.vote, title, translated.get(job.vote.movie_id, {})
+            )
             channel = contact.notification_channel or settings.notify_default_channel
             notifier = create_notifier(channel, settings=settings)
             if not getattr(notifier, "instant", False):
                 others.append((index, contact, payload))
                 continue
             status, attempts, error = await _deliver(
-                notifier, contact, render("vote_registered", payload), settings
+                notifier,
+                contact,
+                render("vote_registered", payload, language=contact.language or "en"),
+                settings,
             )
             now = utcnow()
             instant_rows.append(

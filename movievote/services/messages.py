@@ -58,7 +58,11 @@ def render(
         }
         return Message(subject=gettext(language, subject), body=gettext(language, body, **values))
     if kind == "vote_registered":
-        title = payload.get("movie_title") or gettext(language, N_("a movie"))
+        title = (
+            payload.get("movie_titles", {}).get(language)
+            or payload.get("movie_title")
+            or gettext(language, N_("a movie"))
+        )
         month = Month(parse_period(payload["period"])) if payload.get("period") else ""
         opens = payload.get("next_vote_at")
         body = gettext(language, N_("You voted for {title} in {month}."), title=title, month=month)
@@ -69,13 +73,16 @@ def render(
     return Message(subject=kind.replace("_", " ").capitalize(), body=str(payload.get("text", "")))
 
 
-def vote_registered_payload(vote: VotePublic, movie_title: str) -> dict[str, Any]:
+def vote_registered_payload(
+    vote: VotePublic, movie_title: str, translated: dict[str, str] | None = None
+) -> dict[str, Any]:
     """What the "vote registered" note keeps: facts, not sentences (each reader's language
-    words them)."""
+    words them, with the movie's title in that language where the catalogue has one)."""
     return {
         "vote_id": vote.id,
         "movie_id": vote.movie_id,
         "movie_title": movie_title,
+        "movie_titles": translated or {},
         "period": vote.period,
         "next_vote_at": vote.next_vote_at.isoformat(),
     }

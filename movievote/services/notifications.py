@@ -29,6 +29,7 @@ from movievote.config import Settings
 from movievote.db import Database
 from movievote.errors import InvalidInput
 from movievote.i18n import N_
+from movievote.languages import DEFAULT_LANGUAGE
 from movievote.models import Notification, utcnow
 from movievote.services.messages import render
 
@@ -45,6 +46,7 @@ class Contact:
     email: str
     phone: str | None
     notification_channel: str
+    language: str | None = None  # the language their messages are written in (None: English)
 
 
 class InAppNotifier:
@@ -144,7 +146,7 @@ async def notify(
     """
     channel = channel or user.notification_channel or settings.notify_default_channel
     notifier = notifier or create_notifier(channel, settings=settings)
-    message = render(kind, payload, link)
+    message = render(kind, payload, link, language=user.language or DEFAULT_LANGUAGE)
     row: dict[str, Any] = {
         "user_id": user.id,
         "channel": channel,

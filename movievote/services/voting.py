@@ -255,7 +255,8 @@ async def _raise_refusal(
             )
         )
     raise MovieNotFound(
-        N_("There is no movie with id {movie_id}."), movie_id=str(movie_id)  # an id, not a count
+        N_("There is no movie with id {movie_id}."),
+        movie_id=str(movie_id),  # an id, not a count
     )
 
 

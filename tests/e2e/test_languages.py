@@ -121,7 +121,9 @@ def test_the_display_takes_its_language_from_its_url(context_for):
     expect(screen.locator("#display-total")).to_have_text(re.compile(r"^\d+ votos? neste mês$"))
     expect(screen.get_by_text(pt("Scan to vote"))).to_be_visible()
     expect(screen.locator("#display-countdown")).to_have_text(
-        re.compile(r"^A votação termina em (\d+ d( \d+ h)?|\d+ h( \d+ min)?|\d+ min( \d+ s)?|\d+ s)$")
+        re.compile(
+            r"^A votação termina em (\d+ d( \d+ h)?|\d+ h( \d+ min)?|\d+ min( \d+ s)?|\d+ s)$"
+        )
     )
     screen.goto("/display")
     expect(screen.locator("#display-total")).to_have_text(re.compile(r"^\d+ votes? this month$"))
@@ -141,4 +143,6 @@ def test_the_api_detail_follows_accept_language_and_the_code_stays(prod_backend)
         assert answer.json() == {"detail": detail, "code": "movie_not_found"}
     missing = httpx.get(f"{prod_backend}/api/nowhere", headers={"Accept-Language": "pt"})
     assert missing.json()["code"] == "not_found"
-    assert missing.json()["detail"] == pt("There is no API endpoint at {path}.", path="/api/nowhere")
+    assert missing.json()["detail"] == pt(
+        "There is no API endpoint at {path}.", path="/api/nowhere"
+    )

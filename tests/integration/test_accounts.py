@@ -287,3 +287,31 @@ async def test_a_token_for_a_deleted_user_is_refused_and_never_names_a_new_accou
     assert newcomer.id != user.id  # ids are never handed out again (AUTOINCREMENT on SQLite)
     with pytest.raises(InvalidToken):
         await accounts.user_from_token(token=issued.token, db=db, settings=get_root().settings)
+
+
+async def test_a_member_chooses_a_language(db, make_user):
+    user = await make_user()
+    assert user.language is None and accounts.public(user).language is None  # not chosen yet
+    chosen = await accounts.set_language(user_id=user.id, language="pt-BR", db=db)
+    assert chosen.language == "pt-BR"
+    assert (await accounts.get_user(user_id=user.id, db=db)).language == "pt-BR"
+    assert accounts.public(chosen).language == "pt-BR"
+    assert (await accounts.set_language(user_id=user.id, language="en", db=db)).language == "en"
+    for unknown in ("fr", "", "pt", "pt-br", "en-US-x-very-long-tag"):
+        with pytest.raises(InvalidInput) as refused:
+            await accounts.set_language(user_id=user.id, language=unknown, db=db)
+        assert refused.value.field == "language"
+    assert (await accounts.get_user(user_id=user.id, db=db)).language == "en"
+    from movievote.errors import UserNotFound
+
+    with pytest.raises(UserNotFound):
+        await accounts.set_language(user_id=987654, language="en", db=db)
+
+
+async def test_sign_up_stores_the_language_and_refuses_an_unknown_one(db, make_user):
+    brazilian = await make_user(email="bia@example.com", language="pt-BR")
+    assert brazilian.language == "pt-BR"
+    with pytest.raises(InvalidInput) as refused:
+        await make_user(email="klaus@example.com", language="de")
+    assert refused.value.field == "language"
+    assert await accounts.get_user_by_email(email="klaus@example.com", db=db) is None

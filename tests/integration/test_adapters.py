@@ -218,6 +218,90 @@ async def test_tmdb_client_sends_a_v4_token_as_bearer():
     assert seen == ["Bearer eyJhbGciOi.x.y"]
 
 
+# the same discover pages as TMDB answers them with `language=pt-BR`: a translated title and
+# overview, a title without an overview in Portuguese (TMDB sends ""), and page 2 reordered
+# since the English request (its movie moved away: it gets no translation)
+TMDB_PAGE_1_PT = {
+    **TMDB_PAGE_1,
+    "results": [
+        {
+            **TMDB_PAGE_1["results"][0],
+            "title": "O Poderoso Chefão",
+            "overview": "Em 1945, Don Corleone é o chefe de uma família de Nova York...",
+        },
+        {**TMDB_PAGE_1["results"][1], "title": "A Viagem de Chihiro", "overview": ""},
+    ],
+}
+TMDB_PAGE_2_PT = {**TMDB_PAGE_2, "results": []}
+
+
+def test_tmdb_adapter_reads_our_translations_with_english_for_blanks():
+    adapter = TmdbAdapter(genres={}, image_base_url="https://img")
+    raw = {
+        **TMDB_PAGE_1["results"][0],
+        "translations": {
+            "pt-BR": {"title": " O Poderoso Chefão ", "overview": ""},
+            "es": {"title": "", "overview": "El patriarca..."},
+        },
+    }
+    assert adapter.to_movie(raw).translations == {
+        "pt-BR": ("O Poderoso Chefão", "Spanning the years 1945 to 1955..."),
+        "es": ("The Godfather", "El patriarca..."),
+    }
+    assert adapter.to_movie(TMDB_PAGE_1["results"][0]).translations == {}
+
+
+async def test_tmdb_client_fetches_each_page_in_the_other_languages(db):
+    asked: list[tuple[str, str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        params = request.url.params
+        if request.url.path == "/3/genre/movie/list":
+            return httpx.Response(200, json=TMDB_GENRES)
+        asked.append((params["page"], params.get("language", "")))
+        portuguese = params.get("language") == "pt-BR"
+        if params["page"] == "1":
+            return httpx.Response(200, json=TMDB_PAGE_1_PT if portuguese else TMDB_PAGE_1)
+        return httpx.Response(200, json=TMDB_PAGE_2_PT if portuguese else TMDB_PAGE_2)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+        client = TmdbClient(
+            http=http,
+            base_url="https://api.example/3",
+            api_key="k123",
+            image_base_url="https://img.example/w500",
+        )
+        assert client.languages == ("pt-BR",)
+        movies = {m.external_id: m for m in [m async for m in client.movies()]}
+        assert sorted(asked) == [("1", ""), ("1", "pt-BR"), ("2", ""), ("2", "pt-BR")]
+        assert movies["238"].translations == {
+            "pt-BR": (
+                "O Poderoso Chefão",
+                "Em 1945, Don Corleone é o chefe de uma família de Nova York...",
+            )
+        }
+        assert movies["129"].translations == {"pt-BR": ("A Viagem de Chihiro", "A young girl...")}
+        assert movies["999"].translations == {}
+        result = await catalogue.import_catalogue(client, db=db)
+        assert result.created == 3
+        asked.clear()
+        english_only = TmdbClient(
+            http=http,
+            base_url="https://api.example/3",
+            api_key="k123",
+            image_base_url="https://img.example/w500",
+            languages=("en",),
+        )
+        assert [m.translations async for m in english_only.movies()] == [{}, {}, {}]
+        assert sorted(asked) == [("1", ""), ("2", "")]
+    page = await catalogue.list_movies(language="pt-BR", db=db)
+    assert [(m.title, m.overview) for m in page.items] == [
+        ("A Viagem de Chihiro", "A young girl..."),
+        ("O Poderoso Chefão", "Em 1945, Don Corleone é o chefe de uma família de Nova York..."),
+        ("Untitled Project", ""),
+    ]
+
+
 async def test_omdb_client_searches_then_fetches_each_movie(db):
     def handler(request: httpx.Request) -> httpx.Response:
         params = request.url.params

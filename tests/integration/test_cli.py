@@ -58,10 +58,22 @@ def test_prestart_migrates_and_seeds_an_empty_database_then_is_a_no_op(
     movies = count(empty_database_url, "SELECT count(*) FROM movies")
     assert movies >= 250
     assert "importing movievote-seed" in first.stderr  # the progress bar
+    assert count(empty_database_url, "SELECT count(*) FROM movie_translations") == movies
     second = movievote(empty_database_url, "prestart", "--quiet")
     assert second.returncode == 0, second.stderr
     assert second.stdout.strip() == "ready"
     assert count(empty_database_url, "SELECT count(*) FROM movies") == movies
+
+    # a catalogue seeded before the bundled file had translations gets them, once
+    engine = sa.create_engine(empty_database_url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM movie_translations"))
+    engine.dispose()
+    filled = movievote(empty_database_url, "prestart", "--quiet")
+    assert filled.returncode == 0, filled.stderr
+    assert filled.stdout.strip() == f"ready (added the bundled translations to {movies} movies)"
+    assert count(empty_database_url, "SELECT count(*) FROM movie_translations") == movies
+    assert movievote(empty_database_url, "seed").stdout.strip() == "catalogue already present"
 
     subset = tmp_path / "subset.json"
     bundled = (ROOT / "movievote" / "data" / "catalogue.json").read_text(encoding="utf-8")

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -141,4 +142,113 @@ def test_upgrading_keeps_accounts_and_votes_and_stops_reusing_user_ids(tmp_path)
             )
         )
         assert conn.scalar(sa.text("SELECT id FROM users WHERE email = 'new@example.com'")) == 3
+    engine.dispose()
+
+
+def _scratch_database(tmp_path: Path, name: str) -> str:
+    """An empty database of the kind under test, for migrating by hand."""
+    from tests.conftest import IS_POSTGRES, TEST_DATABASE_URL
+    from tests.databases import recreate_postgres_database
+
+    if not IS_POSTGRES:
+        return f"sqlite:///{tmp_path / f'{name}.db'}"
+    url = sa.make_url(TEST_DATABASE_URL)
+    text = url.set(database=f"{url.database}_{name}").render_as_string(hide_password=False)
+    recreate_postgres_database(text)
+    return text
+
+
+def _schema(url: str) -> dict[str, object]:
+    """Every table's columns, keys, constraints and indexes (and SQLite's own DDL text)."""
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as conn:
+        inspector = sa.inspect(conn)
+        schema: dict[str, object] = {
+            table: (
+                [
+                    (c["name"], str(c["type"]), c["nullable"], c.get("autoincrement"))
+                    for c in inspector.get_columns(table)
+                ],
+                inspector.get_pk_constraint(table),
+                sorted(map(str, inspector.get_foreign_keys(table))),
+                sorted(map(str, inspector.get_unique_constraints(table))),
+                sorted(map(str, inspector.get_check_constraints(table))),
+                sorted(map(str, inspector.get_indexes(table))),
+            )
+            for table in inspector.get_table_names()
+            if table != "alembic_version"
+        }
+        if conn.dialect.name == "sqlite":
+            schema["ddl"] = conn.execute(
+                sa.text("SELECT name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
+            ).all()
+    engine.dispose()
+    return schema
+
+
+def test_the_languages_revision_upgrades_keeping_everything_and_downgrades_exactly(tmp_path):
+    """0002 -> 0003: accounts keep everything, with no language chosen; translations go with
+    their movie. 0003 -> 0002 gives back 0002's schema exactly (SQLite's AUTOINCREMENT
+    included), and upgrading again works."""
+    from alembic.config import Config
+
+    from alembic import command
+
+    def config(url: str) -> Config:
+        alembic = Config(str(ROOT / "alembic.ini"))
+        alembic.set_main_option("script_location", str(ROOT / "alembic"))
+        alembic.attributes.update(skip_logging=True, database_url=url)
+        return alembic
+
+    reference = _scratch_database(tmp_path, "at_0002")
+    command.upgrade(config(reference), "0002")
+    url = _scratch_database(tmp_path, "languages")
+    command.upgrade(config(url), "0002")
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO users (email, display_name, password_hash, notification_channel, "
+                "is_admin, created_at, mailbox) VALUES ('ana@example.com', 'Ana', 'x', "
+                "'in_app', false, '2026-11-01 00:00:00+00', 'ana@example.com')"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO movies (id, title, original_title, overview, source, external_id, "
+                "created_at, updated_at) VALUES (1, 'The Godfather', 'The Godfather', '', 't', "
+                "'1', '2026-11-01 00:00:00+00', '2026-11-01 00:00:00+00')"
+            )
+        )
+    command.upgrade(config(url), "0003")
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.execute(sa.text("PRAGMA foreign_keys=ON"))
+        assert conn.execute(sa.text("SELECT email, language FROM users")).all() == [
+            ("ana@example.com", None)
+        ]
+        conn.execute(sa.text("UPDATE users SET language = 'pt-BR'"))
+        conn.execute(
+            sa.text(
+                "INSERT INTO movie_translations (movie_id, language, title, overview) "
+                "VALUES (1, 'pt-BR', 'O Poderoso Chefão', '')"
+            )
+        )
+        with pytest.raises(sa.exc.IntegrityError), conn.begin_nested():  # one per language
+            conn.execute(
+                sa.text(
+                    "INSERT INTO movie_translations (movie_id, language, title, overview) "
+                    "VALUES (1, 'pt-BR', 'again', '')"
+                )
+            )
+        conn.execute(sa.text("DELETE FROM movies"))
+        assert conn.scalar(sa.text("SELECT count(*) FROM movie_translations")) == 0
+    command.downgrade(config(url), "0002")
+    assert _schema(url) == _schema(reference)
+    with engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM users")) == 1
+    command.upgrade(config(url), "head")
+    with engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM movie_translations")) == 0
+        assert conn.execute(sa.text("SELECT language FROM users")).all() == [(None,)]
     engine.dispose()

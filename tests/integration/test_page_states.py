@@ -22,7 +22,7 @@ from movievote.live import (
 )
 from movievote.models import Vote
 from movievote.pages.movies import MoviesState
-from movievote.periods import current_period
+from movievote.periods import current_period, next_period
 from movievote.root import get_root
 from movievote.services import accounts
 from movievote.services.observer import RankingChange
@@ -70,8 +70,9 @@ async def test_vote_shows_the_banner_then_refuses_a_second_with_the_reason(db, m
     follow_up = await MoviesState.vote.fn(page, first["id"])
     assert follow_up is not None  # the notification goes through the background path
     assert page.voted_title == first["title"]
-    assert page.voted_month == f"{current_period(get_settings().zone):%B %Y}"
-    assert page.has_voted and page.vote_reason.startswith("You have already voted this month.")
+    assert page.voted_period == f"{current_period(get_settings().zone):%Y-%m}"
+    assert page.next_vote_at.startswith(f"{next_period(current_period(get_settings().zone))}")
+    assert page.has_voted
     other, _ = await browser(token)  # a second tab, same account
     await MoviesState.load.fn(other)
     assert other.voted_title == first["title"]  # the vote is read back from the database
@@ -152,7 +153,8 @@ async def test_the_live_feed_sends_each_ranking_once_to_each_live_page(db, movie
     assert sorted(to) == ["sid-a", "sid-b"]
     assert values["month_total"] == 1 and values["all_total"] == 1
     assert values["month_rows"][0]["id"] == movies[2]
-    assert values["month_rows"][0]["share"] == "100.0%"
+    assert values["month_rows"][0]["share"] == 1.0
+    assert values["month_rows"][0]["titles"] == {"en": "Parasite", "pt-BR": "Parasite"}
 
     await feed.ranking_changed(
         RankingChange(periods=frozenset({current_period(get_settings().zone)}))

@@ -52,7 +52,7 @@ async def test_second_vote_in_the_month_is_refused_with_the_vote_already_cast(
     assert (err.vote_id, err.movie_id, err.period) == (first.id, movies[0], date(2026, 11, 1))
     assert err.next_vote_at == datetime(2026, 12, 1, tzinfo=ZoneInfo("UTC"))
     assert err.message == (
-        "You have already voted in November 2026. Your next vote opens on 1 December 2026."
+        "You have already voted in November 2026. Your next vote opens on December 1, 2026."
     )
     assert await _count(db, "SELECT count(*) FROM votes") == 1
 
