@@ -6,7 +6,7 @@ import re
 import socket
 import threading
 import time
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from email.message import Message
 
 from aiosmtpd.controller import Controller
@@ -23,7 +23,8 @@ class Inbox:
 
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
         with self._lock:
-            self.messages.append(message_from_bytes(envelope.content))
+            # the default policy decodes headers: a Portuguese subject reads as written
+            self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
         return "250 OK"
 
     def start(self) -> str:

@@ -36,9 +36,13 @@ LanguageParam = Annotated[
 async def list_movies(
     q: Annotated[
         str | None,
-        Query(max_length=200, description="text in the title (in `language` or English)"),
+        Query(
+            max_length=200,
+            pattern=r"^[^\x00]*$",
+            description="text in the title (in `language` or English), no NUL character",
+        ),
     ] = None,
-    genre: Annotated[str | None, Query(max_length=64)] = None,
+    genre: Annotated[str | None, Query(max_length=64, pattern=r"^[^\x00]*$")] = None,
     year: Annotated[int | None, Query(ge=1800, le=2200)] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=catalogue.MAX_PAGE_SIZE)] = 24,

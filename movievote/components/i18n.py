@@ -87,18 +87,30 @@ def _fill(text: str, params: dict[str, Any]) -> str:
 
 
 def language_switch() -> rx.Component:
-    """A select of the languages, each named in itself."""
-    return rx.select.root(
-        rx.select.trigger(variant="ghost", aria_label=t("Language"), id="language-switch"),
-        rx.select.content(
+    """The languages, each named in itself, behind a compact button (the globe and "PT" / "EN":
+    it fits a phone's bar)."""
+    short: rx.Var[str] = rx.Var(f"({LANG}).split('-')[0].toUpperCase()", _var_type=str)
+    return rx.menu.root(
+        rx.menu.trigger(
+            rx.button(
+                rx.icon("languages", size=16),
+                rx.text(short, size="2"),
+                variant="ghost",
+                size="2",
+                aria_label=t("Language"),
+                id="language-switch",
+            ),
+        ),
+        rx.menu.content(
             *[
-                rx.select.item(LANGUAGE_NAMES[language], value=language, lang=language)
+                rx.menu.item(
+                    LANGUAGE_NAMES[language],
+                    on_select=LocaleState.choose(language),  # type: ignore[operator]
+                    lang=language,
+                )
                 for language in LANGUAGES
             ]
         ),
-        value=LANG,
-        on_change=LocaleState.choose,
-        size="2",
     )
 
 

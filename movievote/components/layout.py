@@ -41,6 +41,10 @@ def phone_menu() -> rx.Component:
         ),
         rx.menu.content(
             *[rx.menu.item(t(text), on_select=rx.redirect(href)) for text, href in PAGES],
+            rx.cond(
+                AuthState.logged_in,
+                rx.menu.item(t("Your account"), on_select=rx.redirect("/account")),
+            ),
         ),
     )
 
@@ -50,7 +54,12 @@ def navbar() -> rx.Component:
         rx.hstack(
             rx.box(phone_menu(), display=["block", "none"]),
             rx.link(
-                rx.heading("movievote", size=rx.breakpoints(initial="5", sm="6")),
+                rx.text(  # the brand, not a heading: each page has one h1, its own
+                    "movievote",
+                    size=rx.breakpoints(initial="5", sm="6"),
+                    weight="bold",
+                    as_="span",
+                ),
                 href="/",
                 underline="none",
             ),
@@ -65,11 +74,16 @@ def navbar() -> rx.Component:
                 rx.hstack(
                     rx.link(
                         rx.text(
-                            t("Hi, {name}", name=AuthState.display_name), size="2", id="whoami"
+                            t("Hi, {name}", name=AuthState.display_name),
+                            size="2",
+                            id="whoami",
+                            white_space="nowrap",
                         ),
                         href="/account",
                         underline="hover",
                         title=t("Your account"),
+                        # a phone has no room for it: the menu has "Your account"
+                        display=["none", "block"],
                     ),
                     rx.button(t("Log out"), on_click=AuthState.log_out, variant="soft", size="2"),
                     align="center",

@@ -28,7 +28,7 @@ def poster_src(movie: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Var[str]:
     """The movie's poster, or its generated cover (`/api/movies/{id}/poster.svg`, in the
     page's language: the cover carries the title people know)."""
     cover: rx.Var[str] = rx.Var(
-        f"({BACKEND_ORIGIN}) + '/api/movies/' + ({movie['id']}) + '/poster.svg?lang=' + "
+        f"({BACKEND_ORIGIN}) + '/api/movies/' + ({movie['id']}) + '/poster.svg?language=' + "
         f"encodeURIComponent({LANG})",
         _var_type=str,
     )

@@ -128,6 +128,7 @@ def display_page() -> rx.Component:
                             LiveRanking.closes_at,
                             template=t("Voting closes in {}"),
                             font_size="2.5vh",
+                            text_align="center",
                             color="#a3a3a3",
                             id="display-countdown",
                         ),

@@ -70,8 +70,8 @@ RANKING_CSS = """
 @media (max-width: 30em) { .ranking th, .ranking td { padding: var(--space-2); } }
 .ranking tr > :not(:nth-child(3)) { width: 1%; white-space: nowrap; }
 .ranking tr > :nth-child(n+4) { text-align: right; font-variant-numeric: tabular-nums; }
-.ranking .poster { display: block; width: 2.5em; height: 3.5em; object-fit: cover;
-  border-radius: var(--radius-3); }
+.ranking .poster { display: block; width: 2.5em; min-width: 2.5em; max-width: none;
+  height: 3.75em; object-fit: cover; border-radius: var(--radius-2); }
 .ranking .title { font-weight: var(--font-weight-medium); }
 .ranking .year { font-size: var(--font-size-1); color: var(--gray-a11); }
 .visually-hidden { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0;
@@ -145,8 +145,11 @@ def _chart(rows: rx.Var) -> rx.Component:
             type_="category",
             # the title in the page's language (recharts takes a function as the key)
             data_key=rx.Var(f"((r) => r?.titles?.[{LANG}] ?? r?.title)", _var_type=str),
-            width=150,
+            width=170,
             interval=0,
+            # a long title keeps its start and an ellipsis: the table below has it whole
+            tick_formatter="(t) => (t && t.length > 24 ? t.slice(0, 23).trimEnd() + '…' : t)",
+            tick={"fontSize": 13},
             tick_line=False,
             stroke="var(--gray-11)",
         ),

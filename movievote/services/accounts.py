@@ -494,11 +494,11 @@ async def _consume_link(db: Database, token: str, purpose: str) -> int:
 
 def _invalid_link(purpose: str) -> str:
     if purpose == VERIFY:
-        return (
+        return N_(
             "This verification link is not valid: it was used already, has expired or was "
             "mistyped. Log in and ask for a new one."
         )
-    return (
+    return N_(
         "This password-reset link is not valid: it was used already, has expired or was "
         "mistyped. Ask for a new one."
     )

@@ -62,7 +62,7 @@ def test_the_switch_changes_the_language_and_is_remembered(context_for):
     page.goto("/leaderboard")
     expect(heading(page)).to_have_text("Leaderboard")
     page.locator("#language-switch").click()
-    page.get_by_role("option", name="Português (Brasil)").click()
+    page.get_by_role("menuitem", name="Português (Brasil)").click()
     expect(heading(page)).to_have_text(pt("Leaderboard"))
     page.reload()
     expect(heading(page)).to_have_text(pt("Leaderboard"))

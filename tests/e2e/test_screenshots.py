@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
 from babel.messages.pofile import read_po
 from playwright.sync_api import expect
@@ -51,7 +52,14 @@ def test_every_page_in_every_mode_and_no_english_left_in_portuguese(
     browser, prod_backend, language
 ):
     account = member(prod_backend)
+    for movie in (1, 2, 2):  # a ranking to show: two movies, one ahead
+        voter = account if movie == 1 else member(prod_backend)
+        voted = httpx.post(
+            f"{prod_backend}/api/vote/{movie}", headers={"Authorization": voter["auth"]}
+        )
+        assert voted.status_code in (201, 409), voted.text
     leftovers: dict[str, list[str]] = {}
+    failures: list[str] = []  # a resource that did not load (a poster), a script error
     english = english_texts()
     FOLDER.mkdir(parents=True, exist_ok=True)
     for scheme in ("light", "dark"):
@@ -60,15 +68,29 @@ def test_every_page_in_every_mode_and_no_english_left_in_portuguese(
                 base_url=prod_backend, viewport=size, locale=language, color_scheme=scheme
             )
             page = context.new_page()
+            page.on(
+                "response",
+                lambda r: failures.append(f"{r.status} {r.url}") if r.status >= 400 else None,
+            )
+            page.on(
+                "console",
+                lambda m: failures.append(f"console: {m.text}") if m.type == "error" else None,
+            )
             page.goto("/login")
             page.locator("#email").fill(account["email"])
             page.locator("#password").fill("password123")
             page.locator("form button[type=submit]").click()
-            expect(page.locator("#whoami")).to_be_visible()
+            expect(page.locator("#whoami")).not_to_have_text("")  # logged in (hidden on a phone)
             for name, (path, ready) in PAGES.items():
                 page.goto(path)
                 expect(page.locator(ready)).to_be_visible()
-                page.wait_for_timeout(300)  # posters and fonts settle
+                # lazy posters load as a person scrolls: scroll down the page, then back up
+                page.evaluate(
+                    "async () => { for (let y = 0; y < document.body.scrollHeight; y += 600) {"
+                    " window.scrollTo(0, y); await new Promise(r => setTimeout(r, 40)); }"
+                    " window.scrollTo(0, 0); }"
+                )
+                page.wait_for_load_state("networkidle")
                 page.screenshot(
                     path=FOLDER / f"{name}-{language}-{size_name}-{scheme}.png", full_page=True
                 )
@@ -79,3 +101,4 @@ def test_every_page_in_every_mode_and_no_english_left_in_portuguese(
                         leftovers[name] = found
             context.close()
     assert leftovers == {}, f"English left on Portuguese pages: {leftovers}"
+    assert failures == []
