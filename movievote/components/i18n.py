@@ -36,6 +36,14 @@ def t(message: str, /, **params: Any) -> rx.Var:
     )
 
 
+def _intl(kind: str, language: str | rx.Var, options: str = "", key: str = "") -> str:
+    """JS for an `Intl` formatter made once per page and language, then reused: building one
+    costs far more than using it, and a live page formats every row at every update."""
+    memo = f"(globalThis.__mvIntl ??= {{}})[{language!s} + '|{kind}{key}']"
+    made = f"new Intl.{kind}({language!s}{', ' + options if options else ''})"
+    return f"({memo} ??= {made})"
+
+
 SAMPLES = (0, 1, 2, 3, 5, 11, 21, 100, 1_000_000)  # a number of each CLDR plural category
 
 
@@ -48,9 +56,11 @@ def nt(singular: str, plural: str, n: rx.Var[int] | int, /, **params: Any) -> rx
     for language in LANGUAGES:
         catalogue, rule = translations(language), babel_locale(language).plural_form
         forms = {rule(sample): catalogue.ngettext(singular, plural, sample) for sample in SAMPLES}
-        grouped: rx.Var[str] = rx.Var(f"({count}).toLocaleString({language!r})", _var_type=str)
+        grouped: rx.Var[str] = rx.Var(
+            f"{_intl('NumberFormat', repr(language))}.format(({count}) ?? 0)", _var_type=str
+        )
         category: rx.Var[str] = rx.Var(
-            f"new Intl.PluralRules({language!r}).select({count})", _var_type=str
+            f"{_intl('PluralRules', repr(language))}.select(({count}) ?? 0)", _var_type=str
         )
         chosen: Any = _fill(forms.pop("other"), {**params, "n": grouped})
         for name, form in forms.items():
@@ -116,14 +126,14 @@ def language_switch() -> rx.Component:
 
 def number_text(n: rx.Var | int) -> rx.Var[str]:
     """A number with the page language's digit grouping: "1,234", "1.234"."""
-    return rx.Var(f"(({rx.Var.create(n)}) ?? 0).toLocaleString({LANG})", _var_type=str)
+    return rx.Var(f"{_intl('NumberFormat', LANG)}.format(({rx.Var.create(n)}) ?? 0)", _var_type=str)
 
 
 def percent_text(share: rx.Var | float) -> rx.Var[str]:
     """A share (0 to 1) as a percentage with one decimal: "41.7%", "41,7%"."""
     options = "{style: 'percent', minimumFractionDigits: 1, maximumFractionDigits: 1}"
     return rx.Var(
-        f"new Intl.NumberFormat({LANG}, {options}).format(({rx.Var.create(share)}) ?? 0)",
+        f"{_intl('NumberFormat', LANG, options, '%')}.format(({rx.Var.create(share)}) ?? 0)",
         _var_type=str,
     )
 
@@ -132,7 +142,7 @@ def month_text(period: rx.Var[str]) -> rx.Var[str]:
     """A "YYYY-MM" month as people read it: "November 2026", "novembro de 2026"."""
     options = "{month: 'long', year: 'numeric', timeZone: 'UTC'}"
     return rx.Var(
-        f"((p) => p ? new Intl.DateTimeFormat({LANG}, {options})"
+        f"((p) => p ? {_intl('DateTimeFormat', LANG, options, 'month')}"
         f".format(new Date(p.slice(0, 7) + '-01T12:00:00Z')) : '')({period})",
         _var_type=str,
     )
@@ -143,7 +153,8 @@ def day_text(moment: rx.Var[str], zone: str) -> rx.Var[str]:
     "1 de dezembro de 2026"."""
     options = f"{{day: 'numeric', month: 'long', year: 'numeric', timeZone: {zone!r}}}"
     return rx.Var(
-        f"((m) => m ? new Intl.DateTimeFormat({LANG}, {options}).format(new Date(m)) : '')"
+        f"((m) => m ? {_intl('DateTimeFormat', LANG, options, 'day' + zone)}"
+        f".format(new Date(m)) : '')"
         f"({moment})",
         _var_type=str,
     )
