@@ -3,6 +3,7 @@ append-only audit log (refused UPDATE and DELETE at the database, CSV export).""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -102,14 +103,6 @@ async def test_granted_by_the_cli_the_routes_work_and_a_revoke_takes_effect_at_o
     )  # the no-ops recorded nothing
 
 
-async def test_the_cli_command_line(api, login, db):  # the argparse wiring, in-process
-    from movievote.cli import main
-
-    await login("cli@example.com")
-    with pytest.raises(SystemExit):
-        main(["admin", "promote", "cli@example.com"])  # only grant or revoke
-
-
 async def test_blocking_ends_sessions_refuses_log_in_and_the_vote_and_unblocking_restores(
     api, login, boss, movies, db
 ):
@@ -206,6 +199,19 @@ async def test_a_log_in_that_checked_the_password_before_the_block_gets_no_sessi
         await accounts.open_session(
             user=user, checked_hash=user.password_hash, settings=get_root().settings, db=db
         )
+
+
+async def test_admins_racing_to_block_one_member_make_one_change_and_one_record(login, db):
+    await login("target@example.com")
+    target = await _id_of("target@example.com")
+    admins = [admin.Actor(None, f"admin{i}@example.com") for i in range(5)]
+    done = await asyncio.gather(
+        *(admin.block_member(user_id=target, reason="r", actor=a, db=db) for a in admins)
+    )
+    assert all(member.blocked for member in done)
+    async with db.engine.connect() as conn:
+        rows = await conn.scalar(sa.text("SELECT count(*) FROM audit_log"))
+    assert rows == 1
 
 
 async def test_list_and_search_members(api, login, boss, make_user):
