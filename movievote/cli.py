@@ -1,4 +1,5 @@
-"""`movievote` command line: migrate, seed, import a catalogue, prestart, rebuild tallies."""
+"""`movievote` command line: migrate, seed, import a catalogue, prestart, rebuild tallies,
+invite codes, admins."""
 
 from __future__ import annotations
 
@@ -23,8 +24,9 @@ from movievote.db import (
     get_database,
     reset_database,
 )
+from movievote.errors import MemberNotFound
 from movievote.languages import LANGUAGES
-from movievote.services import accounts, catalogue, tallies
+from movievote.services import accounts, admin, catalogue, tallies
 
 BUNDLED_CATALOGUE = Path(__file__).resolve().parent / "data" / "catalogue.json"
 
@@ -134,6 +136,19 @@ async def _import(args: argparse.Namespace, db: Database) -> None:
     print(f"imported {result.total} movies: {result.created} new, {result.updated} updated")
 
 
+async def set_admin(action: str, email: str, *, db: Database) -> str:
+    """`movievote admin grant|revoke EMAIL`, recorded in the audit log as done by "cli"."""
+    change = admin.grant_admin if action == "grant" else admin.revoke_admin
+    try:
+        changed = await change(email=email, actor=admin.CLI, db=db)
+    except MemberNotFound as exc:
+        raise SystemExit(exc.message) from exc
+    address = accounts.account_key(email)
+    if action == "grant":
+        return f"{address} is an admin" if changed else f"{address} was an admin already"
+    return f"{address} is no longer an admin" if changed else f"{address} was not an admin"
+
+
 async def _run(args: argparse.Namespace) -> None:
     db = get_database()  # the CLI's own: it serves no request, so it builds no root
     try:
@@ -166,6 +181,8 @@ async def _run(args: argparse.Namespace) -> None:
                 raise SystemExit(f"no account uses {args.email}")
             await accounts.mark_verified(db=db, user_id=user.id)
             print(f"{user.email} is verified: the account may vote")
+        elif args.command == "admin":
+            print(await set_admin(args.action, args.email, db=db))
     finally:
         await reset_database()
 
@@ -197,6 +214,9 @@ def main(argv: list[str] | None = None) -> None:
         "verify-email", help="mark an account's address verified (an operator vouches for it)"
     )
     ver.add_argument("email")
+    adm = sub.add_parser("admin", help="grant or revoke the admin role (recorded in the audit log)")
+    adm.add_argument("action", choices=("grant", "revoke"))
+    adm.add_argument("email")
     args = parser.parse_args(argv)
     moved = adopt_legacy_database(get_settings())
     if moved:

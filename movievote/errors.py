@@ -90,6 +90,18 @@ class WrongPassword(DomainError):
     code = "wrong_password"
 
 
+class AccountBlocked(DomainError):
+    """An admin blocked this account: it may not log in or vote."""
+
+    code = "account_blocked"
+
+
+class MemberNotFound(DomainError):
+    """An admin named a member (an id or an address) that no account has."""
+
+    code = "member_not_found"
+
+
 class UserNotFound(DomainError):
     code = "user_not_found"
 

@@ -74,6 +74,8 @@ class User(SQLModel, table=True):
     mailbox: str | None = Field(default=None, max_length=254, unique=True)
     # the language the member chose (movievote.languages.LANGUAGES); None: not chosen yet
     language: str | None = Field(default=None, max_length=8)
+    # when an admin blocked the member (no log-in, no vote, every session ended); None: not
+    blocked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Session(SQLModel, table=True):
@@ -266,6 +268,26 @@ class Notification(SQLModel, table=True):
     read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class AuditLog(SQLModel, table=True):
+    """One admin action: who, what, when, the target before and after, and why. Append-only:
+    the database refuses UPDATE and DELETE (triggers of revision 0004), except the NULL its
+    foreign key writes when the actor's account is deleted (`actor_label` keeps who it was)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (sa.Index("ix_audit_log_target_type_target_id", "target_type", "target_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True)
+    actor_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    actor_label: str = Field(max_length=254)  # the actor's email at the time, or "cli"
+    action: str = Field(max_length=48)  # admin.grant, member.block, ...
+    target_type: str | None = Field(default=None, max_length=32)
+    target_id: str | None = Field(default=None, max_length=64)
+    before: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    after: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    reason: str | None = Field(default=None, sa_type=sa.Text)
+
+
 # --- what leaves the service layer (API and pages read these, never the tables) ---
 
 
@@ -321,3 +343,44 @@ class Ranking(SQLModel):
     generated_at: datetime
     total_votes: int
     items: list[RankingEntry]
+
+
+class MemberPublic(SQLModel):
+    """A member as an admin sees them."""
+
+    id: int
+    email: str
+    display_name: str
+    created_at: datetime
+    verified: bool
+    admin: bool
+    blocked: bool
+    blocked_at: datetime | None
+    language: str | None
+
+
+class MemberPage(SQLModel):
+    items: list[MemberPublic]
+    total: int
+    page: int
+    page_size: int
+
+
+class AuditEntry(SQLModel):
+    id: int
+    at: datetime
+    actor_id: int | None
+    actor_label: str
+    action: str
+    target_type: str | None
+    target_id: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    reason: str | None
+
+
+class AuditPage(SQLModel):
+    items: list[AuditEntry]
+    total: int
+    page: int
+    page_size: int

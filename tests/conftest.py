@@ -90,8 +90,21 @@ async def _isolated(migrated_database: str) -> AsyncIterator[None]:
         if database.dialect == "postgresql":
             await conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         else:
+            # the audit log refuses DELETE (its triggers): lift them for the clean-up only
+            triggers = (
+                await conn.execute(
+                    sa.text(
+                        "SELECT name, sql FROM sqlite_master "
+                        "WHERE type = 'trigger' AND tbl_name = 'audit_log'"
+                    )
+                )
+            ).all()
+            for name, _ in triggers:
+                await conn.execute(sa.text(f"DROP TRIGGER {name}"))
             for name in tables:
                 await conn.execute(sa.text(f"DELETE FROM {name}"))
+            for _, sql in triggers:
+                await conn.execute(sa.text(sql))
     await reset_database()
 
 

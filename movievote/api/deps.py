@@ -1,5 +1,5 @@
-"""Dependencies: the current user from a verified bearer token and its open session, the
-client's address (behind trusted proxies), the address people open the app at."""
+"""Dependencies: the current user (or admin) from a verified bearer token and its open
+session, the client's address (behind trusted proxies), the address people open the app at."""
 
 from __future__ import annotations
 
@@ -69,6 +69,17 @@ async def current_user(token: Annotated[str | None, Depends(oauth2)], root: Root
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+
+
+async def current_admin(user: CurrentUser) -> User:
+    """The current user, if an admin (read from the database through the verified token's
+    open session on every request: a revoked role takes effect at once); 403 otherwise."""
+    if not user.is_admin:
+        raise ApiError(403, "admin_required", N_("Only an admin can do this."))
+    return user
+
+
+CurrentAdmin = Annotated[User, Depends(current_admin)]
 CurrentClaims = Annotated[TokenClaims, Depends(current_claims)]
 BearerToken = Annotated[str | None, Depends(oauth2)]
 

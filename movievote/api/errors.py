@@ -87,6 +87,8 @@ STATUS_OF: dict[type[errors.DomainError], int] = {
     errors.InvalidLink: 404,
     errors.WrongPassword: 403,
     errors.PasswordRequired: 403,
+    errors.AccountBlocked: 403,
+    errors.MemberNotFound: 404,
 }
 
 

@@ -20,6 +20,7 @@ from sqlmodel import select
 from movievote.config import Channel, Settings
 from movievote.db import Database
 from movievote.errors import (
+    AccountBlocked,
     InvalidCredentials,
     InvalidInput,
     InvalidLink,
@@ -734,6 +735,8 @@ async def log_in(
         await throttle.failed(account=key, client=client)
         raise
     await throttle.succeeded(account=key, client=client)
+    if user.blocked_at is not None:
+        raise _blocked()
     issued = await open_session(
         user=user, settings=settings, db=db, checked_hash=user.password_hash
     )
@@ -760,7 +763,8 @@ async def open_session(
     `checked_hash`: the password hash a log-in just verified. The session is opened only if it
     is still the account's (None otherwise), in one statement that holds the member's row
     (FOR SHARE on PostgreSQL): a password change or reset either waits for this session and
-    then ends it, or happens first and this log-in fails. None slips between the two.
+    then ends it, or happens first and this log-in fails. None slips between the two. A
+    blocked account gets no session (AccountBlocked), on the same terms against a block.
     """
     assert user.id is not None
     now = utcnow()
@@ -773,7 +777,7 @@ async def open_session(
         users_t.c.id,
         sa.literal(now, UTCDateTime()),
         sa.literal(now + timedelta(seconds=expires_in), UTCDateTime()),
-    ).where(users_t.c.id == user.id)
+    ).where(users_t.c.id == user.id, users_t.c.blocked_at.is_(None))
     if checked_hash is not None:
         source = source.where(users_t.c.password_hash == checked_hash)
     if db.dialect == "postgresql":
@@ -785,6 +789,12 @@ async def open_session(
             .returning(sessions_t.c.id)
         )
     if opened is None:
+        async with db.engine.connect() as conn:
+            blocked_at = await conn.scalar(
+                sa.select(users_t.c.blocked_at).where(users_t.c.id == user.id)
+            )
+        if blocked_at is not None:  # blocked while this log-in checked the password
+            raise _blocked()
         if checked_hash is None:
             raise UserNotFound(N_("This account no longer exists."))
         return None
@@ -817,6 +827,7 @@ async def user_from_token(*, token: str, settings: Settings, db: Database) -> Us
 
 
 async def user_of_session(*, claims: TokenClaims, db: Database) -> User:
+    """The member of an open session, not blocked (InvalidToken otherwise)."""
     async with db.session() as session:
         result = await session.exec(
             select(User)
@@ -825,12 +836,17 @@ async def user_of_session(*, claims: TokenClaims, db: Database) -> User:
                 Session.id == claims.session_id,
                 Session.user_id == claims.user_id,
                 Session.ended_at.is_(None),  # type: ignore[union-attr]
+                User.blocked_at.is_(None),  # type: ignore[union-attr]
             )
         )
         user = result.first()
     if user is None:
         raise InvalidToken(N_("Your session has ended. Please log in again."))
     return user
+
+
+def _blocked() -> AccountBlocked:
+    return AccountBlocked(N_("This account is blocked. Contact the people who run this vote."))
 
 
 def public(user: User) -> UserPublic:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from movievote.config import Settings
 from movievote.db import Database
 from movievote.errors import (
+    AccountBlocked,
     AlreadyVoted,
     EmailNotVerified,
     InvalidToken,
@@ -50,13 +51,14 @@ sessions_t = Session.__table__  # type: ignore[attr-defined]
 def _cast_vote_statement(*, session: bool, verified: bool) -> sa.TextualSelect:
     """The vote in one statement, the same on PostgreSQL and SQLite. Who may vote is part of
     it, at no extra round trip: the session the token names is still open (log-out, a password
-    change) and, when EMAIL_VERIFICATION=required, the account's address is verified."""
-    account = "SELECT 1 FROM users WHERE users.id = :user_id"
+    change), the account is not blocked (a block that commits first refuses it) and, when
+    EMAIL_VERIFICATION=required, the account's address is verified."""
+    account = "SELECT 1 FROM users WHERE users.id = :user_id AND users.blocked_at IS NULL"
     if session:
         account = (
             "SELECT 1 FROM sessions JOIN users ON users.id = sessions.user_id "
             "WHERE sessions.id = :session_id AND sessions.user_id = :user_id "
-            "AND sessions.ended_at IS NULL"
+            "AND sessions.ended_at IS NULL AND users.blocked_at IS NULL"
         )
     if verified:
         account += " AND users.email_verified_at IS NOT NULL"
@@ -143,7 +145,8 @@ async def cast_vote(
     unique (user_id, period) decides between concurrent requests. `session_id` is the session
     of the caller's verified token (every page and route passes it; None only for trusted
     callers such as the CLI and benchmarks). No row back means the user has voted already
-    (AlreadyVoted), the session has ended (InvalidToken), the address is not verified
+    (AlreadyVoted), the account is blocked (AccountBlocked), the session has ended
+    (InvalidToken), the address is not verified
     (EmailNotVerified), or the movie or user does not exist.
     """
     instant = now or utcnow()
@@ -210,11 +213,15 @@ async def _raise_refusal(
 ) -> None:
     user = (
         await conn.execute(
-            sa.select(users_t.c.id, users_t.c.email_verified_at).where(users_t.c.id == user_id)
+            sa.select(users_t.c.id, users_t.c.email_verified_at, users_t.c.blocked_at).where(
+                users_t.c.id == user_id
+            )
         )
     ).first()
     if user is None:
         raise UserNotFound(N_("This account no longer exists."))
+    if user.blocked_at is not None:
+        raise AccountBlocked(N_("This account is blocked. Contact the people who run this vote."))
     if session_id is not None:
         open_session = await conn.scalar(
             sa.select(sessions_t.c.id).where(

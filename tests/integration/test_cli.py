@@ -100,3 +100,33 @@ def test_prestart_gives_up_clearly_when_the_database_is_unreachable():
     done = movievote("postgresql://postgres@127.0.0.1:1/nothing", "prestart", "--timeout", "1")
     assert done.returncode != 0
     assert "database not reachable" in done.stderr
+
+
+def test_admin_grant_and_revoke_from_the_command_line(empty_database_url):
+    assert movievote(empty_database_url, "migrate").returncode == 0
+    engine = sa.create_engine(empty_database_url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO users (email, display_name, password_hash, notification_channel, "
+                "is_admin, created_at) VALUES ('ana@example.com', 'Ana', 'x', 'in_app', false, "
+                "'2026-11-01 00:00:00+00')"
+            )
+        )
+    engine.dispose()
+    granted = movievote(empty_database_url, "admin", "grant", "ANA@example.com")
+    assert granted.returncode == 0, granted.stderr
+    assert granted.stdout.strip() == "ana@example.com is an admin"
+    assert count(empty_database_url, "SELECT count(*) FROM users WHERE is_admin") == 1
+    revoked = movievote(empty_database_url, "admin", "revoke", "ana@example.com")
+    assert revoked.stdout.strip() == "ana@example.com is no longer an admin"
+    assert count(empty_database_url, "SELECT count(*) FROM users WHERE is_admin") == 0
+    assert (
+        count(
+            empty_database_url,
+            "SELECT count(*) FROM audit_log WHERE actor_label = 'cli' AND actor_id IS NULL",
+        )
+        == 2
+    )
+    unknown = movievote(empty_database_url, "admin", "grant", "nobody@example.com")
+    assert unknown.returncode == 1 and "No account uses nobody@example.com" in unknown.stderr

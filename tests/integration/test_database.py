@@ -252,3 +252,51 @@ def test_the_languages_revision_upgrades_keeping_everything_and_downgrades_exact
         assert conn.scalar(sa.text("SELECT count(*) FROM movie_translations")) == 0
         assert conn.execute(sa.text("SELECT language FROM users")).all() == [(None,)]
     engine.dispose()
+
+
+def test_the_admins_revision_upgrades_and_downgrades_exactly(tmp_path):
+    """0003 -> 0004: accounts are not blocked, the audit log is append-only from the start.
+    0004 -> 0003 gives back 0003's schema exactly (SQLite's AUTOINCREMENT included)."""
+    from alembic.config import Config
+
+    from alembic import command
+
+    def config(url: str) -> Config:
+        alembic = Config(str(ROOT / "alembic.ini"))
+        alembic.set_main_option("script_location", str(ROOT / "alembic"))
+        alembic.attributes.update(skip_logging=True, database_url=url)
+        return alembic
+
+    reference = _scratch_database(tmp_path, "at_0003")
+    command.upgrade(config(reference), "0003")
+    url = _scratch_database(tmp_path, "admins")
+    command.upgrade(config(url), "0003")
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO users (email, display_name, password_hash, notification_channel, "
+                "is_admin, created_at, mailbox) VALUES ('ana@example.com', 'Ana', 'x', "
+                "'in_app', false, '2026-11-01 00:00:00+00', 'ana@example.com')"
+            )
+        )
+    command.upgrade(config(url), "0004")
+    with engine.begin() as conn:
+        assert conn.execute(sa.text("SELECT email, blocked_at FROM users")).all() == [
+            ("ana@example.com", None)
+        ]
+        conn.execute(
+            sa.text(
+                "INSERT INTO audit_log (at, actor_label, action, before, after) VALUES "
+                """('2026-11-30 00:00:00+00', 'cli', 'admin.grant', '{"a": 1}', '{"a": 2}')"""
+            )
+        )
+    for statement in ("UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log"):
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"), engine.begin() as conn:
+            conn.execute(sa.text(statement))
+    command.downgrade(config(url), "0003")
+    assert _schema(url) == _schema(reference)
+    command.upgrade(config(url), "head")
+    with engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM audit_log")) == 0
+    engine.dispose()

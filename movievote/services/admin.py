@@ -1,0 +1,340 @@
+"""Admins: the role, blocking members, and the audit log every admin action writes.
+
+Each action changes its rows with conditional UPDATEs and writes its audit row in the same
+transaction: the change and its record commit together or not at all, and two admins (or an
+admin and a vote) racing on one member are ordered by the database, not by a read before a write.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from movievote.db import Database
+from movievote.errors import N_, InvalidInput, MemberNotFound
+from movievote.models import AuditEntry, AuditLog, AuditPage, MemberPage, MemberPublic, User, utcnow
+from movievote.models import Session as SessionRow
+from movievote.services.accounts import account_key
+from movievote.text import storable
+
+users_t = User.__table__  # type: ignore[attr-defined]
+sessions_t = SessionRow.__table__  # type: ignore[attr-defined]
+audit_t = AuditLog.__table__  # type: ignore[attr-defined]
+
+MAX_PAGE_SIZE = 100
+MAX_REASON_CHARS = 500
+CSV_BATCH_ROWS = 500  # rows per chunk of the streamed export
+AUDIT_COLUMNS = (
+    "id",
+    "at",
+    "actor_id",
+    "actor_label",
+    "action",
+    "target_type",
+    "target_id",
+    "before",
+    "after",
+    "reason",
+)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: an admin's account (id, and their email as the label) or the CLI (None, "cli")."""
+
+    id: int | None
+    label: str
+
+
+CLI = Actor(None, "cli")
+
+
+async def _audit(
+    conn: AsyncConnection,
+    *,
+    actor: Actor,
+    action: str,
+    target_type: str,
+    target_id: object,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    reason: str | None = None,
+) -> None:
+    """Append one audit row, in the caller's transaction."""
+    await conn.execute(
+        sa.insert(audit_t).values(
+            at=utcnow(),
+            actor_id=actor.id,
+            actor_label=actor.label,
+            action=action,
+            target_type=target_type,
+            target_id=str(target_id),
+            before=before,
+            after=after,
+            reason=reason,
+        )
+    )
+
+
+def _instant(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _member_columns() -> list[Any]:
+    return [
+        users_t.c.id,
+        users_t.c.email,
+        users_t.c.display_name,
+        users_t.c.created_at,
+        users_t.c.email_verified_at,
+        users_t.c.is_admin,
+        users_t.c.blocked_at,
+        users_t.c.language,
+    ]
+
+
+def _member(row: Any) -> MemberPublic:
+    return MemberPublic(
+        id=row.id,
+        email=row.email,
+        display_name=row.display_name,
+        created_at=row.created_at,
+        verified=row.email_verified_at is not None,
+        admin=bool(row.is_admin),
+        blocked=row.blocked_at is not None,
+        blocked_at=row.blocked_at,
+        language=row.language,
+    )
+
+
+async def _read_member(conn: AsyncConnection, user_id: int) -> MemberPublic:
+    row = (await conn.execute(sa.select(*_member_columns()).where(users_t.c.id == user_id))).first()
+    if row is None:
+        raise MemberNotFound(N_("There is no member with id {member_id}."), member_id=str(user_id))
+    return _member(row)
+
+
+async def _set_admin(*, email: str, admin: bool, actor: Actor, db: Database) -> bool:
+    address = account_key(email)
+    async with db.transaction() as conn:
+        changed = (
+            await conn.execute(
+                sa.update(users_t)
+                .where(users_t.c.email == address, users_t.c.is_admin == (not admin))
+                .values(is_admin=admin)
+                .returning(users_t.c.id)
+            )
+        ).first()
+        if changed is None:
+            if await conn.scalar(sa.select(users_t.c.id).where(users_t.c.email == address)):
+                return False  # the role was already so: nothing changed, nothing to record
+            raise MemberNotFound(N_("No account uses {email}."), email=address)
+        await _audit(
+            conn,
+            actor=actor,
+            action="admin.grant" if admin else "admin.revoke",
+            target_type="user",
+            target_id=changed.id,
+            before={"email": address, "is_admin": not admin},
+            after={"email": address, "is_admin": admin},
+        )
+    return True
+
+
+async def grant_admin(*, email: str, actor: Actor, db: Database) -> bool:
+    """Make the account with this address an admin; False if it was one already."""
+    return await _set_admin(email=email, admin=True, actor=actor, db=db)
+
+
+async def revoke_admin(*, email: str, actor: Actor, db: Database) -> bool:
+    """Take the admin role from the account with this address; False if it had none."""
+    return await _set_admin(email=email, admin=False, actor=actor, db=db)
+
+
+def _reason(reason: str | None, *, required: bool) -> str | None:
+    text = storable((reason or "").strip(), field="reason")
+    if not text:
+        if required:
+            raise InvalidInput(N_("Give a reason for blocking the member."), field="reason")
+        return None
+    if len(text) > MAX_REASON_CHARS:
+        raise InvalidInput(
+            N_("A reason is at most {count} characters."), field="reason", count=MAX_REASON_CHARS
+        )
+    return text
+
+
+async def block_member(*, user_id: int, reason: str, actor: Actor, db: Database) -> MemberPublic:
+    """Block a member: no log-in, no vote, every open session ended, in one transaction with
+    its audit row. Blocking a blocked member changes nothing (and records nothing)."""
+    why = _reason(reason, required=True)
+    if actor.id is not None and actor.id == user_id:
+        raise InvalidInput(N_("You cannot block your own account."), field="user_id")
+    now = utcnow()
+    async with db.transaction() as conn:
+        blocked = (
+            await conn.execute(
+                sa.update(users_t)
+                .where(users_t.c.id == user_id, users_t.c.blocked_at.is_(None))
+                .values(blocked_at=now)
+                .returning(users_t.c.email)
+            )
+        ).first()
+        if blocked is None:
+            return await _read_member(conn, user_id)
+        ended = await conn.execute(
+            sa.update(sessions_t)
+            .where(sessions_t.c.user_id == user_id, sessions_t.c.ended_at.is_(None))
+            .values(ended_at=now)
+        )
+        await _audit(
+            conn,
+            actor=actor,
+            action="member.block",
+            target_type="user",
+            target_id=user_id,
+            before={"email": blocked.email, "blocked_at": None},
+            after={
+                "email": blocked.email,
+                "blocked_at": _instant(now),
+                "sessions_ended": ended.rowcount,
+            },
+            reason=why,
+        )
+        return await _read_member(conn, user_id)
+
+
+async def unblock_member(
+    *, user_id: int, reason: str | None = None, actor: Actor, db: Database
+) -> MemberPublic:
+    """Let a blocked member log in and vote again (their ended sessions stay ended)."""
+    why = _reason(reason, required=False)
+    async with db.transaction() as conn:
+        before = await conn.scalar(  # held (FOR UPDATE) so the record says what was replaced
+            sa.select(users_t.c.blocked_at).where(users_t.c.id == user_id).with_for_update()
+        )
+        unblocked = (
+            await conn.execute(
+                sa.update(users_t)
+                .where(users_t.c.id == user_id, users_t.c.blocked_at.is_not(None))
+                .values(blocked_at=None)
+                .returning(users_t.c.email)
+            )
+        ).first()
+        if unblocked is None:
+            return await _read_member(conn, user_id)
+        await _audit(
+            conn,
+            actor=actor,
+            action="member.unblock",
+            target_type="user",
+            target_id=user_id,
+            before={"email": unblocked.email, "blocked_at": _instant(before)},
+            after={"email": unblocked.email, "blocked_at": None},
+            reason=why,
+        )
+        return await _read_member(conn, user_id)
+
+
+def _check_page(page: int, page_size: int) -> None:
+    if page < 1:
+        raise InvalidInput(N_("The page must be 1 or more."), field="page")
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise InvalidInput(
+            N_("The page size must be 1 to {count}."), field="page_size", count=MAX_PAGE_SIZE
+        )
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def list_members(
+    *, q: str | None = None, page: int = 1, page_size: int = 50, db: Database
+) -> MemberPage:
+    """Members, oldest account first; `q` matches part of the address or the display name."""
+    _check_page(page, page_size)
+    where: list[Any] = []
+    if q and q.strip():
+        pattern = _like(storable(q.strip(), field="q"))
+        where.append(
+            sa.or_(
+                users_t.c.email.ilike(pattern, escape="\\"),
+                users_t.c.display_name.ilike(pattern, escape="\\"),
+            )
+        )
+    async with db.engine.connect() as conn:
+        total = await conn.scalar(sa.select(sa.func.count()).select_from(users_t).where(*where))
+        rows = (
+            await conn.execute(
+                sa.select(*_member_columns())
+                .where(*where)
+                .order_by(users_t.c.id)
+                .limit(page_size)
+                .offset((page - 1) * page_size)
+            )
+        ).all()
+    return MemberPage(
+        items=[_member(row) for row in rows], total=total or 0, page=page, page_size=page_size
+    )
+
+
+def _entry(row: Any) -> AuditEntry:
+    return AuditEntry(**{name: getattr(row, name) for name in AUDIT_COLUMNS})
+
+
+async def audit_entries(*, page: int = 1, page_size: int = 50, db: Database) -> AuditPage:
+    """The audit log, newest first."""
+    _check_page(page, page_size)
+    async with db.engine.connect() as conn:
+        total = await conn.scalar(sa.select(sa.func.count()).select_from(audit_t))
+        rows = (
+            await conn.execute(
+                sa.select(audit_t)
+                .order_by(audit_t.c.at.desc(), audit_t.c.id.desc())
+                .limit(page_size)
+                .offset((page - 1) * page_size)
+            )
+        ).all()
+    return AuditPage(
+        items=[_entry(row) for row in rows], total=total or 0, page=page, page_size=page_size
+    )
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell; text a spreadsheet would run as a formula starts with a quote."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _csv_lines(rows: Sequence[Sequence[Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerows([_cell(value) for value in row] for row in rows)
+    return out.getvalue()
+
+
+async def audit_csv(*, db: Database) -> AsyncIterator[str]:
+    """The whole audit log as CSV, oldest first, streamed from the database in batches (memory
+    stays flat however long the log is)."""
+    yield _csv_lines([AUDIT_COLUMNS])
+    columns = [audit_t.c[name] for name in AUDIT_COLUMNS]
+    async with db.engine.connect() as conn:
+        result = await conn.stream(sa.select(*columns).order_by(audit_t.c.id))
+        async for rows in result.partitions(CSV_BATCH_ROWS):
+            yield _csv_lines(rows)
