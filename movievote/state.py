@@ -67,6 +67,7 @@ class AuthState(rx.State):
     token: str = rx.LocalStorage("", name="movievote_token", sync=True)
     display_name: str = ""
     email_verified: bool = True  # may vote as far as the address goes (shown as a banner)
+    is_admin: bool = False  # shows the Admin link; every admin handler checks for itself
     form_error: str = ""
     form_notice: str = ""
     form_busy: bool = False
@@ -76,6 +77,7 @@ class AuthState(rx.State):
         if it is not valid any more: expired, forged, its session ended, or the account gone."""
         if not self.token:
             self.display_name = ""
+            self.is_admin = False
             return None
         try:
             claims = decode_access_token(self.token, settings=get_root().settings)
@@ -83,10 +85,12 @@ class AuthState(rx.State):
         except (InvalidToken, UserNotFound):
             self.token = ""
             self.display_name = ""
+            self.is_admin = False
             self.email_verified = True
             return None
         self.display_name = user.display_name
         self.email_verified = accounts.is_verified(user, get_root().settings)
+        self.is_admin = user.is_admin
         await self._adopt_language(user)
         return user, claims
 
@@ -156,6 +160,7 @@ class AuthState(rx.State):
         self.token = issued.token
         self.display_name = issued.user.display_name
         self.email_verified = accounts.is_verified(issued.user, get_root().settings)
+        self.is_admin = issued.user.is_admin
         await self._adopt_language(issued.user)
         return rx.redirect(safe_next(self.router.url.query_parameters.get("next")))
 
@@ -200,6 +205,7 @@ class AuthState(rx.State):
             await accounts.log_out(db=get_root().db, settings=get_root().settings, token=self.token)
         self.token = ""
         self.display_name = ""
+        self.is_admin = False
         self.email_verified = True
         return rx.redirect("/")
 

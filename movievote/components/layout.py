@@ -45,6 +45,7 @@ def phone_menu() -> rx.Component:
                 AuthState.logged_in,
                 rx.menu.item(t("Your account"), on_select=rx.redirect("/account")),
             ),
+            rx.cond(AuthState.is_admin, rx.menu.item(t("Admin"), on_select=rx.redirect("/admin"))),
         ),
     )
 
@@ -84,6 +85,17 @@ def navbar() -> rx.Component:
                         title=t("Your account"),
                         # a phone has no room for it: the menu has "Your account"
                         display=["none", "block"],
+                    ),
+                    rx.cond(
+                        AuthState.is_admin,
+                        rx.link(
+                            t("Admin"),
+                            href="/admin",
+                            size="2",
+                            underline="hover",
+                            display=["none", "block"],
+                            id="admin-link",
+                        ),
                     ),
                     rx.button(t("Log out"), on_click=AuthState.log_out, variant="soft", size="2"),
                     align="center",

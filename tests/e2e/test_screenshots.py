@@ -12,7 +12,7 @@ from babel.messages.pofile import read_po
 from playwright.sync_api import expect
 
 from movievote.i18n import LOCALES_DIR
-from tests.e2e.conftest import ARTIFACTS, member
+from tests.e2e.conftest import ARTIFACTS, member, run_cli
 
 PAGES = {
     "movies": ("/", "#movie-count"),
@@ -24,6 +24,7 @@ PAGES = {
     "reset-password": ("/reset-password?token=from-the-mail", "#new_password"),
     "verify-email": ("/verify-email?token=not-a-real-link", "#link-outcome"),
     "account": ("/account", "#account-email"),
+    "admin": ("/admin", "#member-count"),
 }
 SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 FOLDER = ARTIFACTS / "screens"
@@ -49,9 +50,10 @@ def english_texts() -> list[str]:
 
 @pytest.mark.parametrize("language", ["en-US", "pt-BR"])
 def test_every_page_in_every_mode_and_no_english_left_in_portuguese(
-    browser, prod_backend, language
+    browser, prod_app, prod_backend, language
 ):
     account = member(prod_backend)
+    run_cli(prod_app.env, "admin", "grant", account["email"])  # the admin page too
     for movie in (1, 2, 2):  # a ranking to show: two movies, one ahead
         voter = account if movie == 1 else member(prod_backend)
         voted = httpx.post(

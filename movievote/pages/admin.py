@@ -1,0 +1,337 @@
+"""The operators' page (`/admin`): members (search, block with a reason, unblock) and the audit
+log (browse, export). Every handler checks on the server, from the verified session, that the
+browser's member is an admin: what the page shows or hides decides nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+from movievote.components.i18n import nt, t
+from movievote.components.layout import page
+from movievote.errors import N_, DomainError
+from movievote.models import User
+from movievote.root import get_root
+from movievote.services import admin
+from movievote.state import AuthState
+
+PAGE_SIZE = 25
+AUDIT_SIZE = 25
+
+
+class AdminState(rx.State):
+    """What an admin sees; empty for anyone else (and every handler says no to them)."""
+
+    allowed: bool = False
+    checked: bool = False
+    query: str = ""
+    members: list[dict[str, Any]] = []
+    total: int = 0
+    audit: list[dict[str, Any]] = []
+    audit_total: int = 0
+    message: str = ""
+    error: str = ""
+
+    async def _admin(self) -> tuple[AuthState, User] | None:
+        """The verified admin behind this browser, or None (and the page shows nothing)."""
+        auth = await self.get_state(AuthState)
+        user = await auth._verified_user()
+        self.checked = True
+        self.allowed = bool(user is not None and user.is_admin and user.id is not None)
+        if not self.allowed or user is None:
+            self.members, self.audit, self.total, self.audit_total = [], [], 0, 0
+            return None
+        return auth, user
+
+    @rx.event
+    async def load(self):  # type: ignore[no-untyped-def]
+        self.message = self.error = ""
+        auth = await self.get_state(AuthState)
+        if not auth.token:
+            return rx.redirect("/login?next=/admin")
+        if await self._admin() is None:
+            return None
+        await self._read()
+        return None
+
+    async def _read(self) -> None:
+        db = get_root().db
+        members = await admin.list_members(q=self.query or None, page_size=PAGE_SIZE, db=db)
+        self.total = members.total
+        self.members = [
+            {
+                "id": m.id,
+                "email": m.email,
+                "name": m.display_name,
+                "joined": m.created_at.isoformat(),
+                "verified": m.verified,
+                "admin": m.admin,
+                "blocked": m.blocked,
+            }
+            for m in members.items
+        ]
+        entries = await admin.audit_entries(page_size=AUDIT_SIZE, db=db)
+        self.audit_total = entries.total
+        self.audit = [
+            {
+                "at": f"{e.at:%Y-%m-%d %H:%M:%S}",  # stored in UTC
+                "who": e.actor_label,
+                "action": e.action,
+                "target": f"{e.target_type or ''} {e.target_id or ''}".strip(),
+                "reason": e.reason or "",
+            }
+            for e in entries.items
+        ]
+
+    @rx.event
+    async def search(self, value: str) -> None:
+        self.query = value
+        if await self._admin() is not None:
+            await self._read()
+
+    @rx.event
+    async def block(self, form: dict[str, str]) -> None:
+        await self._change("block", form)
+
+    @rx.event
+    async def unblock(self, form: dict[str, str]) -> None:
+        await self._change("unblock", form)
+
+    async def _change(self, what: str, form: dict[str, str]) -> None:
+        self.message = self.error = ""
+        found = await self._admin()
+        if found is None:
+            return
+        auth, user = found
+        actor = admin.Actor(user.id, user.email)
+        try:
+            member_id = int(form.get("member_id", ""))
+            if what == "block":
+                changed = await admin.block_member(
+                    user_id=member_id,
+                    reason=form.get("reason", ""),
+                    actor=actor,
+                    db=get_root().db,
+                )
+                self.message = await auth._say(N_("{email} is blocked."), email=changed.email)
+            else:
+                changed = await admin.unblock_member(
+                    user_id=member_id,
+                    reason=form.get("reason") or None,
+                    actor=actor,
+                    db=get_root().db,
+                )
+                self.message = await auth._say(
+                    N_("{email} may log in and vote again."), email=changed.email
+                )
+        except ValueError:
+            self.error = await auth._say(N_("Choose a member first."))
+        except DomainError as exc:
+            self.error = await auth._explain(exc)
+        await self._read()
+
+    @rx.event
+    async def export_audit(self):  # type: ignore[no-untyped-def]
+        """The whole audit log as CSV, streamed from the service into one download."""
+        if await self._admin() is None:
+            return None
+        rows = [chunk async for chunk in admin.audit_csv(db=get_root().db)]
+        return rx.download(data="".join(rows), filename="movievote-audit.csv")
+
+
+def _yes(flag: rx.Var) -> rx.Component:
+    return rx.cond(flag, rx.icon("check", size=16, aria_label=t("yes")), "")
+
+
+def _action_form(
+    member: rx.vars.ObjectVar[dict[str, Any]],
+    handler: rx.EventHandler,
+    label: rx.Var,
+    *,
+    blocking: bool,
+) -> rx.Component:
+    """Block (a reason is required: it goes into the audit log) or unblock one member."""
+    return rx.form(
+        rx.hstack(
+            rx.el.input(type="hidden", name="member_id", value=member["id"].to(str)),
+            rx.input(
+                name="reason",
+                placeholder=t("Reason"),
+                aria_label=t("Reason"),
+                size="1",
+                max_length=500,
+                required=blocking,
+            ),
+            rx.button(
+                label,
+                type="submit",
+                size="1",
+                variant="solid" if blocking else "soft",
+                color_scheme="red" if blocking else "gray",
+            ),
+            spacing="2",
+        ),
+        on_submit=handler,
+        reset_on_submit=True,
+    )
+
+
+def _member_row(member: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(member["email"]),
+        rx.table.cell(member["name"]),
+        rx.table.cell(_yes(member["verified"])),
+        rx.table.cell(_yes(member["admin"])),
+        rx.table.cell(
+            rx.cond(
+                member["blocked"],
+                rx.badge(t("Blocked"), color_scheme="red"),
+                rx.badge(t("Active"), color_scheme="green"),
+            )
+        ),
+        rx.table.cell(
+            rx.cond(
+                member["blocked"],
+                _action_form(member, AdminState.unblock, t("Unblock"), blocking=False),
+                _action_form(member, AdminState.block, t("Block"), blocking=True),
+            )
+        ),
+        class_name="member-row",
+    )
+
+
+def _audit_row(entry: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(entry["at"]),
+        rx.table.cell(entry["who"]),
+        rx.table.cell(entry["action"]),
+        rx.table.cell(entry["target"]),
+        rx.table.cell(entry["reason"]),
+        class_name="audit-row",
+    )
+
+
+def _members() -> rx.Component:
+    return rx.vstack(
+        rx.heading(t("Members"), size="5", as_="h2"),
+        rx.input(
+            placeholder=t("Search by email or name"),
+            aria_label=t("Search by email or name"),
+            value=AdminState.query,
+            on_change=AdminState.search.debounce(300),
+            type="search",
+            width="100%",
+            max_width="24em",
+        ),
+        rx.text(nt("{n} member", "{n} members", AdminState.total), size="2", id="member-count"),
+        rx.box(
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        rx.table.column_header_cell(t("Email")),
+                        rx.table.column_header_cell(t("Display name")),
+                        rx.table.column_header_cell(t("Verified")),
+                        rx.table.column_header_cell(t("Admin")),
+                        rx.table.column_header_cell(t("Status")),
+                        rx.table.column_header_cell(t("Action")),
+                    )
+                ),
+                rx.table.body(rx.foreach(AdminState.members, _member_row)),
+                size="1",
+                width="100%",
+            ),
+            width="100%",
+            overflow_x="auto",
+        ),
+        width="100%",
+        spacing="3",
+    )
+
+
+def _audit() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.heading(t("Audit log"), size="5", as_="h2"),
+            rx.spacer(),
+            rx.button(
+                rx.icon("download", size=16),
+                t("Export (CSV)"),
+                on_click=AdminState.export_audit,
+                variant="soft",
+                size="2",
+            ),
+            width="100%",
+            align="center",
+        ),
+        rx.text(nt("{n} entry", "{n} entries", AdminState.audit_total), size="2", id="audit-count"),
+        rx.box(
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        rx.table.column_header_cell(t("When (UTC)")),
+                        rx.table.column_header_cell(t("Who")),
+                        rx.table.column_header_cell(t("What")),
+                        rx.table.column_header_cell(t("Target")),
+                        rx.table.column_header_cell(t("Reason")),
+                    )
+                ),
+                rx.table.body(rx.foreach(AdminState.audit, _audit_row)),
+                size="1",
+                width="100%",
+            ),
+            width="100%",
+            overflow_x="auto",
+        ),
+        width="100%",
+        spacing="3",
+    )
+
+
+def admin_page() -> rx.Component:
+    return page(
+        rx.vstack(
+            rx.heading(t("Administration"), size="8", as_="h1"),
+            rx.cond(
+                AdminState.allowed,
+                rx.vstack(
+                    rx.cond(
+                        AdminState.message != "",
+                        rx.callout(
+                            AdminState.message,
+                            icon="circle_check",
+                            color_scheme="green",
+                            role="status",
+                            id="admin-message",
+                        ),
+                    ),
+                    rx.cond(
+                        AdminState.error != "",
+                        rx.callout(
+                            AdminState.error,
+                            icon="triangle_alert",
+                            color_scheme="red",
+                            role="alert",
+                            id="admin-error",
+                        ),
+                    ),
+                    _members(),
+                    _audit(),
+                    spacing="6",
+                    width="100%",
+                ),
+                rx.cond(
+                    AdminState.checked,
+                    rx.callout(
+                        t("This page is for the vote's admins."),
+                        icon="lock",
+                        color_scheme="amber",
+                        id="admin-refused",
+                    ),
+                    rx.text(t("Loading…"), color_scheme="gray"),
+                ),
+            ),
+            spacing="4",
+            width="100%",
+        )
+    )

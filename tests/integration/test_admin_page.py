@@ -1,0 +1,70 @@
+"""The /admin page's handlers: they act only for a verified admin, whatever the page shows (a
+member's browser can send any event it likes over the websocket)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from reflex.state import State
+
+from movievote.models import User
+from movievote.pages.admin import AdminState
+from movievote.root import get_root
+from movievote.services import accounts, admin
+from movievote.state import AuthState
+
+users_t = User.__table__  # type: ignore[attr-defined]
+
+
+async def admin_page(token: str) -> AdminState:
+    root = State(_reflex_internal_init=True)
+    page = root.get_substate(AdminState.get_full_name().split(".")[1:])
+    (await page.get_state(AuthState)).token = token
+    return page
+
+
+async def token_of(user: User) -> str:
+    root = get_root()
+    return (await accounts.open_session(user=user, db=root.db, settings=root.settings)).token
+
+
+async def blocked(db, user_id: int) -> bool:  # type: ignore[no-untyped-def]
+    async with db.engine.connect() as conn:
+        return (
+            await conn.scalar(sa.select(users_t.c.blocked_at).where(users_t.c.id == user_id))
+        ) is not None
+
+
+async def test_a_member_gets_nothing_and_changes_nothing(db, make_user):
+    member, target = await make_user(), await make_user()
+    page = await admin_page(await token_of(member))
+    await AdminState.load.fn(page)
+    assert not page.allowed and page.members == [] and page.audit == []
+    # a forged event, as a browser could send it whatever the page shows
+    await AdminState.block.fn(page, {"member_id": str(target.id), "reason": "spam"})
+    assert not await blocked(db, target.id)
+    assert (await admin.audit_entries(db=db)).total == 0
+
+
+async def test_an_admin_blocks_and_unblocks_with_the_audit_log(db, make_user):
+    boss = await make_user(email="boss@example.com")
+    await admin.grant_admin(email=boss.email, actor=admin.Actor(None, "cli"), db=db)
+    target = await make_user(email="stuffer@example.com")
+    page = await admin_page(await token_of(await accounts.get_user(user_id=boss.id, db=db)))
+    await AdminState.load.fn(page)
+    assert page.allowed and page.total == 2
+    await AdminState.search.fn(page, "stuffer")
+    assert [m["email"] for m in page.members] == ["stuffer@example.com"]
+
+    await AdminState.block.fn(page, {"member_id": str(target.id), "reason": "  "})
+    assert page.error and not await blocked(db, target.id)  # a block needs its reason
+    await AdminState.block.fn(page, {"member_id": str(target.id), "reason": "20 accounts"})
+    assert page.message == "stuffer@example.com is blocked." and await blocked(db, target.id)
+    assert page.members[0]["blocked"] and page.audit[0]["reason"] == "20 accounts"
+    assert page.audit[0]["who"] == "boss@example.com"
+
+    await AdminState.unblock.fn(page, {"member_id": str(target.id)})
+    assert not await blocked(db, target.id) and page.audit_total == 3  # grant, block, unblock
+
+    await admin.revoke_admin(email=boss.email, actor=admin.Actor(None, "cli"), db=db)
+    await AdminState.block.fn(page, {"member_id": str(target.id), "reason": "again"})
+    assert not page.allowed and not await blocked(db, target.id)  # the role is read each time
