@@ -212,6 +212,20 @@ def _audit_row(entry: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
     )
 
 
+def _table(headers: list[rx.Var], rows: rx.Component) -> rx.Component:
+    """A compact table that scrolls sideways on a phone."""
+    return rx.box(
+        rx.table.root(
+            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+            rx.table.body(rows),
+            size="1",
+            width="100%",
+        ),
+        width="100%",
+        overflow_x="auto",
+    )
+
+
 def _members() -> rx.Component:
     return rx.vstack(
         rx.heading(t("Members"), size="5", as_="h2"),
@@ -225,24 +239,16 @@ def _members() -> rx.Component:
             max_width="24em",
         ),
         rx.text(nt("{n} member", "{n} members", AdminState.total), size="2", id="member-count"),
-        rx.box(
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(
-                        rx.table.column_header_cell(t("Email")),
-                        rx.table.column_header_cell(t("Display name")),
-                        rx.table.column_header_cell(t("Verified")),
-                        rx.table.column_header_cell(t("Admin")),
-                        rx.table.column_header_cell(t("Status")),
-                        rx.table.column_header_cell(t("Action")),
-                    )
-                ),
-                rx.table.body(rx.foreach(AdminState.members, _member_row)),
-                size="1",
-                width="100%",
-            ),
-            width="100%",
-            overflow_x="auto",
+        _table(
+            [
+                t("Email"),
+                t("Display name"),
+                t("Verified"),
+                t("Admin"),
+                t("Status"),
+                t("Action"),
+            ],
+            rx.foreach(AdminState.members, _member_row),
         ),
         width="100%",
         spacing="3",
@@ -265,23 +271,9 @@ def _audit() -> rx.Component:
             align="center",
         ),
         rx.text(nt("{n} entry", "{n} entries", AdminState.audit_total), size="2", id="audit-count"),
-        rx.box(
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(
-                        rx.table.column_header_cell(t("When (UTC)")),
-                        rx.table.column_header_cell(t("Who")),
-                        rx.table.column_header_cell(t("What")),
-                        rx.table.column_header_cell(t("Target")),
-                        rx.table.column_header_cell(t("Reason")),
-                    )
-                ),
-                rx.table.body(rx.foreach(AdminState.audit, _audit_row)),
-                size="1",
-                width="100%",
-            ),
-            width="100%",
-            overflow_x="auto",
+        _table(
+            [t("When (UTC)"), t("Who"), t("What"), t("Target"), t("Reason")],
+            rx.foreach(AdminState.audit, _audit_row),
         ),
         width="100%",
         spacing="3",
