@@ -110,6 +110,12 @@ class MovieNotFound(DomainError):
     code = "movie_not_found"
 
 
+class MovieHidden(DomainError):
+    """An admin hid this movie: it cannot be voted for (the votes already cast stay)."""
+
+    code = "movie_hidden"
+
+
 class AlreadyVoted(DomainError):
     """The user has voted this period already: carries that vote and when the next one opens."""
 

@@ -148,6 +148,8 @@ class Movie(SQLModel, table=True):
     external_id: str = Field(max_length=64)
     created_at: datetime = _created_at()
     updated_at: datetime = _created_at()
+    # when an admin hid the movie: out of the public catalogue and the vote (votes cast stay)
+    hidden_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class MovieGenre(SQLModel, table=True):
@@ -314,6 +316,9 @@ class MoviePublic(SQLModel):
     overview: str
     poster_url: str | None
     genres: list[str]
+    # an admin hid it: no vote for it. Only `get_movie` returns a hidden movie (a past vote
+    # still shows its title); the catalogue's lists leave them out, the rankings do not say.
+    hidden: bool = False
 
 
 class MoviePage(SQLModel):
@@ -361,6 +366,23 @@ class MemberPublic(SQLModel):
 
 class MemberPage(SQLModel):
     items: list[MemberPublic]
+    total: int
+    page: int
+    page_size: int
+
+
+class AdminMovie(SQLModel):
+    """A movie as an admin sees it in the catalogue section: hidden ones included."""
+
+    id: int
+    title: str
+    year: int | None
+    hidden: bool
+    hidden_at: datetime | None
+
+
+class AdminMoviePage(SQLModel):
+    items: list[AdminMovie]
     total: int
     page: int
     page_size: int

@@ -80,6 +80,7 @@ STATUS_OF: dict[type[errors.DomainError], int] = {
     errors.InvalidToken: 401,
     errors.UserNotFound: 401,
     errors.MovieNotFound: 404,
+    errors.MovieHidden: 409,  # the movie's state, not the caller's rights, refuses the vote
     errors.AlreadyVoted: 409,
     errors.TooManyAttempts: 429,
     errors.EmailNotVerified: 403,

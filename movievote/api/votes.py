@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from movievote.api.deps import CurrentClaims, CurrentUser, RootDep
-from movievote.api.errors import UNAUTHORIZED, VALIDATION, AlreadyVotedBody, doc
+from movievote.api.errors import UNAUTHORIZED, VALIDATION, AlreadyVotedBody, ErrorBody, doc
 from movievote.api.movies import MovieId
 from movievote.models import VotePublic
 from movievote.periods import current_period, format_period
@@ -33,11 +33,12 @@ class MyVote(BaseModel):
         **UNAUTHORIZED,
         **doc(403, "The account's email address is not verified yet (`email_not_verified`)."),
         **doc(404, "No such movie (`movie_not_found`)."),
-        **doc(
-            409,
-            "Already voted this month (`already_voted`): the vote cast and when the next opens.",
-            AlreadyVotedBody,
-        ),
+        409: {
+            # two refusals share the status: the body says which by its `code`
+            "model": AlreadyVotedBody | ErrorBody,
+            "description": "Already voted this month (`already_voted`): the vote cast and when"
+            " the next opens; or an admin hid the movie (`movie_hidden`): no vote for it.",
+        },
         **VALIDATION,
     },
 )

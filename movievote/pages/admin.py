@@ -1,5 +1,5 @@
-"""The operators' page (`/admin`): members (search, block with a reason, unblock) and the audit
-log (browse, export). Every handler checks on the server, from the verified session, that the
+"""The operators' page (`/admin`): members (search, block with a reason, unblock), the catalogue
+(search every movie, hide with a reason, unhide) and the audit log (browse, export). Every handler checks on the server, from the verified session, that the
 browser's member is an admin: what the page shows or hides decides nothing."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from movievote.services import admin
 from movievote.state import AuthState
 
 PAGE_SIZE = 25
+MOVIES_SIZE = 25
 AUDIT_SIZE = 25
 
 
@@ -28,6 +29,9 @@ class AdminState(rx.State):
     query: str = ""
     members: list[dict[str, Any]] = []
     total: int = 0
+    movie_query: str = ""
+    movies: list[dict[str, Any]] = []
+    movie_total: int = 0
     audit: list[dict[str, Any]] = []
     audit_total: int = 0
     message: str = ""
@@ -41,6 +45,7 @@ class AdminState(rx.State):
         self.allowed = bool(user is not None and user.is_admin and user.id is not None)
         if not self.allowed or user is None:
             self.members, self.audit, self.total, self.audit_total = [], [], 0, 0
+            self.movies, self.movie_total = [], 0
             return None
         return auth, user
 
@@ -71,6 +76,7 @@ class AdminState(rx.State):
             }
             for m in members.items
         ]
+        await self._read_movies()
         entries = await admin.audit_entries(page_size=AUDIT_SIZE, db=db)
         self.audit_total = entries.total
         self.audit = [
@@ -83,6 +89,68 @@ class AdminState(rx.State):
             }
             for e in entries.items
         ]
+
+    async def _read_movies(self) -> None:
+        found = await admin.list_movies(
+            q=self.movie_query or None, page_size=MOVIES_SIZE, db=get_root().db
+        )
+        self.movie_total = found.total
+        self.movies = [
+            {"id": m.id, "title": m.title, "year": str(m.year or ""), "hidden": m.hidden}
+            for m in found.items
+        ]
+
+    @rx.event
+    async def search_movies(self, value: str) -> None:
+        self.movie_query = value
+        if await self._admin() is not None:
+            try:
+                await self._read_movies()
+            except DomainError as exc:
+                self.error = await (await self.get_state(AuthState))._explain(exc)
+
+    @rx.event
+    async def hide(self, form: dict[str, str]) -> None:
+        await self._change_movie(True, form)
+
+    @rx.event
+    async def unhide(self, form: dict[str, str]) -> None:
+        await self._change_movie(False, form)
+
+    async def _change_movie(self, hide: bool, form: dict[str, str]) -> None:
+        self.message = self.error = ""
+        found = await self._admin()
+        if found is None:
+            return
+        auth, user = found
+        actor = admin.Actor(user.id, user.email)
+        try:
+            movie_id = int(form.get("movie_id", ""))
+            if hide:
+                changed = await admin.hide_movie(
+                    movie_id=movie_id,
+                    reason=form.get("reason", ""),
+                    actor=actor,
+                    db=get_root().db,
+                )
+                self.message = await auth._say(
+                    N_("{title} is hidden: no one can vote for it."), title=changed.title
+                )
+            else:
+                changed = await admin.unhide_movie(
+                    movie_id=movie_id,
+                    reason=form.get("reason") or None,
+                    actor=actor,
+                    db=get_root().db,
+                )
+                self.message = await auth._say(
+                    N_("{title} is back in the vote."), title=changed.title
+                )
+        except ValueError:
+            self.error = await auth._say(N_("Choose a movie first."))
+        except DomainError as exc:
+            self.error = await auth._explain(exc)
+        await self._read()
 
     @rx.event
     async def search(self, value: str) -> None:
@@ -177,6 +245,61 @@ def _action_form(
     )
 
 
+def _movie_form(
+    movie: rx.vars.ObjectVar[dict[str, Any]],
+    handler: rx.EventHandler,
+    label: rx.Var,
+    *,
+    hiding: bool,
+) -> rx.Component:
+    """Hide (a reason is required: it goes into the audit log) or unhide one movie."""
+    return rx.form(
+        rx.hstack(
+            rx.el.input(type="hidden", name="movie_id", value=movie["id"].to(str)),
+            rx.input(
+                name="reason",
+                placeholder=t("Reason"),
+                aria_label=t("Reason"),
+                size="1",
+                max_length=500,
+                required=hiding,
+            ),
+            rx.button(
+                label,
+                type="submit",
+                size="1",
+                variant="solid" if hiding else "soft",
+                color_scheme="red" if hiding else "gray",
+            ),
+            spacing="2",
+        ),
+        on_submit=handler,
+        reset_on_submit=True,
+    )
+
+
+def _movie_row(movie: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(movie["title"]),
+        rx.table.cell(movie["year"]),
+        rx.table.cell(
+            rx.cond(
+                movie["hidden"],
+                rx.badge(t("Hidden"), color_scheme="red"),
+                rx.badge(t("Listed"), color_scheme="green"),
+            )
+        ),
+        rx.table.cell(
+            rx.cond(
+                movie["hidden"],
+                _movie_form(movie, AdminState.unhide, t("Unhide"), hiding=False),
+                _movie_form(movie, AdminState.hide, t("Hide"), hiding=True),
+            )
+        ),
+        class_name="movie-row",
+    )
+
+
 def _member_row(member: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
     return rx.table.row(
         rx.table.cell(member["email"]),
@@ -255,6 +378,33 @@ def _members() -> rx.Component:
     )
 
 
+def _catalogue() -> rx.Component:
+    return rx.vstack(
+        rx.heading(t("Catalogue"), size="5", as_="h2"),
+        rx.text(
+            t("A hidden movie leaves the catalogue and cannot be voted for; its votes stay."),
+            size="2",
+            color_scheme="gray",
+        ),
+        rx.input(
+            placeholder=t("Search by title"),
+            aria_label=t("Search by title"),
+            value=AdminState.movie_query,
+            on_change=AdminState.search_movies.debounce(300),
+            type="search",
+            width="100%",
+            max_width="24em",
+        ),
+        rx.text(nt("{n} movie", "{n} movies", AdminState.movie_total), size="2", id="movie-count"),
+        _table(
+            [t("Title"), t("Year"), t("Status"), t("Action")],
+            rx.foreach(AdminState.movies, _movie_row),
+        ),
+        width="100%",
+        spacing="3",
+    )
+
+
 def _audit() -> rx.Component:
     return rx.vstack(
         rx.hstack(
@@ -308,6 +458,7 @@ def admin_page() -> rx.Component:
                         ),
                     ),
                     _members(),
+                    _catalogue(),
                     _audit(),
                     spacing="6",
                     width="100%",

@@ -1,4 +1,5 @@
-"""Admins: the role, blocking members, and the audit log every admin action writes.
+"""Admins: the role, blocking members, hiding movies, and the audit log every admin action
+writes.
 
 Each action changes its rows with conditional UPDATEs and writes its audit row in the same
 transaction: the change and its record commit together or not at all, and two admins (or an
@@ -19,8 +20,19 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from movievote.db import Database
-from movievote.errors import N_, InvalidInput, MemberNotFound
-from movievote.models import AuditEntry, AuditLog, AuditPage, MemberPage, MemberPublic, User, utcnow
+from movievote.errors import N_, InvalidInput, MemberNotFound, MovieNotFound
+from movievote.models import (
+    AdminMovie,
+    AdminMoviePage,
+    AuditEntry,
+    AuditLog,
+    AuditPage,
+    MemberPage,
+    MemberPublic,
+    Movie,
+    User,
+    utcnow,
+)
 from movievote.models import Session as SessionRow
 from movievote.services.accounts import account_key
 from movievote.text import storable
@@ -28,6 +40,7 @@ from movievote.text import storable
 users_t = User.__table__  # type: ignore[attr-defined]
 sessions_t = SessionRow.__table__  # type: ignore[attr-defined]
 audit_t = AuditLog.__table__  # type: ignore[attr-defined]
+movies_t = Movie.__table__  # type: ignore[attr-defined]
 
 MAX_PAGE_SIZE = 100
 MAX_REASON_CHARS = 500
@@ -159,11 +172,16 @@ async def revoke_admin(*, email: str, actor: Actor, db: Database) -> bool:
     return await _set_admin(email=email, admin=False, actor=actor, db=db)
 
 
-def _reason(reason: str | None, *, required: bool) -> str | None:
+def _reason(
+    reason: str | None,
+    *,
+    required: bool,
+    missing: str = N_("Give a reason for blocking the member."),
+) -> str | None:
     text = storable((reason or "").strip(), field="reason")
     if not text:
         if required:
-            raise InvalidInput(N_("Give a reason for blocking the member."), field="reason")
+            raise InvalidInput(missing, field="reason")
         return None
     if len(text) > MAX_REASON_CHARS:
         raise InvalidInput(
@@ -244,6 +262,89 @@ async def unblock_member(
         return await _read_member(conn, user_id)
 
 
+_MOVIE_COLUMNS = (movies_t.c.id, movies_t.c.title, movies_t.c.year, movies_t.c.hidden_at)
+
+
+def _movie(row: Any) -> AdminMovie:
+    return AdminMovie(
+        id=row.id,
+        title=row.title,
+        year=row.year,
+        hidden=row.hidden_at is not None,
+        hidden_at=row.hidden_at,
+    )
+
+
+async def _read_movie(conn: AsyncConnection, movie_id: int) -> AdminMovie:
+    row = (await conn.execute(sa.select(*_MOVIE_COLUMNS).where(movies_t.c.id == movie_id))).first()
+    if row is None:
+        raise MovieNotFound(N_("There is no movie with id {movie_id}."), movie_id=str(movie_id))
+    return _movie(row)
+
+
+async def hide_movie(*, movie_id: int, reason: str, actor: Actor, db: Database) -> AdminMovie:
+    """Take a movie out of the public catalogue and the vote (the votes already cast for it
+    stay, and so does its place in the rankings), in one transaction with its audit row.
+    Hiding a hidden movie changes nothing (and records nothing)."""
+    why = _reason(reason, required=True, missing=N_("Give a reason for hiding the movie."))
+    now = utcnow()
+    async with db.transaction() as conn:
+        hidden = (
+            await conn.execute(
+                sa.update(movies_t)
+                .where(movies_t.c.id == movie_id, movies_t.c.hidden_at.is_(None))
+                .values(hidden_at=now)
+                .returning(movies_t.c.title)
+            )
+        ).first()
+        if hidden is None:
+            return await _read_movie(conn, movie_id)
+        await _audit(
+            conn,
+            actor=actor,
+            action="movie.hide",
+            target_type="movie",
+            target_id=movie_id,
+            before={"title": hidden.title, "hidden_at": None},
+            after={"title": hidden.title, "hidden_at": _instant(now)},
+            reason=why,
+        )
+        return await _read_movie(conn, movie_id)
+
+
+async def unhide_movie(
+    *, movie_id: int, reason: str | None = None, actor: Actor, db: Database
+) -> AdminMovie:
+    """Put a hidden movie back in the catalogue and the vote; unhiding a listed movie changes
+    nothing (and records nothing)."""
+    why = _reason(reason, required=False)
+    async with db.transaction() as conn:
+        before = await conn.scalar(  # held (FOR UPDATE) so the record says what was replaced
+            sa.select(movies_t.c.hidden_at).where(movies_t.c.id == movie_id).with_for_update()
+        )
+        shown = (
+            await conn.execute(
+                sa.update(movies_t)
+                .where(movies_t.c.id == movie_id, movies_t.c.hidden_at.is_not(None))
+                .values(hidden_at=None)
+                .returning(movies_t.c.title)
+            )
+        ).first()
+        if shown is None:
+            return await _read_movie(conn, movie_id)
+        await _audit(
+            conn,
+            actor=actor,
+            action="movie.unhide",
+            target_type="movie",
+            target_id=movie_id,
+            before={"title": shown.title, "hidden_at": _instant(before)},
+            after={"title": shown.title, "hidden_at": None},
+            reason=why,
+        )
+        return await _read_movie(conn, movie_id)
+
+
 def _check_page(page: int, page_size: int) -> None:
     if page < 1:
         raise InvalidInput(N_("The page must be 1 or more."), field="page")
@@ -285,6 +386,37 @@ async def list_members(
         ).all()
     return MemberPage(
         items=[_member(row) for row in rows], total=total or 0, page=page, page_size=page_size
+    )
+
+
+async def list_movies(
+    *, q: str | None = None, page: int = 1, page_size: int = 50, db: Database
+) -> AdminMoviePage:
+    """Every movie of the catalogue, hidden ones included, by title; `q` matches part of the
+    title or the original title."""
+    _check_page(page, page_size)
+    where: list[Any] = []
+    if q and q.strip():
+        pattern = _like(storable(q.strip(), field="q"))
+        where.append(
+            sa.or_(
+                movies_t.c.title.ilike(pattern, escape="\\"),
+                movies_t.c.original_title.ilike(pattern, escape="\\"),
+            )
+        )
+    async with db.engine.connect() as conn:
+        total = await conn.scalar(sa.select(sa.func.count()).select_from(movies_t).where(*where))
+        rows = (
+            await conn.execute(
+                sa.select(*_MOVIE_COLUMNS)
+                .where(*where)
+                .order_by(movies_t.c.title, movies_t.c.id)
+                .limit(page_size)
+                .offset((page - 1) * page_size)
+            )
+        ).all()
+    return AdminMoviePage(
+        items=[_movie(row) for row in rows], total=total or 0, page=page, page_size=page_size
     )
 
 

@@ -70,6 +70,7 @@ def to_public(row: sa.RowMapping, genres: dict[int, list[str]]) -> MoviePublic:
         overview=row["overview"],
         poster_url=row["poster_url"],
         genres=genres.get(row["id"], []),
+        hidden=row.get("hidden_at") is not None,  # only `get_movie` reads it
     )
 
 
@@ -161,7 +162,8 @@ async def list_movies(
     db: Database,
 ) -> MoviePage:
     """A page of movies matching a text search (the title in `language` or in English, or the
-    original title), genre and year, with titles and overviews in `language`.
+    original title), genre and year, with titles and overviews in `language`. Movies an admin
+    hid are left out.
 
     `sort`: "title" (the title people read), "year" (newest first) or "votes" (most voted in
     `period`, a month, read from its tallies); ties by title, then id, so pages never overlap
@@ -183,7 +185,7 @@ async def list_movies(
         storable(q, field="q")
     if genre is not None:
         storable(genre, field="genre")
-    conditions: list[sa.ColumnElement[bool]] = []
+    conditions: list[sa.ColumnElement[bool]] = [movies_t.c.hidden_at.is_(None)]
     if q and q.strip():
         text = q.strip()
         titles = [movies_t.c.title, movies_t.c.original_title]
@@ -236,13 +238,14 @@ async def get_movie(
     *, movie_id: int, language: str = DEFAULT_LANGUAGE, db: Database
 ) -> MoviePublic:
     """One movie, its title and overview in `language` (English where it has no
-    translation); MovieNotFound if there is none."""
+    translation); MovieNotFound if there is none. A hidden movie is returned (a past vote for
+    it still shows its title), with `hidden` set."""
     read = in_language(checked_language(language))
     async with db.engine.connect() as conn:
         row = (
             (
                 await conn.execute(
-                    sa.select(*read.columns)
+                    sa.select(*read.columns, movies_t.c.hidden_at)
                     .select_from(read.source)
                     .where(movies_t.c.id == movie_id)
                 )
@@ -257,12 +260,17 @@ async def get_movie(
 
 
 async def list_genres(*, db: Database) -> list[str]:
-    """Every genre that at least one movie has, alphabetical."""
+    """Every genre that at least one movie of the public catalogue (not hidden) has,
+    alphabetical."""
+    listed = (
+        sa.exists()
+        .where(movie_genres_t.c.genre_id == genres_t.c.id)
+        .where(movies_t.c.id == movie_genres_t.c.movie_id)
+        .where(movies_t.c.hidden_at.is_(None))
+    )
     async with db.engine.connect() as conn:
         rows = await conn.scalars(
-            sa.select(genres_t.c.name)
-            .where(sa.exists().where(movie_genres_t.c.genre_id == genres_t.c.id))
-            .order_by(genres_t.c.name)
+            sa.select(genres_t.c.name).where(listed).order_by(genres_t.c.name)
         )
         return list(rows)
 

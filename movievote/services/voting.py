@@ -19,6 +19,7 @@ from movievote.errors import (
     AlreadyVoted,
     EmailNotVerified,
     InvalidToken,
+    MovieHidden,
     MovieNotFound,
     UserNotFound,
 )
@@ -52,7 +53,9 @@ def _cast_vote_statement(*, session: bool, verified: bool) -> sa.TextualSelect:
     """The vote in one statement, the same on PostgreSQL and SQLite. Who may vote is part of
     it, at no extra round trip: the session the token names is still open (log-out, a password
     change), the account is not blocked (a block that commits first refuses it) and, when
-    EMAIL_VERIFICATION=required, the account's address is verified."""
+    EMAIL_VERIFICATION=required, the account's address is verified. The movie must not be
+    hidden: a hide that commits first refuses the vote, so a hide racing a vote cannot let one
+    in after it."""
     account = "SELECT 1 FROM users WHERE users.id = :user_id AND users.blocked_at IS NULL"
     if session:
         account = (
@@ -75,7 +78,7 @@ def _cast_vote_statement(*, session: bool, verified: bool) -> sa.TextualSelect:
             f"""
             INSERT INTO votes (user_id, movie_id, period, created_at)
             SELECT :user_id, movies.id, :period, :created_at FROM movies
-            WHERE movies.id = :movie_id AND EXISTS ({account})
+            WHERE movies.id = :movie_id AND movies.hidden_at IS NULL AND EXISTS ({account})
             ON CONFLICT (user_id, period) DO NOTHING
             RETURNING id, movie_id, period, created_at
             """
@@ -147,7 +150,8 @@ async def cast_vote(
     callers such as the CLI and benchmarks). No row back means the user has voted already
     (AlreadyVoted), the account is blocked (AccountBlocked), the session has ended
     (InvalidToken), the address is not verified
-    (EmailNotVerified), or the movie or user does not exist.
+    (EmailNotVerified), an admin hid the movie (MovieHidden), or the movie or user does not
+    exist.
     """
     instant = now or utcnow()
     period = period_of(instant, settings.zone)
@@ -260,6 +264,14 @@ async def _raise_refusal(
             N_(
                 "Confirm your email address to vote: follow the link we sent you, or ask for a new one."
             )
+        )
+    hidden = (
+        await conn.execute(sa.select(movies_t.c.hidden_at).where(movies_t.c.id == movie_id))
+    ).first()
+    if hidden is not None and hidden.hidden_at is not None:
+        raise MovieHidden(
+            N_("This movie has been withdrawn from the vote. Choose another one."),
+            movie_id=str(movie_id),
         )
     raise MovieNotFound(
         N_("There is no movie with id {movie_id}."),

@@ -316,6 +316,9 @@ async def test_the_admin_routes_are_tagged_in_the_openapi_document(api):
         "/api/admin/members",
         "/api/admin/members/{member_id}/block",
         "/api/admin/members/{member_id}/unblock",
+        "/api/admin/movies",
+        "/api/admin/movies/{movie_id}/hide",
+        "/api/admin/movies/{movie_id}/unhide",
         "/api/admin/audit",
         "/api/admin/audit.csv",
     }

@@ -300,3 +300,42 @@ def test_the_admins_revision_upgrades_and_downgrades_exactly(tmp_path):
     with engine.connect() as conn:
         assert conn.scalar(sa.text("SELECT count(*) FROM audit_log")) == 0
     engine.dispose()
+
+
+def test_the_hidden_movies_revision_upgrades_and_downgrades_exactly(tmp_path):
+    """0004 -> 0005: every existing movie is listed (hidden_at NULL); 0005 -> 0004 gives back
+    0004's schema exactly (SQLite's AUTOINCREMENT included)."""
+    from alembic.config import Config
+
+    from alembic import command
+
+    def config(url: str) -> Config:
+        alembic = Config(str(ROOT / "alembic.ini"))
+        alembic.set_main_option("script_location", str(ROOT / "alembic"))
+        alembic.attributes.update(skip_logging=True, database_url=url)
+        return alembic
+
+    reference = _scratch_database(tmp_path, "at_0004")
+    command.upgrade(config(reference), "0004")
+    url = _scratch_database(tmp_path, "hidden")
+    command.upgrade(config(url), "0004")
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO movies (title, original_title, overview, source, external_id, "
+                "created_at, updated_at) VALUES ('Heat', 'Heat', '', 'test', '1', "
+                "'2026-11-01 00:00:00+00', '2026-11-01 00:00:00+00')"
+            )
+        )
+    command.upgrade(config(url), "0005")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT title, hidden_at FROM movies")).all() == [
+            ("Heat", None)
+        ]
+    command.downgrade(config(url), "0004")
+    assert _schema(url) == _schema(reference)
+    command.upgrade(config(url), "head")
+    with engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM movies")) == 1
+    engine.dispose()
