@@ -190,6 +190,66 @@ def _reason(
     return text
 
 
+async def _stamp(
+    conn: AsyncConnection, column: sa.Column[Any], row_id: int, now: datetime, label: sa.Column[Any]
+) -> Any:
+    """Set a row's "since when" (blocked_at, hidden_at) if it is not set: the row's label, or
+    None if it was set already (a conditional UPDATE: two admins at once change it once)."""
+    table = column.table
+    return await conn.scalar(
+        sa.update(table)
+        .where(table.c.id == row_id, column.is_(None))
+        .values({column.name: now})
+        .returning(label)
+    )
+
+
+async def _unstamp(
+    conn: AsyncConnection, column: sa.Column[Any], row_id: int, label: sa.Column[Any]
+) -> tuple[Any, datetime | None] | None:
+    """Clear a row's "since when" if it is set: (the row's label, the instant it replaced), or
+    None if it was not set. The row is held (FOR UPDATE) so the record says what it replaced."""
+    table = column.table
+    before = await conn.scalar(sa.select(column).where(table.c.id == row_id).with_for_update())
+    cleared = await conn.scalar(
+        sa.update(table)
+        .where(table.c.id == row_id, column.is_not(None))
+        .values({column.name: None})
+        .returning(label)
+    )
+    return None if cleared is None else (cleared, before)
+
+
+async def _search(
+    conn: AsyncConnection,
+    columns: Sequence[Any],
+    *,
+    searched: Sequence[sa.Column[Any]],
+    q: str | None,
+    order: Sequence[Any],
+    page: int,
+    page_size: int,
+) -> tuple[int, Sequence[Any]]:
+    """A page of rows whose `searched` columns hold `q` (any case), and how many there are."""
+    _check_page(page, page_size)
+    table = searched[0].table
+    where: list[Any] = []
+    if q and q.strip():
+        pattern = _like(storable(q.strip(), field="q"))
+        where.append(sa.or_(*(c.ilike(pattern, escape="\\") for c in searched)))
+    total = await conn.scalar(sa.select(sa.func.count()).select_from(table).where(*where))
+    rows = (
+        await conn.execute(
+            sa.select(*columns)
+            .where(*where)
+            .order_by(*order)
+            .limit(page_size)
+            .offset((page - 1) * page_size)
+        )
+    ).all()
+    return total or 0, rows
+
+
 async def block_member(*, user_id: int, reason: str, actor: Actor, db: Database) -> MemberPublic:
     """Block a member: no log-in, no vote, every open session ended, in one transaction with
     its audit row. Blocking a blocked member changes nothing (and records nothing)."""
@@ -198,15 +258,8 @@ async def block_member(*, user_id: int, reason: str, actor: Actor, db: Database)
         raise InvalidInput(N_("You cannot block your own account."), field="user_id")
     now = utcnow()
     async with db.transaction() as conn:
-        blocked = (
-            await conn.execute(
-                sa.update(users_t)
-                .where(users_t.c.id == user_id, users_t.c.blocked_at.is_(None))
-                .values(blocked_at=now)
-                .returning(users_t.c.email)
-            )
-        ).first()
-        if blocked is None:
+        email = await _stamp(conn, users_t.c.blocked_at, user_id, now, users_t.c.email)
+        if email is None:
             return await _read_member(conn, user_id)
         ended = await conn.execute(
             sa.update(sessions_t)
@@ -219,9 +272,9 @@ async def block_member(*, user_id: int, reason: str, actor: Actor, db: Database)
             action="member.block",
             target_type="user",
             target_id=user_id,
-            before={"email": blocked.email, "blocked_at": None},
+            before={"email": email, "blocked_at": None},
             after={
-                "email": blocked.email,
+                "email": email,
                 "blocked_at": _instant(now),
                 "sessions_ended": ended.rowcount,
             },
@@ -236,27 +289,18 @@ async def unblock_member(
     """Let a blocked member log in and vote again (their ended sessions stay ended)."""
     why = _reason(reason, required=False)
     async with db.transaction() as conn:
-        before = await conn.scalar(  # held (FOR UPDATE) so the record says what was replaced
-            sa.select(users_t.c.blocked_at).where(users_t.c.id == user_id).with_for_update()
-        )
-        unblocked = (
-            await conn.execute(
-                sa.update(users_t)
-                .where(users_t.c.id == user_id, users_t.c.blocked_at.is_not(None))
-                .values(blocked_at=None)
-                .returning(users_t.c.email)
-            )
-        ).first()
-        if unblocked is None:
+        cleared = await _unstamp(conn, users_t.c.blocked_at, user_id, users_t.c.email)
+        if cleared is None:
             return await _read_member(conn, user_id)
+        email, before = cleared
         await _audit(
             conn,
             actor=actor,
             action="member.unblock",
             target_type="user",
             target_id=user_id,
-            before={"email": unblocked.email, "blocked_at": _instant(before)},
-            after={"email": unblocked.email, "blocked_at": None},
+            before={"email": email, "blocked_at": _instant(before)},
+            after={"email": email, "blocked_at": None},
             reason=why,
         )
         return await _read_member(conn, user_id)
@@ -289,15 +333,8 @@ async def hide_movie(*, movie_id: int, reason: str, actor: Actor, db: Database) 
     why = _reason(reason, required=True, missing=N_("Give a reason for hiding the movie."))
     now = utcnow()
     async with db.transaction() as conn:
-        hidden = (
-            await conn.execute(
-                sa.update(movies_t)
-                .where(movies_t.c.id == movie_id, movies_t.c.hidden_at.is_(None))
-                .values(hidden_at=now)
-                .returning(movies_t.c.title)
-            )
-        ).first()
-        if hidden is None:
+        title = await _stamp(conn, movies_t.c.hidden_at, movie_id, now, movies_t.c.title)
+        if title is None:
             return await _read_movie(conn, movie_id)
         await _audit(
             conn,
@@ -305,8 +342,8 @@ async def hide_movie(*, movie_id: int, reason: str, actor: Actor, db: Database) 
             action="movie.hide",
             target_type="movie",
             target_id=movie_id,
-            before={"title": hidden.title, "hidden_at": None},
-            after={"title": hidden.title, "hidden_at": _instant(now)},
+            before={"title": title, "hidden_at": None},
+            after={"title": title, "hidden_at": _instant(now)},
             reason=why,
         )
         return await _read_movie(conn, movie_id)
@@ -319,27 +356,18 @@ async def unhide_movie(
     nothing (and records nothing)."""
     why = _reason(reason, required=False)
     async with db.transaction() as conn:
-        before = await conn.scalar(  # held (FOR UPDATE) so the record says what was replaced
-            sa.select(movies_t.c.hidden_at).where(movies_t.c.id == movie_id).with_for_update()
-        )
-        shown = (
-            await conn.execute(
-                sa.update(movies_t)
-                .where(movies_t.c.id == movie_id, movies_t.c.hidden_at.is_not(None))
-                .values(hidden_at=None)
-                .returning(movies_t.c.title)
-            )
-        ).first()
-        if shown is None:
+        cleared = await _unstamp(conn, movies_t.c.hidden_at, movie_id, movies_t.c.title)
+        if cleared is None:
             return await _read_movie(conn, movie_id)
+        title, before = cleared
         await _audit(
             conn,
             actor=actor,
             action="movie.unhide",
             target_type="movie",
             target_id=movie_id,
-            before={"title": shown.title, "hidden_at": _instant(before)},
-            after={"title": shown.title, "hidden_at": None},
+            before={"title": title, "hidden_at": _instant(before)},
+            after={"title": title, "hidden_at": None},
             reason=why,
         )
         return await _read_movie(conn, movie_id)
@@ -363,29 +391,18 @@ async def list_members(
     *, q: str | None = None, page: int = 1, page_size: int = 50, db: Database
 ) -> MemberPage:
     """Members, oldest account first; `q` matches part of the address or the display name."""
-    _check_page(page, page_size)
-    where: list[Any] = []
-    if q and q.strip():
-        pattern = _like(storable(q.strip(), field="q"))
-        where.append(
-            sa.or_(
-                users_t.c.email.ilike(pattern, escape="\\"),
-                users_t.c.display_name.ilike(pattern, escape="\\"),
-            )
-        )
     async with db.engine.connect() as conn:
-        total = await conn.scalar(sa.select(sa.func.count()).select_from(users_t).where(*where))
-        rows = (
-            await conn.execute(
-                sa.select(*_member_columns())
-                .where(*where)
-                .order_by(users_t.c.id)
-                .limit(page_size)
-                .offset((page - 1) * page_size)
-            )
-        ).all()
+        total, rows = await _search(
+            conn,
+            _member_columns(),
+            searched=(users_t.c.email, users_t.c.display_name),
+            q=q,
+            order=(users_t.c.id,),
+            page=page,
+            page_size=page_size,
+        )
     return MemberPage(
-        items=[_member(row) for row in rows], total=total or 0, page=page, page_size=page_size
+        items=[_member(row) for row in rows], total=total, page=page, page_size=page_size
     )
 
 
@@ -394,29 +411,18 @@ async def list_movies(
 ) -> AdminMoviePage:
     """Every movie of the catalogue, hidden ones included, by title; `q` matches part of the
     title or the original title."""
-    _check_page(page, page_size)
-    where: list[Any] = []
-    if q and q.strip():
-        pattern = _like(storable(q.strip(), field="q"))
-        where.append(
-            sa.or_(
-                movies_t.c.title.ilike(pattern, escape="\\"),
-                movies_t.c.original_title.ilike(pattern, escape="\\"),
-            )
-        )
     async with db.engine.connect() as conn:
-        total = await conn.scalar(sa.select(sa.func.count()).select_from(movies_t).where(*where))
-        rows = (
-            await conn.execute(
-                sa.select(*_MOVIE_COLUMNS)
-                .where(*where)
-                .order_by(movies_t.c.title, movies_t.c.id)
-                .limit(page_size)
-                .offset((page - 1) * page_size)
-            )
-        ).all()
+        total, rows = await _search(
+            conn,
+            _MOVIE_COLUMNS,
+            searched=(movies_t.c.title, movies_t.c.original_title),
+            q=q,
+            order=(movies_t.c.title, movies_t.c.id),
+            page=page,
+            page_size=page_size,
+        )
     return AdminMoviePage(
-        items=[_movie(row) for row in rows], total=total or 0, page=page, page_size=page_size
+        items=[_movie(row) for row in rows], total=total, page=page, page_size=page_size
     )
 
 
