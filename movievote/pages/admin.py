@@ -213,63 +213,33 @@ def _yes(flag: rx.Var) -> rx.Component:
 
 
 def _action_form(
-    member: rx.vars.ObjectVar[dict[str, Any]],
+    row: rx.vars.ObjectVar[dict[str, Any]],
+    field: str,
     handler: rx.EventHandler,
     label: rx.Var,
     *,
-    blocking: bool,
+    strong: bool,
 ) -> rx.Component:
-    """Block (a reason is required: it goes into the audit log) or unblock one member."""
+    """One admin action on one row (block or unblock a member, hide or unhide a movie): the
+    row's id in `field`, and a reason, required for the `strong` action (it goes into the
+    audit log)."""
     return rx.form(
         rx.hstack(
-            rx.el.input(type="hidden", name="member_id", value=member["id"].to(str)),
+            rx.el.input(type="hidden", name=field, value=row["id"].to(str)),
             rx.input(
                 name="reason",
                 placeholder=t("Reason"),
                 aria_label=t("Reason"),
                 size="1",
                 max_length=500,
-                required=blocking,
+                required=strong,
             ),
             rx.button(
                 label,
                 type="submit",
                 size="1",
-                variant="solid" if blocking else "soft",
-                color_scheme="red" if blocking else "gray",
-            ),
-            spacing="2",
-        ),
-        on_submit=handler,
-        reset_on_submit=True,
-    )
-
-
-def _movie_form(
-    movie: rx.vars.ObjectVar[dict[str, Any]],
-    handler: rx.EventHandler,
-    label: rx.Var,
-    *,
-    hiding: bool,
-) -> rx.Component:
-    """Hide (a reason is required: it goes into the audit log) or unhide one movie."""
-    return rx.form(
-        rx.hstack(
-            rx.el.input(type="hidden", name="movie_id", value=movie["id"].to(str)),
-            rx.input(
-                name="reason",
-                placeholder=t("Reason"),
-                aria_label=t("Reason"),
-                size="1",
-                max_length=500,
-                required=hiding,
-            ),
-            rx.button(
-                label,
-                type="submit",
-                size="1",
-                variant="solid" if hiding else "soft",
-                color_scheme="red" if hiding else "gray",
+                variant="solid" if strong else "soft",
+                color_scheme="red" if strong else "gray",
             ),
             spacing="2",
         ),
@@ -292,8 +262,8 @@ def _movie_row(movie: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
         rx.table.cell(
             rx.cond(
                 movie["hidden"],
-                _movie_form(movie, AdminState.unhide, t("Unhide"), hiding=False),
-                _movie_form(movie, AdminState.hide, t("Hide"), hiding=True),
+                _action_form(movie, "movie_id", AdminState.unhide, t("Unhide"), strong=False),
+                _action_form(movie, "movie_id", AdminState.hide, t("Hide"), strong=True),
             )
         ),
         class_name="movie-row",
@@ -316,8 +286,8 @@ def _member_row(member: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
         rx.table.cell(
             rx.cond(
                 member["blocked"],
-                _action_form(member, AdminState.unblock, t("Unblock"), blocking=False),
-                _action_form(member, AdminState.block, t("Block"), blocking=True),
+                _action_form(member, "member_id", AdminState.unblock, t("Unblock"), strong=False),
+                _action_form(member, "member_id", AdminState.block, t("Block"), strong=True),
             )
         ),
         class_name="member-row",
