@@ -188,6 +188,11 @@ class Vote(SQLModel, table=True):
     movie_id: int = Field(foreign_key="movies.id", ondelete="CASCADE", index=True)
     period: date  # the first day of the vote's month
     created_at: datetime = _created_at()
+    # An admin voided the vote (revision 0006): it stays stored and still holds the member's
+    # one vote of the month, but the tallies, rankings and results leave it out.
+    voided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    voided_by: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    void_reason: str | None = Field(default=None, sa_type=sa.Text)
 
 
 class VoteDelta(SQLModel, table=True):

@@ -146,8 +146,15 @@ def _add_votes(db: Database, table: sa.Table, keys: list[str]) -> sa.Executable:
 
 
 async def rebuild_tallies(*, db: Database) -> None:
-    """Recompute every tally from the votes themselves (repair and verification path)."""
-    votes = sa.table("votes", sa.column("period"), sa.column("movie_id"), sa.column("created_at"))
+    """Recompute every tally from the votes themselves, voided votes left out (repair and
+    verification path)."""
+    votes = sa.table(
+        "votes",
+        sa.column("period"),
+        sa.column("movie_id"),
+        sa.column("created_at"),
+        sa.column("voided_at"),
+    )
     async with db.transaction() as conn:
         if db.dialect == "postgresql":
             # maintenance, not a request: millions of votes may take longer than a request may
@@ -163,7 +170,9 @@ async def rebuild_tallies(*, db: Database) -> None:
                     votes.c.movie_id,
                     sa.func.count(),
                     sa.func.max(votes.c.created_at),
-                ).group_by(votes.c.period, votes.c.movie_id),
+                )
+                .where(votes.c.voided_at.is_(None))  # a voided vote is not counted
+                .group_by(votes.c.period, votes.c.movie_id),
             )
         )
         await conn.execute(

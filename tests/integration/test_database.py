@@ -339,3 +339,86 @@ def test_the_hidden_movies_revision_upgrades_and_downgrades_exactly(tmp_path):
     with engine.connect() as conn:
         assert conn.scalar(sa.text("SELECT count(*) FROM movies")) == 1
     engine.dispose()
+
+
+def test_the_voided_votes_revision_keeps_the_votes_counts_only_unvoided_ones_and_downgrades(
+    tmp_path,
+):
+    """0005 -> 0006: every vote kept (not voided) and its triggers count only votes that are not
+    voided (a void writes -1, a restore +1, deleting a voided vote nothing); 0006 -> 0005
+    gives back 0005's schema (SQLite rebuilds the table, so its rows' order in sqlite_master
+    may differ)."""
+    from alembic.config import Config
+
+    from alembic import command
+
+    def config(url: str) -> Config:
+        alembic = Config(str(ROOT / "alembic.ini"))
+        alembic.set_main_option("script_location", str(ROOT / "alembic"))
+        alembic.attributes.update(skip_logging=True, database_url=url)
+        return alembic
+
+    def comparable(schema: dict[str, object]) -> dict[str, object]:
+        return {**schema, "ddl": sorted(schema.get("ddl", []))}  # type: ignore[call-overload]
+
+    reference = _scratch_database(tmp_path, "at_0005")
+    command.upgrade(config(reference), "0005")
+    url = _scratch_database(tmp_path, "voided")
+    command.upgrade(config(url), "0005")
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO users (id, email, display_name, password_hash, notification_channel, "
+                "is_admin, created_at) VALUES (7, 'a@example.com', 'A', 'x', 'in_app', false, "
+                "'2026-11-01 00:00:00+00')"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO movies (id, title, original_title, overview, source, external_id, "
+                "created_at, updated_at) VALUES (3, 'Heat', 'Heat', '', 'test', '1', "
+                "'2026-11-01 00:00:00+00', '2026-11-01 00:00:00+00')"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO votes (id, user_id, movie_id, period, created_at) VALUES "
+                "(11, 7, 3, '2026-11-01', '2026-11-02 10:00:00+00')"
+            )
+        )
+        conn.execute(sa.text("DELETE FROM vote_deltas"))
+    command.upgrade(config(url), "0006")
+    deltas = sa.text("SELECT delta FROM vote_deltas ORDER BY id")
+    with engine.begin() as conn:
+        assert conn.execute(
+            sa.text("SELECT id, user_id, movie_id, voided_at, voided_by, void_reason FROM votes")
+        ).all() == [(11, 7, 3, None, None, None)]
+        conn.execute(
+            sa.text(
+                "UPDATE votes SET voided_at = '2026-11-03 00:00:00+00', voided_by = 7, "
+                "void_reason = 'stuffing' WHERE id = 11"
+            )
+        )
+        conn.execute(sa.text("UPDATE votes SET void_reason = 'a sock puppet' WHERE id = 11"))
+        assert list(conn.scalars(deltas)) == [-1]
+        conn.execute(sa.text("UPDATE votes SET voided_at = NULL WHERE id = 11"))
+        assert list(conn.scalars(deltas)) == [-1, 1]
+        conn.execute(sa.text("UPDATE votes SET voided_at = '2026-11-04 00:00:00+00'"))
+        conn.execute(sa.text("DELETE FROM votes"))  # a voided vote leaves no delta
+        assert list(conn.scalars(deltas)) == [-1, 1, -1]
+        conn.execute(
+            sa.text(
+                "INSERT INTO votes (id, user_id, movie_id, period, created_at) VALUES "
+                "(12, 7, 3, '2026-11-01', '2026-11-05 10:00:00+00')"
+            )
+        )
+    command.downgrade(config(url), "0005")
+    assert comparable(_schema(url)) == comparable(_schema(reference))
+    with engine.begin() as conn:
+        assert conn.execute(sa.text("SELECT id, user_id, movie_id FROM votes")).all() == [
+            (12, 7, 3)
+        ]
+        conn.execute(sa.text("DELETE FROM votes"))  # 0001's trigger is back: a delete counts
+        assert list(conn.scalars(deltas))[-2:] == [1, -1]
+    engine.dispose()
