@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     # 10 is OWASP's floor for bcrypt; each step doubles the cost (68 ms at 10 on these cores)
     bcrypt_rounds: int = Field(default=10, ge=4, le=16)
     vote_timezone: str = "UTC"
+    # after a month ends (in the vote time zone), how long admins may still void or restore its
+    # votes; then its result is published and final
+    results_grace_hours: float = Field(default=24, ge=0)
     # the language of /display when its URL names none (`?lang=pt-BR`): screens send whatever
     # Accept-Language their browser has, and nobody clicks on a TV; empty: Accept-Language
     display_language: str = Field(default="", pattern=r"^(|en|pt-BR)$")

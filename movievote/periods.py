@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -41,6 +41,12 @@ def period_start(period: date, zone: ZoneInfo) -> datetime:
 def next_vote_opens(period: date, zone: ZoneInfo) -> datetime:
     """When a user who voted in `period` may vote again."""
     return period_start(next_period(period), zone)
+
+
+def results_due(period: date, zone: ZoneInfo, grace_hours: float) -> datetime:
+    """When a month's result is final: its end in the vote time zone plus the grace period for
+    voiding (RESULTS_GRACE_HOURS). Until then its votes may be voided and restored."""
+    return next_vote_opens(period, zone).astimezone(UTC) + timedelta(hours=grace_hours)
 
 
 def format_period(period: date) -> str:
