@@ -1,11 +1,17 @@
 """Reflex configuration; the database and environment come from movievote's Settings."""
 
+import os
+
 import reflex as rx
 
 from movievote.api.origins import allowed_origins
 from movievote.config import get_settings
 
 settings = get_settings()
+# Reflex makes (and serves at /_upload/) a folder for uploaded files once a page has an upload
+# (the admin's catalogue file, which is read as it streams and never stored): in the data
+# folder, not the project's root, where the development server would watch it
+os.environ.setdefault("REFLEX_UPLOADED_FILES_DIR", str(settings.data_dir / "uploaded_files"))
 
 config = rx.Config(
     app_name="movievote",

@@ -24,7 +24,7 @@ from movievote.db import (
     get_database,
     reset_database,
 )
-from movievote.errors import MemberNotFound
+from movievote.errors import DomainError, MemberNotFound
 from movievote.languages import LANGUAGES
 from movievote.services import accounts, admin, catalogue, tallies
 
@@ -166,9 +166,15 @@ async def _run(args: argparse.Namespace) -> None:
             await tallies.rebuild_tallies(db=db)
             print("tallies rebuilt from the votes")
         elif args.command == "invite":
-            invite = await accounts.create_invite(
-                db=db, max_uses=args.uses, days=args.days if args.days > 0 else None
-            )
+            try:  # recorded in the audit log, as done by "cli"
+                invite = await admin.create_invite(
+                    max_uses=args.uses,
+                    days=args.days if args.days > 0 else None,
+                    actor=admin.CLI,
+                    db=db,
+                )
+            except DomainError as exc:
+                raise SystemExit(exc.message) from exc
             until = (
                 f"until {invite.expires_at:%Y-%m-%d %H:%M} UTC"
                 if invite.expires_at

@@ -77,6 +77,8 @@ class Settings(BaseSettings):
 
     # --- edges: request size, database time-outs, origins, headers, cache bounds ---
     max_request_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # a catalogue file an admin imports (the page's upload, POST /api/admin/catalogue/import)
+    max_upload_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     database_connect_timeout_seconds: float = Field(default=3, gt=0)
     database_pool_timeout_seconds: float = Field(default=2, gt=0)
     database_statement_timeout_seconds: float = Field(default=5, gt=0)

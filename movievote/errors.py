@@ -102,6 +102,30 @@ class MemberNotFound(DomainError):
     code = "member_not_found"
 
 
+class AlreadyVerified(DomainError):
+    """An admin asked to mail a verification link to an address that is verified already."""
+
+    code = "already_verified"
+
+
+class InviteNotFound(DomainError):
+    """An admin named an invite (by id) that does not exist."""
+
+    code = "invite_not_found"
+
+
+class SearchNotConfigured(DomainError):
+    """An external catalogue (TMDB, OMDb) was asked for without its API key set."""
+
+    code = "search_not_configured"
+
+
+class CatalogueUnreachable(DomainError):
+    """An external catalogue did not answer, refused the key, or answered nonsense."""
+
+    code = "catalogue_unreachable"
+
+
 class UserNotFound(DomainError):
     code = "user_not_found"
 

@@ -393,6 +393,114 @@ class AdminMoviePage(SQLModel):
     page_size: int
 
 
+class MovieText(SQLModel):
+    """A movie's title and overview in one language."""
+
+    title: str
+    overview: str = ""
+
+
+class MovieDetails(SQLModel):
+    """A movie as an admin edits it: every text, in English (`title`, `overview`) and in the
+    other languages (`translations`, by language; a language without one reads English)."""
+
+    id: int
+    source: str
+    external_id: str
+    title: str
+    original_title: str
+    year: int | None
+    release_date: date | None
+    overview: str
+    poster_url: str | None
+    genres: list[str]
+    translations: dict[str, MovieText]
+    hidden: bool
+
+
+class MovieEdit(SQLModel):
+    """An admin's changes to a movie: a field left out stays as it is. `year` and
+    `poster_url` may be null (none); `genres` replaces the movie's genres; a language in
+    `translations` given null (or an empty title and overview) loses its text and reads
+    English again. The rules (lengths, ranges, an https poster) are the service's."""
+
+    title: str | None = None
+    original_title: str | None = None
+    year: int | None = None
+    overview: str | None = None
+    poster_url: str | None = None
+    genres: list[str] | None = None
+    translations: dict[str, MovieText | None] | None = None
+
+
+class ExternalMovie(SQLModel):
+    """A hit of an external catalogue's search (TMDB, OMDb), and whether the catalogue has
+    it: `movie_id` (the same source and id) or `lookalike_id` (another movie with the same
+    title and year, from another source)."""
+
+    source: str
+    external_id: str
+    title: str
+    year: int | None
+    overview: str
+    poster_url: str | None
+    movie_id: int | None = None
+    lookalike_id: int | None = None
+
+
+class ExternalSearch(SQLModel):
+    source: str
+    query: str
+    items: list[ExternalMovie]
+
+
+class AddedMovie(AdminMovie):
+    """A movie added from an external catalogue; `created` False: it was there (same source
+    and id) and was refreshed from the source."""
+
+    created: bool
+
+
+class FileProblem(SQLModel):
+    """An entry of an imported file that was skipped (1 is the first entry), and why."""
+
+    entry: int
+    detail: str
+
+
+class ImportSummary(SQLModel):
+    """What a catalogue file's import did: `entries` = `added` + `updated` + `skipped`."""
+
+    file: str
+    source: str
+    entries: int
+    added: int
+    updated: int
+    skipped: int
+    problems: list[FileProblem]
+
+
+class InvitePublic(SQLModel):
+    """An invite code as an admin sees it; `status`: active, used_up or expired (a revoked
+    code expired when it was revoked)."""
+
+    id: int
+    code: str
+    max_uses: int
+    uses: int
+    expires_at: datetime | None
+    created_at: datetime
+    created_by: int | None
+    status: str
+
+
+class InvitePage(SQLModel):
+    items: list[InvitePublic]
+    total: int
+    page: int
+    page_size: int
+
+
 class AuditEntry(SQLModel):
     id: int
     at: datetime

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
 
+import httpx
+
 from movievote import security
 from movievote.config import Settings, get_settings
 from movievote.db import Database, get_database, postgres_connect_args
@@ -31,7 +33,8 @@ logger = logging.getLogger(__name__)
 class Root:
     """What a serving process shares: settings, the database, the ranking cache and the
     subject that refreshes it, the broadcast that wakes API streams, the notification
-    dispatcher and the login throttle."""
+    dispatcher, the login throttle, and the HTTP client admins' catalogue searches use (TMDB,
+    OMDb; tests give it an httpx.MockTransport)."""
 
     settings: Settings
     db: Database
@@ -40,6 +43,7 @@ class Root:
     broadcast: RankingBroadcast
     dispatcher: NotificationDispatcher
     throttle: LoginThrottle
+    http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=10))
     extras: dict[str, object] = field(default_factory=dict)  # edges hang theirs here
 
 

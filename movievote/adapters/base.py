@@ -36,6 +36,21 @@ class MovieSource(Protocol):
     def movies(self) -> AsyncIterator[MovieData]: ...
 
 
+class MovieSearch(Protocol):
+    """A catalogue an admin searches by title and adds movies from, one at a time."""
+
+    name: str
+
+    async def find(self, query: str) -> list[MovieData]:
+        """The first page of hits for a title (their texts may be partial: a hit is added
+        through `fetch`)."""
+        ...
+
+    async def fetch(self, external_id: str) -> MovieData | None:
+        """One movie in full, or None if the catalogue has no movie with this id."""
+        ...
+
+
 def parse_date(text: str | None) -> date | None:
     """An ISO date, or None for the blanks and 'N/A's external APIs send."""
     if not text:

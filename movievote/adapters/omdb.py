@@ -12,6 +12,7 @@ import httpx
 from movievote.adapters.base import MovieData, parse_date
 
 _NA = {"", "N/A"}
+IMDB_ID = re.compile(r"^tt[0-9]{5,10}$")
 
 
 def _released(text: str | None) -> Any:
@@ -49,7 +50,8 @@ class OmdbAdapter:
 
 
 class OmdbClient:
-    """Searches OMDb by title and fetches each result in full."""
+    """Searches OMDb by title and fetches each result in full (an import of `search`), or
+    finds and fetches one movie at a time (an admin's search)."""
 
     def __init__(
         self,
@@ -57,7 +59,7 @@ class OmdbClient:
         http: httpx.AsyncClient,
         base_url: str,
         api_key: str,
-        search: str,
+        search: str = "",
         max_pages: int = 3,
     ) -> None:
         self.name = "omdb"
@@ -75,6 +77,27 @@ class OmdbClient:
         response.raise_for_status()
         data: dict[str, Any] = response.json()
         return data
+
+    async def find(self, query: str) -> list[MovieData]:
+        """The first page of OMDb's title search (`s=`): titles, years, posters; no plot nor
+        genres (`fetch` brings them). No hit is an empty list."""
+        data = await self._get(s=query, type="movie", page=1)
+        if data.get("Response") == "False":
+            return []
+        return [
+            self.adapter.to_movie(hit)
+            for hit in data.get("Search") or []
+            if isinstance(hit, Mapping) and hit.get("imdbID") and hit.get("Title")
+        ]
+
+    async def fetch(self, external_id: str) -> MovieData | None:
+        """One movie by its IMDb id (`i=`); None if OMDb has none (or the id is not IMDb's)."""
+        if not IMDB_ID.match(external_id):
+            return None
+        full = await self._get(i=external_id, plot="short")
+        if full.get("Response") == "False" or not full.get("imdbID"):
+            return None
+        return self.adapter.to_movie(full)
 
     async def total(self) -> int | None:
         data = await self._get(s=self.search, type="movie", page=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,8 @@ import httpx
 
 from movievote.adapters.base import MovieData, parse_date
 from movievote.languages import DEFAULT_LANGUAGE
+
+TMDB_ID = re.compile(r"^[0-9]{1,10}$")
 
 
 class TmdbAdapter:
@@ -125,6 +128,38 @@ class TmdbClient:
                 }
                 yield adapter.to_movie({**raw, "translations": texts} if texts else raw)
             page += 1
+
+    async def find(self, query: str) -> list[MovieData]:
+        """The first page of TMDB's `/search/movie` for a title, in English (genres and
+        translations come with `fetch`)."""
+        data = await self._get("/search/movie", query=query, page=1, include_adult="false")
+        adapter = TmdbAdapter(genres={}, image_base_url=self.image_base_url)
+        return [
+            adapter.to_movie(raw)
+            for raw in data.get("results") or []
+            if isinstance(raw, Mapping) and raw.get("id") and raw.get("title")
+        ]
+
+    async def fetch(self, external_id: str) -> MovieData | None:
+        """TMDB's `/movie/{id}`, with its title and overview in each of `languages`; None if
+        TMDB has no such movie (or the id is not one of TMDB's)."""
+        if not TMDB_ID.match(external_id):
+            return None
+        try:
+            raw = await self._get(f"/movie/{external_id}")
+        except httpx.HTTPStatusError as exc:
+            if exc.response.status_code == 404:
+                return None
+            raise
+        texts = {}
+        for language in self.languages:
+            other = await self._get(f"/movie/{external_id}", language=language)
+            texts[language] = {"title": other.get("title"), "overview": other.get("overview")}
+        adapter = TmdbAdapter(
+            genres=TmdbAdapter.genre_map(raw.get("genres") or []),
+            image_base_url=self.image_base_url,
+        )
+        return adapter.to_movie({**raw, "translations": texts} if texts else raw)
 
     async def _translated(self, page: int, language: str) -> dict[Any, dict[str, Any]]:
         """The titles and overviews of a discover page in a language, by TMDB id (a movie that

@@ -23,6 +23,7 @@ from movievote.config import Settings, get_settings
 from movievote.text import storable
 
 API_PREFIX = "/api"
+CATALOGUE_IMPORT = f"{API_PREFIX}/admin/catalogue/import"  # takes a whole catalogue file
 
 
 async def storable_url(request: Request) -> None:
@@ -97,6 +98,7 @@ def with_edges(app: ASGIApp, settings: Settings) -> Edges:
     from reflex_base import constants
 
     reflex = get_config()
+    upload = reflex.prepend_backend_path(str(constants.Endpoint.UPLOAD))
     build_dir = Path(prerequisites.get_web_dir()) / constants.Dirs.STATIC
     page_csp = page_policy(
         frame_ancestors=settings.frame_ancestors,
@@ -106,6 +108,8 @@ def with_edges(app: ASGIApp, settings: Settings) -> Edges:
     return Edges(
         app,
         max_body_bytes=settings.max_request_body_bytes,
+        # an admin's catalogue file: Reflex's upload route (the /admin page) and the API's
+        larger_bodies={path: settings.max_upload_bytes for path in (upload, CATALOGUE_IMPORT)},
         headers=SecurityHeaders(
             page_csp=page_csp,
             docs_csp=docs_policy(frame_ancestors=settings.frame_ancestors),

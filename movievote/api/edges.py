@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -49,9 +50,13 @@ class Edges:
         max_body_bytes: int,
         headers: SecurityHeaders,
         origins: OriginPolicy,
+        larger_bodies: Mapping[str, int] | None = None,
     ) -> None:
+        """`larger_bodies`: the paths that take bodies over `max_body_bytes` (an admin's
+        catalogue file), each with its own limit."""
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.larger_bodies = dict(larger_bodies or {})
         self.headers = headers
         self.origins = origins
 
@@ -84,10 +89,11 @@ class Edges:
                 }
             await send(message)
 
+        limit = self.larger_bodies.get(scope.get("path", ""), self.max_body_bytes)
         declared = (_header(scope, b"content-length") or "").strip()
-        if declared.isdigit() and int(declared) > self.max_body_bytes:
+        if declared.isdigit() and int(declared) > limit:
             await self._too_large(
-                send_with_headers, negotiate(_header(scope, b"accept-language"))
+                send_with_headers, negotiate(_header(scope, b"accept-language")), limit
             )  # refused before a byte of it is read
             return
         exchange = _Exchange()
@@ -96,9 +102,9 @@ class Edges:
             message = await receive()
             if message["type"] == "http.request":
                 exchange.received += len(message.get("body", b""))
-                if exchange.received > self.max_body_bytes:
+                if exchange.received > limit:
                     exchange.too_large = True
-                    raise BodyTooLarge(f"request body over {self.max_body_bytes} bytes")
+                    raise BodyTooLarge(f"request body over {limit} bytes")
             return message
 
         async def guarded_send(message: Message) -> None:
@@ -114,14 +120,16 @@ class Edges:
             if not exchange.too_large:
                 raise
         if exchange.too_large and not exchange.started:
-            await self._too_large(send_with_headers, negotiate(_header(scope, b"accept-language")))
+            await self._too_large(
+                send_with_headers, negotiate(_header(scope, b"accept-language")), limit
+            )
 
-    async def _too_large(self, send: Send, language: str) -> None:
+    async def _too_large(self, send: Send, language: str, limit: int) -> None:
         body = error_body(
             gettext(
                 language,
                 N_("The request body is larger than the limit of {count} bytes."),
-                count=self.max_body_bytes,
+                count=limit,
             ),
             "body_too_large",
         )

@@ -1,5 +1,7 @@
-"""The operators' page (`/admin`): members (search, block with a reason, unblock), the catalogue
-(search every movie, hide with a reason, unhide) and the audit log (browse, export). Every handler checks on the server, from the verified session, that the
+"""The operators' page (`/admin`): members (search, block with a reason, unblock, mail a new
+verification link), invite codes, the catalogue (search every movie, hide with a reason,
+unhide, edit; add from TMDB or OMDb; import a file: `admin_catalogue`) and the audit log
+(browse, export). Every handler checks on the server, from the verified session, that the
 browser's member is an admin: what the page shows or hides decides nothing."""
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from movievote.components.i18n import nt, t
 from movievote.components.layout import page
 from movievote.errors import N_, DomainError
 from movievote.models import User
+from movievote.pages.admin_catalogue import CatalogueTools, catalogue_tools
+from movievote.pages.admin_members import MemberTools, invites_section, resend_button
 from movievote.root import get_root
-from movievote.services import admin
+from movievote.services import admin, curation
 from movievote.state import AuthState
 
 PAGE_SIZE = 25
@@ -21,8 +25,9 @@ MOVIES_SIZE = 25
 AUDIT_SIZE = 25
 
 
-class AdminState(rx.State):
-    """What an admin sees; empty for anyone else (and every handler says no to them)."""
+class AdminState(CatalogueTools, MemberTools, rx.State):
+    """What an admin sees; empty for anyone else (and every handler says no to them). The
+    catalogue's and the members' tools are mixed in (`admin_catalogue`, `admin_members`)."""
 
     allowed: bool = False
     checked: bool = False
@@ -46,6 +51,8 @@ class AdminState(rx.State):
         if not self.allowed or user is None:
             self.members, self.audit, self.total, self.audit_total = [], [], 0, 0
             self.movies, self.movie_total = [], 0
+            self._forget_catalogue_tools()
+            self._forget_member_tools()
             return None
         return auth, user
 
@@ -77,6 +84,8 @@ class AdminState(rx.State):
             for m in members.items
         ]
         await self._read_movies()
+        await self._read_invites()
+        self.search_sources = curation.search_sources(get_root().settings)
         entries = await admin.audit_entries(page_size=AUDIT_SIZE, db=db)
         self.audit_total = entries.total
         self.audit = [
@@ -260,10 +269,22 @@ def _movie_row(movie: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
             )
         ),
         rx.table.cell(
-            rx.cond(
-                movie["hidden"],
-                _action_form(movie, "movie_id", AdminState.unhide, t("Unhide"), strong=False),
-                _action_form(movie, "movie_id", AdminState.hide, t("Hide"), strong=True),
+            rx.hstack(
+                rx.button(
+                    rx.icon("pencil", size=14),
+                    t("Edit"),
+                    on_click=AdminState.edit(movie["id"].to(int)),
+                    size="1",
+                    variant="soft",
+                    class_name="edit-movie",
+                ),
+                rx.cond(
+                    movie["hidden"],
+                    _action_form(movie, "movie_id", AdminState.unhide, t("Unhide"), strong=False),
+                    _action_form(movie, "movie_id", AdminState.hide, t("Hide"), strong=True),
+                ),
+                spacing="2",
+                align="center",
             )
         ),
         class_name="movie-row",
@@ -274,7 +295,9 @@ def _member_row(member: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
     return rx.table.row(
         rx.table.cell(member["email"]),
         rx.table.cell(member["name"]),
-        rx.table.cell(_yes(member["verified"])),
+        rx.table.cell(
+            rx.cond(member["verified"], _yes(member["verified"]), resend_button(AdminState, member))
+        ),
         rx.table.cell(_yes(member["admin"])),
         rx.table.cell(
             rx.cond(
@@ -370,6 +393,7 @@ def _catalogue() -> rx.Component:
             [t("Title"), t("Year"), t("Status"), t("Action")],
             rx.foreach(AdminState.movies, _movie_row),
         ),
+        catalogue_tools(AdminState, _table),
         width="100%",
         spacing="3",
     )
@@ -407,27 +431,36 @@ def admin_page() -> rx.Component:
             rx.cond(
                 AdminState.allowed,
                 rx.vstack(
-                    rx.cond(
-                        AdminState.message != "",
-                        rx.callout(
-                            AdminState.message,
-                            icon="circle_check",
-                            color_scheme="green",
-                            role="status",
-                            id="admin-message",
+                    rx.vstack(  # stays in view: the outcome of a button far down the page
+                        rx.cond(
+                            AdminState.message != "",
+                            rx.callout(
+                                AdminState.message,
+                                icon="circle_check",
+                                color_scheme="green",
+                                role="status",
+                                id="admin-message",
+                            ),
                         ),
-                    ),
-                    rx.cond(
-                        AdminState.error != "",
-                        rx.callout(
-                            AdminState.error,
-                            icon="triangle_alert",
-                            color_scheme="red",
-                            role="alert",
-                            id="admin-error",
+                        rx.cond(
+                            AdminState.error != "",
+                            rx.callout(
+                                AdminState.error,
+                                icon="triangle_alert",
+                                color_scheme="red",
+                                role="alert",
+                                id="admin-error",
+                            ),
                         ),
+                        position="sticky",
+                        top="4em",
+                        z_index="5",
+                        background_color="var(--color-background)",
+                        width="100%",
+                        spacing="2",
                     ),
                     _members(),
+                    invites_section(AdminState, _table),
                     _catalogue(),
                     _audit(),
                     spacing="6",

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, overload
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import select
 
 from movievote.config import Channel, Settings
@@ -51,6 +53,7 @@ from movievote.text import cleaned, is_storable
 PASSWORD_MIN_CHARS = 8
 CHANNELS: tuple[Channel, ...] = ("email", "sms", "in_app")
 VERIFY, RESET = "verify", "reset"
+InTransaction = Callable[[AsyncConnection], Awaitable[None]]  # more work in a transaction
 
 users_t = User.__table__  # type: ignore[attr-defined]
 sessions_t = Session.__table__  # type: ignore[attr-defined]
@@ -312,6 +315,37 @@ async def _use_invite(conn: Any, code: str, now: datetime) -> None:
         raise SignupClosed(N_("This invite code is not valid: it is unknown, used up or expired."))
 
 
+MAX_INVITE_USES = 100_000
+
+
+async def insert_invite(
+    conn: AsyncConnection,
+    *,
+    max_uses: int = 1,
+    days: float | None = 14,
+    created_by: int | None = None,
+) -> Any:
+    """A new invite code in the caller's transaction (an admin's commits with its audit row):
+    usable `max_uses` times for `days` days (None: no expiry). The row inserted."""
+    if not 1 <= max_uses <= MAX_INVITE_USES:
+        raise InvalidInput(N_("An invite is usable 1 to 100,000 times."), field="max_uses")
+    now = utcnow()
+    return (
+        await conn.execute(
+            sa.insert(invites_t)
+            .values(
+                code=new_secret()[:16],
+                max_uses=max_uses,
+                uses=0,
+                expires_at=now + timedelta(days=days) if days else None,
+                created_by=created_by,
+                created_at=now,
+            )
+            .returning(*invites_t.c)
+        )
+    ).one()
+
+
 async def create_invite(
     *,
     max_uses: int = 1,
@@ -319,22 +353,11 @@ async def create_invite(
     created_by: int | None = None,
     db: Database,
 ) -> Invite:
-    """A new invite code usable `max_uses` times for `days` days (None: no expiry)."""
-    if not 1 <= max_uses <= 100_000:
-        raise InvalidInput(N_("An invite is usable 1 to 100,000 times."), field="max_uses")
-    invite = Invite(
-        code=new_secret()[:16],
-        max_uses=max_uses,
-        uses=0,
-        expires_at=utcnow() + timedelta(days=days) if days else None,
-        created_by=created_by,
-        created_at=utcnow(),
-    )
-    async with db.session() as session:
-        session.add(invite)
-        await session.commit()
-        await session.refresh(invite)
-    return invite
+    """A new invite code usable `max_uses` times for `days` days (None: no expiry), with no
+    audit row (admins and the CLI go through `admin.create_invite`, which records one)."""
+    async with db.transaction() as conn:
+        row = await insert_invite(conn, max_uses=max_uses, days=days, created_by=created_by)
+    return Invite(**row._mapping)
 
 
 def link_url(base_url: str, purpose: str, token: str) -> str:
@@ -351,10 +374,12 @@ async def _mail_link(
     base_url: str,
     kind: str,
     quiet_when_limited: bool = False,
+    also: InTransaction | None = None,
 ) -> None:
     """Create a one-time link and mail it (in the background: the caller's answer does not
     wait for, or reveal, the mail server). At most VERIFICATION_EMAILS_PER_HOUR links of a
-    purpose per account per hour: past that TooManyAttempts, or nothing when `quiet`."""
+    purpose per account per hour: past that TooManyAttempts, or nothing when `quiet`.
+    `also` runs in the link's transaction (an admin's audit row)."""
     now = utcnow()
     lifetime = (
         timedelta(hours=settings.verification_link_hours)
@@ -401,6 +426,8 @@ async def _mail_link(
                 expires_at=now + lifetime,
             )
         )
+        if also is not None:
+            await also(conn)
         contact = (
             await conn.execute(
                 sa.select(
@@ -435,10 +462,16 @@ async def _mail_link(
 
 
 async def resend_verification(
-    *, user_id: int, base_url: str, settings: Settings, db: Database
+    *,
+    user_id: int,
+    base_url: str,
+    settings: Settings,
+    db: Database,
+    also: InTransaction | None = None,
 ) -> bool:
     """Mail a new verification link; False if the address is verified already.
-    TooManyAttempts past VERIFICATION_EMAILS_PER_HOUR."""
+    TooManyAttempts past VERIFICATION_EMAILS_PER_HOUR. `also` runs in the link's
+    transaction (an admin's audit row)."""
     user = await get_user(user_id=user_id, db=db)
     if user.email_verified_at is not None:
         return False
@@ -449,6 +482,7 @@ async def resend_verification(
         purpose=VERIFY,
         base_url=base_url,
         kind="verify_email",
+        also=also,
     )
     return True
 

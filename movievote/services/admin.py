@@ -1,5 +1,5 @@
-"""Admins: the role, blocking members, hiding movies, and the audit log every admin action
-writes.
+"""Admins: the role, blocking members, hiding movies, members' verification links, invite
+codes, and the audit log every admin action writes (the catalogue's editing is `curation`).
 
 Each action changes its rows with conditional UPDATEs and writes its audit row in the same
 transaction: the change and its record commit together or not at all, and two admins (or an
@@ -19,14 +19,25 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from movievote.config import Settings
 from movievote.db import Database
-from movievote.errors import N_, InvalidInput, MemberNotFound, MovieNotFound
+from movievote.errors import (
+    N_,
+    AlreadyVerified,
+    InvalidInput,
+    InviteNotFound,
+    MemberNotFound,
+    MovieNotFound,
+)
 from movievote.models import (
     AdminMovie,
     AdminMoviePage,
     AuditEntry,
     AuditLog,
     AuditPage,
+    Invite,
+    InvitePage,
+    InvitePublic,
     MemberPage,
     MemberPublic,
     Movie,
@@ -34,6 +45,7 @@ from movievote.models import (
     utcnow,
 )
 from movievote.models import Session as SessionRow
+from movievote.services import accounts
 from movievote.services.accounts import account_key
 from movievote.text import storable
 
@@ -41,6 +53,7 @@ users_t = User.__table__  # type: ignore[attr-defined]
 sessions_t = SessionRow.__table__  # type: ignore[attr-defined]
 audit_t = AuditLog.__table__  # type: ignore[attr-defined]
 movies_t = Movie.__table__  # type: ignore[attr-defined]
+invites_t = Invite.__table__  # type: ignore[attr-defined]
 
 MAX_PAGE_SIZE = 100
 MAX_REASON_CHARS = 500
@@ -70,7 +83,7 @@ class Actor:
 CLI = Actor(None, "cli")
 
 
-async def _audit(
+async def record(
     conn: AsyncConnection,
     *,
     actor: Actor,
@@ -150,7 +163,7 @@ async def _set_admin(*, email: str, admin: bool, actor: Actor, db: Database) -> 
             if await conn.scalar(sa.select(users_t.c.id).where(users_t.c.email == address)):
                 return False  # the role was already so: nothing changed, nothing to record
             raise MemberNotFound(N_("No account uses {email}."), email=address)
-        await _audit(
+        await record(
             conn,
             actor=actor,
             action="admin.grant" if admin else "admin.revoke",
@@ -266,7 +279,7 @@ async def block_member(*, user_id: int, reason: str, actor: Actor, db: Database)
             .where(sessions_t.c.user_id == user_id, sessions_t.c.ended_at.is_(None))
             .values(ended_at=now)
         )
-        await _audit(
+        await record(
             conn,
             actor=actor,
             action="member.block",
@@ -293,7 +306,7 @@ async def unblock_member(
         if cleared is None:
             return await _read_member(conn, user_id)
         email, before = cleared
-        await _audit(
+        await record(
             conn,
             actor=actor,
             action="member.unblock",
@@ -336,7 +349,7 @@ async def hide_movie(*, movie_id: int, reason: str, actor: Actor, db: Database) 
         title = await _stamp(conn, movies_t.c.hidden_at, movie_id, now, movies_t.c.title)
         if title is None:
             return await _read_movie(conn, movie_id)
-        await _audit(
+        await record(
             conn,
             actor=actor,
             action="movie.hide",
@@ -360,7 +373,7 @@ async def unhide_movie(
         if cleared is None:
             return await _read_movie(conn, movie_id)
         title, before = cleared
-        await _audit(
+        await record(
             conn,
             actor=actor,
             action="movie.unhide",
@@ -476,3 +489,152 @@ async def audit_csv(*, db: Database) -> AsyncIterator[str]:
         result = await conn.stream(sa.select(*columns).order_by(audit_t.c.id))
         async for rows in result.partitions(CSV_BATCH_ROWS):
             yield _csv_lines(rows)
+
+
+# --- members: their verification link, invite codes ---
+
+
+async def resend_verification(
+    *, user_id: int, base_url: str, actor: Actor, settings: Settings, db: Database
+) -> MemberPublic:
+    """Mail a member a new link to confirm their address (the mail sign-up sends), with its
+    audit row in the link's transaction. AlreadyVerified if the address is verified;
+    TooManyAttempts past VERIFICATION_EMAILS_PER_HOUR (the member's own requests count too:
+    an admin cannot flood an inbox either)."""
+    async with db.engine.connect() as conn:
+        member = await _read_member(conn, user_id)
+    verified = AlreadyVerified(
+        N_("{email} is verified already: there is no link to send."), email=member.email
+    )
+    if member.verified:
+        raise verified
+
+    async def audited(conn: AsyncConnection) -> None:
+        await record(
+            conn,
+            actor=actor,
+            action="member.resend_verification",
+            target_type="user",
+            target_id=user_id,
+            before=None,
+            after={"email": member.email},
+        )
+
+    sent = await accounts.resend_verification(
+        user_id=user_id, base_url=base_url, settings=settings, db=db, also=audited
+    )
+    if not sent:  # verified between the two reads
+        raise verified
+    return member
+
+
+MAX_INVITE_DAYS = 3650
+
+
+def _invite(row: Any, now: datetime) -> InvitePublic:
+    if row.expires_at is not None and row.expires_at <= now:
+        status = "expired"
+    elif row.uses >= row.max_uses:
+        status = "used_up"
+    else:
+        status = "active"
+    return InvitePublic(
+        id=row.id,
+        code=row.code,
+        max_uses=row.max_uses,
+        uses=row.uses,
+        expires_at=row.expires_at,
+        created_at=row.created_at,
+        created_by=row.created_by,
+        status=status,
+    )
+
+
+def _invite_record(row: Any) -> dict[str, Any]:
+    return {"code": row.code, "max_uses": row.max_uses, "expires_at": _instant(row.expires_at)}
+
+
+async def create_invite(
+    *, max_uses: int = 1, days: float | None = 14, actor: Actor, db: Database
+) -> InvitePublic:
+    """A new invite code (SIGNUP_MODE=invite) usable `max_uses` times for `days` days (None:
+    no expiry), with its audit row in the same transaction."""
+    if days is not None and not 0 < days <= MAX_INVITE_DAYS:
+        raise InvalidInput(
+            N_("An invite lasts more than 0 and at most {count} days, or has no expiry."),
+            field="days",
+            count=MAX_INVITE_DAYS,
+        )
+    async with db.transaction() as conn:
+        row = await accounts.insert_invite(conn, max_uses=max_uses, days=days, created_by=actor.id)
+        await record(
+            conn,
+            actor=actor,
+            action="invite.create",
+            target_type="invite",
+            target_id=row.id,
+            before=None,
+            after=_invite_record(row),
+        )
+    return _invite(row, utcnow())
+
+
+async def list_invites(*, page: int = 1, page_size: int = 50, db: Database) -> InvitePage:
+    """Invite codes, newest first, with their uses and whether they still admit anyone."""
+    _check_page(page, page_size)
+    async with db.engine.connect() as conn:
+        total = await conn.scalar(sa.select(sa.func.count()).select_from(invites_t))
+        rows = (
+            await conn.execute(
+                sa.select(invites_t)
+                .order_by(invites_t.c.created_at.desc(), invites_t.c.id.desc())
+                .limit(page_size)
+                .offset((page - 1) * page_size)
+            )
+        ).all()
+    now = utcnow()
+    return InvitePage(
+        items=[_invite(row, now) for row in rows],
+        total=total or 0,
+        page=page,
+        page_size=page_size,
+    )
+
+
+async def revoke_invite(*, invite_id: int, actor: Actor, db: Database) -> InvitePublic:
+    """End an invite code now (it expires at once: sign-ups already made stay), with its audit
+    row. Revoking an expired code changes and records nothing."""
+    now = utcnow()
+    async with db.transaction() as conn:
+        before = (
+            await conn.execute(
+                sa.select(invites_t).where(invites_t.c.id == invite_id).with_for_update()
+            )
+        ).first()
+        if before is None:
+            raise InviteNotFound(
+                N_("There is no invite with id {invite_id}."), invite_id=str(invite_id)
+            )
+        after = (
+            await conn.execute(
+                sa.update(invites_t)
+                .where(
+                    invites_t.c.id == invite_id,
+                    sa.or_(invites_t.c.expires_at.is_(None), invites_t.c.expires_at > now),
+                )
+                .values(expires_at=now)
+                .returning(*invites_t.c)
+            )
+        ).first()
+        if after is None:
+            return _invite(before, now)
+        await record(
+            conn,
+            actor=actor,
+            action="invite.revoke",
+            target_type="invite",
+            target_id=invite_id,
+            before=_invite_record(before),
+            after=_invite_record(after),
+        )
+    return _invite(after, now)

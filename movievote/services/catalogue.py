@@ -298,68 +298,75 @@ async def upsert_movies(items: Iterable[MovieData], *, db: Database) -> ImportRe
     OMDb, leaves the ones another source brought). Only the languages movievote speaks are
     kept, English being the movie's own text.
     """
+    async with db.transaction() as conn:
+        result, _ids = await upsert_in(conn, items, db=db)
+    return result
+
+
+async def upsert_in(
+    conn: AsyncConnection, items: Iterable[MovieData], *, db: Database
+) -> tuple[ImportResult, dict[tuple[str, str], int]]:
+    """`upsert_movies` in the caller's transaction (an admin's addition commits with its audit
+    row): what it did, and each movie's id by (source, external id)."""
     batch = list({(m.source, m.external_id): m for m in map(_storable_movie, items)}.values())
     result = ImportResult()
+    ids: dict[tuple[str, str], int] = {}
     if not batch:
-        return result
+        return result, ids
     now = utcnow()
-    async with db.transaction() as conn:
-        known = set(
-            tuple(row)
-            for row in (
-                await conn.execute(
-                    sa.select(movies_t.c.source, movies_t.c.external_id).where(
-                        sa.tuple_(movies_t.c.source, movies_t.c.external_id).in_(
-                            [(m.source, m.external_id) for m in batch]
-                        )
+    known = set(
+        tuple(row)
+        for row in (
+            await conn.execute(
+                sa.select(movies_t.c.source, movies_t.c.external_id).where(
+                    sa.tuple_(movies_t.c.source, movies_t.c.external_id).in_(
+                        [(m.source, m.external_id) for m in batch]
                     )
                 )
-            ).all()
-        )
-        statement = db.insert(movies_t)
-        statement = statement.on_conflict_do_update(
-            index_elements=["source", "external_id"],
-            set_={
-                name: statement.excluded[name]
-                for name in (
-                    "title",
-                    "original_title",
-                    "release_date",
-                    "year",
-                    "overview",
-                    "poster_url",
-                    "updated_at",
-                )
-            },
-        ).returning(movies_t.c.id, movies_t.c.source, movies_t.c.external_id)
-        ids: dict[tuple[str, str], int] = {}
-        for movie in batch:
-            row = (await conn.execute(statement, _movie_values(movie, now))).one()
-            ids[(row.source, row.external_id)] = row.id
-        genre_ids = await _ensure_genres(conn, db, {g for m in batch for g in m.genres})
-        await conn.execute(
-            sa.delete(movie_genres_t).where(movie_genres_t.c.movie_id.in_(ids.values()))
-        )
-        links = [
-            {"movie_id": ids[(m.source, m.external_id)], "genre_id": genre_ids[g]}
-            for m in batch
-            for g in dict.fromkeys(m.genres)
-        ]
-        if links:
-            await conn.execute(sa.insert(movie_genres_t), links)
-        texts = _translation_rows(batch, ids)
-        if texts:
-            upsert = db.insert(translations_t)
-            await conn.execute(
-                upsert.on_conflict_do_update(
-                    index_elements=["movie_id", "language"],
-                    set_={"title": upsert.excluded.title, "overview": upsert.excluded.overview},
-                ),
-                texts,
             )
+        ).all()
+    )
+    statement = db.insert(movies_t)
+    statement = statement.on_conflict_do_update(
+        index_elements=["source", "external_id"],
+        set_={
+            name: statement.excluded[name]
+            for name in (
+                "title",
+                "original_title",
+                "release_date",
+                "year",
+                "overview",
+                "poster_url",
+                "updated_at",
+            )
+        },
+    ).returning(movies_t.c.id, movies_t.c.source, movies_t.c.external_id)
+    for movie in batch:
+        row = (await conn.execute(statement, _movie_values(movie, now))).one()
+        ids[(row.source, row.external_id)] = row.id
+    genre_ids = await ensure_genres(conn, db, {g for m in batch for g in m.genres})
+    await conn.execute(sa.delete(movie_genres_t).where(movie_genres_t.c.movie_id.in_(ids.values())))
+    links = [
+        {"movie_id": ids[(m.source, m.external_id)], "genre_id": genre_ids[g]}
+        for m in batch
+        for g in dict.fromkeys(m.genres)
+    ]
+    if links:
+        await conn.execute(sa.insert(movie_genres_t), links)
+    texts = _translation_rows(batch, ids)
+    if texts:
+        upsert = db.insert(translations_t)
+        await conn.execute(
+            upsert.on_conflict_do_update(
+                index_elements=["movie_id", "language"],
+                set_={"title": upsert.excluded.title, "overview": upsert.excluded.overview},
+            ),
+            texts,
+        )
     result.updated = len(known)
     result.created = len(batch) - len(known)
-    return result
+    return result, ids
 
 
 def _translation_rows(
@@ -418,7 +425,8 @@ def _movie_values(movie: MovieData, now: object) -> dict[str, object]:
     }
 
 
-async def _ensure_genres(conn: AsyncConnection, db: Database, names: set[str]) -> dict[str, int]:
+async def ensure_genres(conn: AsyncConnection, db: Database, names: set[str]) -> dict[str, int]:
+    """The ids of these genres by name, the new ones created (in the caller's transaction)."""
     if not names:
         return {}
     await conn.execute(
