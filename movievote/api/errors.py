@@ -90,6 +90,10 @@ STATUS_OF: dict[type[errors.DomainError], int] = {
     errors.PasswordRequired: 403,
     errors.AccountBlocked: 403,
     errors.MemberNotFound: 404,
+    errors.VoteNotFound: 404,
+    errors.VoteVoided: 409,  # the vote's state refuses the change, as for a hidden movie
+    errors.VoteNotVoided: 409,
+    errors.ResultFinal: 409,
 }
 
 

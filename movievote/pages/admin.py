@@ -407,6 +407,7 @@ def admin_page() -> rx.Component:
             rx.cond(
                 AdminState.allowed,
                 rx.vstack(
+                    rx.link(t("Votes of the month"), href="/admin/votes", id="admin-votes-link"),
                     rx.cond(
                         AdminState.message != "",
                         rx.callout(
