@@ -140,6 +140,30 @@ class MovieHidden(DomainError):
     code = "movie_hidden"
 
 
+class VoteNotFound(DomainError):
+    """An admin named a vote that does not exist."""
+
+    code = "vote_not_found"
+
+
+class VoteVoided(DomainError):
+    """The vote is voided already: voiding it again would change nothing."""
+
+    code = "vote_voided"
+
+
+class VoteNotVoided(DomainError):
+    """The vote counts: there is nothing to restore."""
+
+    code = "vote_not_voided"
+
+
+class ResultFinal(DomainError):
+    """The month's result is final (its end plus RESULTS_GRACE_HOURS): its votes stay as they are."""
+
+    code = "result_final"
+
+
 class AlreadyVoted(DomainError):
     """The user has voted this period already: carries that vote and when the next one opens."""
 

@@ -339,6 +339,72 @@ class VotePublic(SQLModel):
     period: str  # YYYY-MM
     created_at: datetime
     next_vote_at: datetime
+    # set when the vote's organisers voided it: it no longer counts (it is still the month's
+    # one vote of its member)
+    voided_at: datetime | None = None
+
+
+class VoteStatus(SQLModel):
+    """A vote as an admin acts on it: counted, or voided (when, by whom, why)."""
+
+    id: int
+    period: str  # YYYY-MM
+    created_at: datetime
+    movie_id: int
+    movie_title: str
+    user_id: int
+    voided: bool
+    voided_at: datetime | None
+    voided_by: str | None  # the voiding admin's email (None: the account is gone)
+    void_reason: str | None
+
+
+class AdminVote(VoteStatus):
+    """A vote in an admin's list of a month's votes, with who cast it and the stuffing signs
+    it shows (`flags`: young_account, burst, signup_wave)."""
+
+    email: str
+    display_name: str
+    account_age_hours: float  # how old the member's account was when the vote was cast
+    verified: bool
+    flags: list[str]
+
+
+class SuspiciousMovie(SQLModel):
+    """A movie some of whose votes of the month show stuffing signs (every vote counted,
+    voided ones included: the signs say what happened, `voided` what was done about it)."""
+
+    movie_id: int
+    title: str
+    votes: int
+    voided: int
+    young_account: int
+    young_share: float  # of the movie's votes of the month, 0..1
+    burst: int
+    signup_wave: int
+    flagged: int  # votes with at least one sign
+
+
+class StuffingSigns(SQLModel):
+    """The thresholds behind each sign."""
+
+    young_account_hours: float
+    burst_votes: int
+    burst_minutes: float
+    wave_accounts: int
+    wave_minutes: float
+
+
+class MonthVotes(SQLModel):
+    period: str  # YYYY-MM
+    final: bool  # the result is final: no vote of the month may be voided or restored
+    final_at: datetime  # when it is (or was): the month's end plus RESULTS_GRACE_HOURS
+    signs: StuffingSigns
+    suspicious: list[SuspiciousMovie]
+    items: list[AdminVote]
+    total: int
+    page: int
+    page_size: int
 
 
 class RankingEntry(SQLModel):

@@ -18,6 +18,7 @@ from movievote.pages.account import (
     verify_email_page,
 )
 from movievote.pages.admin import AdminState, admin_page
+from movievote.pages.admin_votes import AdminVotesState, admin_votes_page
 from movievote.pages.auth import login, signup
 from movievote.pages.display import DisplayState, display_page
 from movievote.pages.leaderboard import LeaderboardState, leaderboard_page
@@ -72,6 +73,12 @@ app.add_page(
     account_page, route="/account", title=title(N_("Your account")), on_load=AccountState.load
 )
 app.add_page(admin_page, route="/admin", title=title(N_("Administration")), on_load=AdminState.load)
+app.add_page(
+    admin_votes_page,
+    route="/admin/votes",
+    title=title(N_("Votes of the month")),
+    on_load=AdminVotesState.load,
+)
 if notifications.outbox_path(get_settings()) is not None:  # development, no mail server
     app.add_page(
         outbox_page, route="/dev/outbox", title=title(N_("Outbox")), on_load=OutboxState.load

@@ -94,6 +94,10 @@ STATUS_OF: dict[type[errors.DomainError], int] = {
     errors.InviteNotFound: 404,
     errors.SearchNotConfigured: 503,  # the server lacks an API key: no request can succeed
     errors.CatalogueUnreachable: 502,  # TMDB or OMDb failed us
+    errors.VoteNotFound: 404,
+    errors.VoteVoided: 409,  # the vote's state refuses the change, as for a hidden movie
+    errors.VoteNotVoided: 409,
+    errors.ResultFinal: 409,
 }
 
 

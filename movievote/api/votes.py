@@ -22,6 +22,9 @@ class MyVote(BaseModel):
     vote: VotePublic | None
     can_vote: bool
     next_vote_at: datetime | None = None
+    # the vote's organisers voided this month's vote: it does not count (and it still is the
+    # month's one vote: can_vote stays false)
+    voided: bool = False
 
 
 @router.post(
@@ -60,7 +63,7 @@ async def vote(movie_id: MovieId, claims: CurrentClaims, root: RootDep) -> VoteP
 @router.get(
     "/api/votes/me",
     response_model=MyVote,
-    summary="My vote this month, and when I can vote next",
+    summary="My vote this month (and whether it was voided), and when I can vote next",
     responses={**UNAUTHORIZED},
 )
 async def my_vote(user: CurrentUser, root: RootDep) -> MyVote:
@@ -72,4 +75,5 @@ async def my_vote(user: CurrentUser, root: RootDep) -> MyVote:
         vote=cast,
         can_vote=cast is None,
         next_vote_at=cast.next_vote_at if cast else None,
+        voided=cast is not None and cast.voided_at is not None,
     )

@@ -38,9 +38,11 @@ def t(message: str, /, **params: Any) -> rx.Var:
 
 def _intl(kind: str, language: str | rx.Var, options: str = "", key: str = "") -> str:
     """JS for an `Intl` formatter made once per page and language, then reused: building one
-    costs far more than using it, and a live page formats every row at every update."""
-    memo = f"(globalThis.__mvIntl ??= {{}})[{language!s} + '|{kind}{key}']"
-    made = f"new Intl.{kind}({language!s}{', ' + options if options else ''})"
+    costs far more than using it, and a live page formats every row at every update.
+    `{language}`, not `{language!s}`: formatting the Var keeps its state with it, so a list
+    (`rx.foreach`, compiled as a component of its own) reads the page's language itself."""
+    memo = f"(globalThis.__mvIntl ??= {{}})[{language} + '|{kind}{key}']"
+    made = f"new Intl.{kind}({language}{', ' + options if options else ''})"
     return f"({memo} ??= {made})"
 
 

@@ -431,6 +431,7 @@ def admin_page() -> rx.Component:
             rx.cond(
                 AdminState.allowed,
                 rx.vstack(
+                    rx.link(t("Votes of the month"), href="/admin/votes", id="admin-votes-link"),
                     rx.vstack(  # stays in view: the outcome of a button far down the page
                         rx.cond(
                             AdminState.message != "",

@@ -66,6 +66,7 @@ class MoviesState(rx.State):
     voted_title: str = ""
     voted_period: str = ""  # YYYY-MM
     next_vote_at: str = ""  # ISO 8601
+    vote_voided: bool = False  # the organisers voided this month's vote: it does not count
     search_error: str = ""
     vote_error: str = ""
     loaded: bool = False  # False on the pre-rendered page, until the first search answers
@@ -137,7 +138,9 @@ class MoviesState(rx.State):
     def _show_vote(self, vote: VotePublic | None, title: str | None = None) -> None:
         if vote is None:
             self.voted_title = self.voted_period = self.next_vote_at = ""
+            self.vote_voided = False
             return
+        self.vote_voided = vote.voided_at is not None
         self.voted_title = title or next(
             (m["title"] for m in self.movies if m["id"] == str(vote.movie_id)),
             self.voted_title or "?",
@@ -317,49 +320,78 @@ def _status() -> rx.Component:
     this_month = rx.cond(LiveRanking.month != "", month_text(LiveRanking.month), t("this month"))
     return rx.cond(
         MoviesState.has_voted,
-        rx.callout.root(
-            rx.callout.icon(rx.icon("circle_check")),
-            rx.callout.text(
-                t(
-                    "You voted for {title} in {month}.",
-                    title=MoviesState.voted_title,
-                    month=month_text(MoviesState.voted_period),
-                ),
-                " ",
-                t(
-                    "Your next vote opens on {day}.",
-                    day=day_text(MoviesState.next_vote_at, zone),
-                ),
+        rx.cond(MoviesState.vote_voided, _voided_banner(zone), _voted_banner(zone)),
+        _not_voted(this_month),
+    )
+
+
+def _voided_banner(zone: str) -> rx.Component:
+    """The month's vote was voided by the organisers: it does not count, and it was the
+    month's one vote."""
+    return rx.callout.root(
+        rx.callout.icon(rx.icon("ban")),
+        rx.callout.text(
+            t(
+                "Your vote for {title} in {month} was voided by the vote's organisers: it does not count.",
+                title=MoviesState.voted_title,
+                month=month_text(MoviesState.voted_period),
             ),
-            color_scheme="green",
-            id="vote-banner",
-            role="status",
-            size="2",
+            " ",
+            t("Your next vote opens on {day}.", day=day_text(MoviesState.next_vote_at, zone)),
         ),
-        rx.cond(
-            AuthState.logged_in,
-            rx.cond(
-                AuthState.email_verified,
-                rx.callout(
-                    t("You have not voted in {month} yet: choose a movie below.", month=this_month),
-                    icon="vote",
-                    id="vote-status",
-                    size="2",
-                ),
-                _verify_banner(),
+        color_scheme="amber",
+        id="vote-banner",
+        role="status",
+        size="2",
+    )
+
+
+def _voted_banner(zone: str) -> rx.Component:
+    return rx.callout.root(
+        rx.callout.icon(rx.icon("circle_check")),
+        rx.callout.text(
+            t(
+                "You voted for {title} in {month}.",
+                title=MoviesState.voted_title,
+                month=month_text(MoviesState.voted_period),
             ),
-            rx.callout.root(
-                rx.callout.icon(rx.icon("log_in")),
-                rx.callout.text(
-                    t("One vote per member per month."),
-                    " ",
-                    rx.link(t("Log in to vote"), href="/login"),
-                    " · ",
-                    rx.link(t("Sign up"), href="/signup"),
-                ),
+            " ",
+            t(
+                "Your next vote opens on {day}.",
+                day=day_text(MoviesState.next_vote_at, zone),
+            ),
+        ),
+        color_scheme="green",
+        id="vote-banner",
+        role="status",
+        size="2",
+    )
+
+
+def _not_voted(this_month: rx.Var) -> rx.Component:
+    return rx.cond(
+        AuthState.logged_in,
+        rx.cond(
+            AuthState.email_verified,
+            rx.callout(
+                t("You have not voted in {month} yet: choose a movie below.", month=this_month),
+                icon="vote",
                 id="vote-status",
                 size="2",
             ),
+            _verify_banner(),
+        ),
+        rx.callout.root(
+            rx.callout.icon(rx.icon("log_in")),
+            rx.callout.text(
+                t("One vote per member per month."),
+                " ",
+                rx.link(t("Log in to vote"), href="/login"),
+                " · ",
+                rx.link(t("Sign up"), href="/signup"),
+            ),
+            id="vote-status",
+            size="2",
         ),
     )
 

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from movievote.db import Database
-from movievote.models import AllTimeTally, MonthlyTally, Movie, PeriodTotal, VoteDelta
+from movievote.models import AllTimeTally, MonthlyTally, Movie, PeriodTotal, Vote, VoteDelta
 from movievote.periods import format_period, parse_period
 
 FOLD_LOCK_KEY = 0x6D76_0001  # pg advisory lock: one fold at a time across processes
@@ -22,6 +23,7 @@ all_time_t = AllTimeTally.__table__  # type: ignore[attr-defined]
 totals_t = PeriodTotal.__table__  # type: ignore[attr-defined]
 deltas_t = VoteDelta.__table__  # type: ignore[attr-defined]
 movies_t = Movie.__table__  # type: ignore[attr-defined]
+votes_t = Vote.__table__  # type: ignore[attr-defined]
 
 
 def notify_payload(origin: str, periods: set[date]) -> str:
@@ -35,13 +37,16 @@ def parse_payload(payload: str) -> tuple[str, set[date]]:
     return origin, {parse_period(m) for m in months.split(",") if m}
 
 
-# PostgreSQL folds in one statement, server-side: no rows travel to Python and back.
+# PostgreSQL folds in one statement, server-side: no rows travel to Python and back. It returns
+# the periods whose totals changed (movie_id NULL) and the (period, movie) pairs that lost a
+# vote (a void, a deleted vote), whose reached_at `_settle_reached_at` recomputes next.
 PG_FOLD = sa.text(
     """
     WITH d AS (
         DELETE FROM vote_deltas RETURNING period, movie_id, delta, voted_at
     ), m AS (
-        SELECT period, movie_id, sum(delta)::int AS votes, max(voted_at) AS reached_at
+        SELECT period, movie_id, sum(delta)::int AS votes, max(voted_at) AS reached_at,
+               bool_or(delta < 0) AS lowered
         FROM d WHERE movie_id IN (SELECT id FROM movies) GROUP BY period, movie_id
     ), monthly AS (
         INSERT INTO monthly_tallies (period, movie_id, votes, reached_at)
@@ -55,13 +60,68 @@ PG_FOLD = sa.text(
         ON CONFLICT (movie_id) DO UPDATE
         SET votes = all_time_tallies.votes + EXCLUDED.votes,
             reached_at = GREATEST(all_time_tallies.reached_at, EXCLUDED.reached_at)
+    ), totals AS (
+        INSERT INTO period_totals (period, votes)
+        SELECT period, sum(delta)::int FROM d GROUP BY period
+        ON CONFLICT (period) DO UPDATE SET votes = period_totals.votes + EXCLUDED.votes
+        RETURNING period
     )
-    INSERT INTO period_totals (period, votes)
-    SELECT period, sum(delta)::int FROM d GROUP BY period
-    ON CONFLICT (period) DO UPDATE SET votes = period_totals.votes + EXCLUDED.votes
-    RETURNING period
+    SELECT period, NULL::int AS movie_id FROM totals
+    UNION ALL
+    SELECT period, movie_id FROM m WHERE lowered
     """
-).columns(period=sa.Date())
+).columns(period=sa.Date(), movie_id=sa.Integer())
+
+
+def _latest_vote_of_month() -> sa.ScalarSelect[object]:
+    return (
+        sa.select(sa.func.max(votes_t.c.created_at))
+        .where(
+            votes_t.c.period == monthly_t.c.period,
+            votes_t.c.movie_id == monthly_t.c.movie_id,
+            votes_t.c.voided_at.is_(None),
+        )
+        .scalar_subquery()
+    )
+
+
+# A month's reached_at from its votes (an index range scan of ix_votes_period_movie_id), and
+# the all-time one from the months, as rebuild_tallies computes them. A movie left with no
+# counted vote keeps its time: its row has 0 votes, which no ranking shows.
+_SETTLE_MONTH = (
+    sa.update(monthly_t)
+    .where(
+        monthly_t.c.period == sa.bindparam("lowered_period"),
+        monthly_t.c.movie_id == sa.bindparam("lowered_movie"),
+    )
+    .values(reached_at=sa.func.coalesce(_latest_vote_of_month(), monthly_t.c.reached_at))
+)
+_SETTLE_ALL_TIME = (
+    sa.update(all_time_t)
+    .where(all_time_t.c.movie_id == sa.bindparam("lowered_movie"))
+    .values(
+        reached_at=sa.func.coalesce(
+            sa.select(sa.func.max(monthly_t.c.reached_at))
+            .where(monthly_t.c.movie_id == all_time_t.c.movie_id, monthly_t.c.votes > 0)
+            .scalar_subquery(),
+            all_time_t.c.reached_at,
+        )
+    )
+)
+
+
+async def _settle_reached_at(conn: AsyncConnection, lowered: set[tuple[date, int]]) -> None:
+    """After a fold that took votes away: the folds' GREATEST can only move `reached_at` later,
+    but the vote that took a movie to its count may be the one just voided or deleted, so the
+    tie-break would keep its time. Recompute it, in the fold's transaction, for the
+    (period, movie) pairs that lost a vote and for those movies' all-time rows."""
+    if not lowered:
+        return
+    pairs = sorted(lowered)
+    await conn.execute(_SETTLE_MONTH, [{"lowered_period": p, "lowered_movie": m} for p, m in pairs])
+    await conn.execute(
+        _SETTLE_ALL_TIME, [{"lowered_movie": m} for m in sorted({m for _, m in pairs})]
+    )
 
 
 @dataclass
@@ -87,7 +147,11 @@ async def fold_vote_deltas(*, db: Database, origin: str = "") -> set[date]:
     if db.dialect == "postgresql":
         async with db.transaction() as conn:
             await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(FOLD_LOCK_KEY)))
-            periods = set(await conn.scalars(PG_FOLD))
+            folded = (await conn.execute(PG_FOLD)).all()
+            periods = {period for period, movie_id in folded if movie_id is None}
+            await _settle_reached_at(
+                conn, {(period, movie_id) for period, movie_id in folded if movie_id is not None}
+            )
             if periods:
                 payload = notify_payload(origin, periods)
                 await conn.execute(sa.select(sa.func.pg_notify(CHANGES_CHANNEL, payload)))
@@ -103,8 +167,11 @@ async def fold_vote_deltas(*, db: Database, origin: str = "") -> set[date]:
         if not rows:
             return set()
         monthly: dict[tuple[date, int], _Sum] = defaultdict(_Sum)
+        lowered: set[tuple[date, int]] = set()
         for period, movie_id, delta, voted_at in rows:
             monthly[(period, movie_id)].add(delta, voted_at)
+            if delta < 0:
+                lowered.add((period, movie_id))
         live = set(
             await conn.scalars(
                 sa.select(movies_t.c.id).where(movies_t.c.id.in_({m for _, m in monthly}))
@@ -129,6 +196,7 @@ async def fold_vote_deltas(*, db: Database, origin: str = "") -> set[date]:
             await conn.execute(_add_votes(db, monthly_t, ["period", "movie_id"]), month_rows)
         if movie_rows:
             await conn.execute(_add_votes(db, all_time_t, ["movie_id"]), movie_rows)
+        await _settle_reached_at(conn, {(p, m) for p, m in lowered if m in live})
         total_rows = [{"period": p, "votes": v} for p, v in sorted(totals.items())]
         await conn.execute(_add_votes(db, totals_t, ["period"]), total_rows)
     return set(totals)

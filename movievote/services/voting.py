@@ -122,13 +122,14 @@ async def _insert_vote(
 
 
 def _public(row: Sequence[Any], settings: Settings) -> VotePublic:
-    vote_id, movie_id, period, created_at = row
+    vote_id, movie_id, period, created_at, *voided = row
     return VotePublic(
         id=vote_id,
         movie_id=movie_id,
         period=format_period(period),
         created_at=created_at.astimezone(UTC),
         next_vote_at=next_vote_opens(period, settings.zone),
+        voided_at=voided[0] if voided else None,
     )
 
 
@@ -286,18 +287,19 @@ async def vote_of(
     settings: Settings,
     db: Database,
 ) -> VotePublic | None:
-    """The user's vote in a period (default: the current one), or None."""
+    """The user's vote in a period (default: the current one), or None; `voided_at` says
+    whether an admin voided it (it no longer counts, but stays the month's one vote)."""
     period = period or current_period(settings.zone)
     async with db.engine.connect() as conn:
         row = (
-            (
-                await conn.execute(
-                    sa.select(
-                        votes_t.c.id, votes_t.c.movie_id, votes_t.c.period, votes_t.c.created_at
-                    ).where(votes_t.c.user_id == user_id, votes_t.c.period == period)
-                )
+            await conn.execute(
+                sa.select(
+                    votes_t.c.id,
+                    votes_t.c.movie_id,
+                    votes_t.c.period,
+                    votes_t.c.created_at,
+                    votes_t.c.voided_at,
+                ).where(votes_t.c.user_id == user_id, votes_t.c.period == period)
             )
-            .mappings()
-            .first()
-        )
-    return _public(tuple(row.values()), settings) if row else None
+        ).first()
+    return _public(tuple(row), settings) if row else None

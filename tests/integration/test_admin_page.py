@@ -1,5 +1,5 @@
-"""The /admin page's handlers: they act only for a verified admin, whatever the page shows (a
-member's browser can send any event it likes over the websocket)."""
+"""The /admin and /admin/votes pages' handlers: they act only for a verified admin, whatever
+the page shows (a member's browser can send any event it likes over the websocket)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,16 @@ import sqlalchemy as sa
 from reflex.state import State
 from reflex_components_core.core._upload import UploadChunk
 
-from movievote.models import User
+from movievote.models import User, Vote
 from movievote.pages.admin import AdminState
+from movievote.pages.admin_votes import AdminVotesState
 from movievote.root import get_root
-from movievote.services import accounts, admin, curation
+from movievote.services import accounts, admin, curation, moderation
 from movievote.state import AuthState
+from tests.conftest import cast_vote
 
 users_t = User.__table__  # type: ignore[attr-defined]
+votes_t = Vote.__table__  # type: ignore[attr-defined]
 
 
 async def admin_page(token: str) -> AdminState:
@@ -126,3 +129,81 @@ async def test_a_member_s_forged_events_on_the_catalogue_and_members_tools_chang
     invites = await admin.list_invites(db=db)
     assert [(i.id, i.status) for i in invites.items] == [(invite.id, "active")]
     assert [e.action for e in (await admin.audit_entries(db=db)).items] == ["invite.create"]
+
+
+async def votes_page(token: str) -> AdminVotesState:
+    root = State(_reflex_internal_init=True)
+    page = root.get_substate(AdminVotesState.get_full_name().split(".")[1:])
+    (await page.get_state(AuthState)).token = token
+    return page
+
+
+async def voided(db, vote_id: int) -> bool:  # type: ignore[no-untyped-def]
+    async with db.engine.connect() as conn:
+        return (
+            await conn.scalar(sa.select(votes_t.c.voided_at).where(votes_t.c.id == vote_id))
+        ) is not None
+
+
+async def test_a_member_s_forged_vote_events_void_and_restore_nothing(db, make_user, movies):
+    member, voter = await make_user(), await make_user()
+    cast = await cast_vote(user_id=voter.id, movie_id=movies[0])
+    page = await votes_page(await token_of(member))
+    await AdminVotesState.load.fn(page)
+    assert not page.allowed and page.checked and page.votes == [] and page.months == []
+    await AdminVotesState.void.fn(page, {"vote_id": str(cast.id), "reason": "forged"})
+    assert not await voided(db, cast.id)
+    await AdminVotesState.choose_month.fn(page, "2026-11")
+    await AdminVotesState.set_flagged.fn(page, True)
+    await AdminVotesState.show_movie.fn(page, str(movies[0]), "x")
+    assert page.votes == [] and page.suspicious == []
+    await moderation.void_vote(
+        vote_id=cast.id,
+        reason="r",
+        actor=admin.CLI,
+        settings=get_root().settings,
+        db=db,
+        subject=get_root().subject,
+    )
+    await AdminVotesState.restore.fn(page, {"vote_id": str(cast.id)})
+    assert await voided(db, cast.id)
+    assert (await admin.audit_entries(db=db)).total == 1  # the CLI's void only
+
+
+async def test_an_admin_voids_and_restores_from_the_page(db, make_user, movies):
+    boss = await make_user(email="boss@example.com")
+    await admin.grant_admin(email=boss.email, actor=admin.CLI, db=db)
+    voter = await make_user(email="voter@example.com")
+    cast = await cast_vote(user_id=voter.id, movie_id=movies[1])
+    page = await votes_page(await token_of(await accounts.get_user(user_id=boss.id, db=db)))
+    await AdminVotesState.load.fn(page)
+    assert page.allowed and page.total == 1 and not page.final
+    assert page.month == page.months[0]
+    row = page.votes[0]
+    assert row["email"] == "voter@example.com" and row["young"] and not row["voided"]
+    assert [m["id"] for m in page.suspicious] == [str(movies[1])]
+
+    await AdminVotesState.void.fn(page, {"vote_id": str(cast.id), "reason": " "})
+    assert page.error and not await voided(db, cast.id)  # a void needs its reason
+    await AdminVotesState.void.fn(page, {"vote_id": str(cast.id), "reason": "sock puppet"})
+    assert page.message == "The vote for Spirited Away is voided: it no longer counts."
+    assert await voided(db, cast.id)
+    row = page.votes[0]
+    assert row["voided"] and row["voided_by"] == "boss@example.com"
+    assert row["reason"] == "sock puppet"
+    await AdminVotesState.void.fn(page, {"vote_id": str(cast.id), "reason": "again"})
+    assert page.error == "This vote is voided already."
+
+    await AdminVotesState.show_movie.fn(page, str(movies[0]), "The Godfather")
+    assert page.votes == [] and page.movie_title == "The Godfather"
+    await AdminVotesState.all_movies.fn(page)
+    await AdminVotesState.set_flagged.fn(page, True)
+    assert page.total == 1
+
+    await AdminVotesState.restore.fn(page, {"vote_id": str(cast.id)})
+    assert page.message == "The vote for Spirited Away counts again."
+    assert not await voided(db, cast.id) and not page.votes[0]["voided"]
+
+    await admin.revoke_admin(email=boss.email, actor=admin.CLI, db=db)
+    await AdminVotesState.void.fn(page, {"vote_id": str(cast.id), "reason": "again"})
+    assert not page.allowed and not await voided(db, cast.id)  # the role is read each time

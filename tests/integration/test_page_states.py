@@ -24,7 +24,7 @@ from movievote.models import Vote
 from movievote.pages.movies import MoviesState
 from movievote.periods import current_period, next_period
 from movievote.root import get_root
-from movievote.services import accounts
+from movievote.services import accounts, admin, moderation
 from movievote.services.observer import RankingChange
 from movievote.state import AuthState, safe_next
 from tests.conftest import cast_vote
@@ -80,6 +80,31 @@ async def test_vote_shows_the_banner_then_refuses_a_second_with_the_reason(db, m
     assert "already voted" in other.vote_error
     assert other.voted_title == first["title"]
     assert await db_votes(db) == 1
+
+
+async def test_a_voided_vote_is_shown_as_voided_and_still_holds_the_month(db, movies, make_user):
+    user = await make_user()
+    token = (await accounts.open_session(user=user, db=db, settings=get_root().settings)).token
+    cast = await cast_vote(user_id=user.id, movie_id=movies[2])
+    root = get_root()
+    await moderation.void_vote(
+        vote_id=cast.id,
+        reason="sock puppet",
+        actor=admin.CLI,
+        settings=root.settings,
+        db=db,
+        subject=root.subject,
+    )
+    page, _ = await browser(token)
+    await MoviesState.load.fn(page)
+    assert page.has_voted and page.vote_voided and page.voted_title == "Parasite"
+    await MoviesState.vote.fn(page, str(movies[0]))
+    assert "already voted" in page.vote_error and page.vote_voided
+    await moderation.restore_vote(
+        vote_id=cast.id, actor=admin.CLI, settings=root.settings, db=db, subject=root.subject
+    )
+    await MoviesState.load.fn(page)
+    assert page.has_voted and not page.vote_voided
 
 
 async def test_log_in_errors_go_next_to_the_form_and_success_keeps_the_token(db, make_user):

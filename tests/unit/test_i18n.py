@@ -221,3 +221,20 @@ def test_the_browser_language_is_negotiated(header, language):
 def test_an_unknown_language_falls_back_to_english():
     assert gettext("xx", "Vote") == "Vote"
     assert gettext("pt-BR", "Vote") == "Votar"
+
+
+def test_a_text_formatted_for_the_language_inside_a_list_reads_the_language_itself():
+    """`month_text` and `number_text` in an `rx.foreach`: the list is compiled into a component
+    of its own, which must read the page's language itself. It did not (the language's var was
+    written into the expression without its state), so the leaderboard's past-month selector
+    threw a ReferenceError and took the page down as soon as a past month had votes."""
+    import reflex as rx
+
+    from movievote.components.i18n import month_text, number_text
+    from movievote.pages.leaderboard import LeaderboardState
+
+    months = rx.foreach(LeaderboardState.months, lambda m: rx.select.item(month_text(m), value=m))
+    numbers = rx.foreach(LeaderboardState.months, lambda m: rx.text(number_text(m.length())))
+    for listed in (months, numbers):
+        hooks = "".join(listed._get_all_hooks())
+        assert "movievote___state____locale_state = useStateContext" in hooks
