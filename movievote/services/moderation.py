@@ -41,7 +41,7 @@ from movievote.models import (
     utcnow,
 )
 from movievote.periods import current_period, format_period, results_due
-from movievote.services.admin import Actor, _audit, _check_page, _instant, _reason
+from movievote.services.admin import Actor, _check_page, _instant, _reason, record
 from movievote.services.observer import RankingSubject
 
 votes_t = Vote.__table__  # type: ignore[attr-defined]
@@ -209,7 +209,7 @@ async def void_vote(
         )
         if changed is None:
             raise VoteVoided(N_("This vote is voided already."))
-        await _audit(
+        await record(
             conn,
             actor=actor,
             action="vote.void",
@@ -252,7 +252,7 @@ async def restore_vote(
         )
         if changed is None:
             raise VoteNotVoided(N_("This vote is not voided: it counts already."))
-        await _audit(
+        await record(
             conn,
             actor=actor,
             action="vote.restore",
