@@ -90,6 +90,8 @@ STATUS_OF: dict[type[errors.DomainError], int] = {
     errors.PasswordRequired: 403,
     errors.AccountBlocked: 403,
     errors.MemberNotFound: 404,
+    errors.ResultNotFound: 404,
+    errors.ResultNotDue: 409,
 }
 
 
