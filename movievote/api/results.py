@@ -23,7 +23,7 @@ from movievote.models import (
 from movievote.periods import parse_period
 from movievote.services import published
 
-router = APIRouter(tags=["results"])
+router = APIRouter()  # each route names its tag: results, or admin
 MonthParam = Annotated[
     str,
     Path(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="a month written `YYYY-MM`"),
@@ -53,6 +53,7 @@ class JsonStreamResponse(StreamingResponse):
 
 @router.get(
     "/api/results",
+    tags=["results"],
     response_model=list[ResultSummary],
     summary="Every published month, newest first, with its winner",
 )
@@ -64,6 +65,7 @@ async def list_results(
 
 @router.get(
     "/api/results/{month}",
+    tags=["results"],
     response_model=MonthResultPublic,
     summary="A month's final result: the whole ranking, the winner, the ballots' SHA-256",
     responses={**NO_RESULT, **VALIDATION},
@@ -86,6 +88,7 @@ async def get_result(
 
 @router.get(
     "/api/results/{month}/ballots.csv",
+    tags=["results"],
     response_class=CsvResponse,
     summary="A month's ballots in the canonical form (its SHA-256 is the result's), streamed",
     responses={
@@ -108,6 +111,7 @@ async def ballots_csv(month: MonthParam, root: RootDep) -> CsvResponse:
 
 @router.get(
     "/api/results/{month}/export.json",
+    tags=["results"],
     response_class=JsonStreamResponse,
     summary="A month's result and ballots as one JSON document, streamed "
     "(check it with `movievote verify-results`)",
@@ -130,6 +134,7 @@ async def export_json(month: MonthParam, root: RootDep) -> JsonStreamResponse:
 
 @router.get(
     "/api/results/{month}/my-ballot",
+    tags=["results"],
     response_model=PublishedBallotPublic | None,
     summary="My published ballot of a month (null if I did not vote), to find it in the export",
     responses={**UNAUTHORIZED, **NO_RESULT, **VALIDATION},
@@ -145,6 +150,7 @@ async def my_ballot(
 
 @router.get(
     "/api/winners",
+    tags=["results"],
     response_model=list[Winner],
     summary="The movie of every published month, newest first",
 )
