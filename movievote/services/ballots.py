@@ -19,7 +19,7 @@ import hmac
 import io
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -274,32 +274,39 @@ class _Ballots:
         self.previous = 0
 
     def add(
-        self, where: str, vote_id: Any, movie_id: Any, cast_at: Any, voter: Any, voided: Any
+        self,
+        where: Callable[[], str],
+        vote_id: Any,
+        movie_id: Any,
+        cast_at: Any,
+        voter: Any,
+        voided: Any,
     ) -> None:
+        """Check and count one ballot; `where` says where it is (asked only if it is wrong)."""
         result = self.result
         valid = True
         if type(vote_id) is not int or vote_id < 1:
-            result.format_problem(f"{where}: vote_id {vote_id!r} is not a positive integer")
+            result.format_problem(f"{where()}: vote_id {vote_id!r} is not a positive integer")
             valid = False
         if type(movie_id) is not int or movie_id < 1:
-            result.format_problem(f"{where}: movie_id {movie_id!r} is not a positive integer")
+            result.format_problem(f"{where()}: movie_id {movie_id!r} is not a positive integer")
             valid = False
         if not isinstance(cast_at, str) or not _CAST_AT.match(cast_at):
             result.format_problem(
-                f"{where}: cast_at {cast_at!r} is not ISO-8601 UTC with microseconds and Z"
+                f"{where()}: cast_at {cast_at!r} is not ISO-8601 UTC with microseconds and Z"
             )
             valid = False
         if not isinstance(voter, str) or not _VOTER.match(voter):
-            result.format_problem(f"{where}: voter {voter!r} is not 16 hex digits")
+            result.format_problem(f"{where()}: voter {voter!r} is not 16 hex digits")
             valid = False
         if type(voided) is not bool:
-            result.format_problem(f"{where}: voided {voided!r} is not true or false")
+            result.format_problem(f"{where()}: voided {voided!r} is not true or false")
             valid = False
         if not valid:
             return
         if vote_id <= self.previous:
             result.format_problem(
-                f"{where}: vote {vote_id} comes after vote {self.previous}: the ballots must be "
+                f"{where()}: vote {vote_id} comes after vote {self.previous}: the ballots must be "
                 "sorted by vote_id, each once"
             )
         self.previous = max(self.previous, vote_id)
@@ -411,9 +418,12 @@ def _verify_json(stream: IO[bytes], result: Verification) -> Claimed:
             reader.expect("[")
             position = 0
             while reader.peek() != "]":
-                where = f"ballot {position + 1} ({reader.where()})"
                 ballot = reader.value()
                 position += 1
+
+                def where(n: int = position) -> str:
+                    return f"ballot {n} ({reader.where()})"
+
                 if isinstance(ballot, dict):
                     ballots.add(
                         where,
@@ -424,7 +434,7 @@ def _verify_json(stream: IO[bytes], result: Verification) -> Claimed:
                         ballot.get("voided"),
                     )
                 else:
-                    result.format_problem(f"{where}: not an object")
+                    result.format_problem(f"{where()}: not an object")
                 if reader.peek() == ",":
                     reader.expect(",")
             reader.expect("]")
@@ -469,7 +479,7 @@ def _verify_csv(stream: IO[bytes], result: Verification) -> None:
             continue
         vote_id, movie_id, cast_at, voter, voided = fields
         ballots.add(
-            f"line {number}",
+            lambda n=number: f"line {n}",  # type: ignore[misc]
             int(vote_id) if vote_id.isdigit() else vote_id,
             int(movie_id) if movie_id.isdigit() else movie_id,
             cast_at,
