@@ -468,3 +468,20 @@ def test_verify_results_from_the_command_line_exits_non_zero_on_a_changed_ballot
     bad = run(changed)
     assert bad.returncode == 1
     assert "SHA-256 mismatch" in bad.stdout and "total mismatch" in bad.stdout
+
+
+async def test_both_databases_write_the_canonical_instant_exactly(configure, movies, make_user):
+    """PostgreSQL formats cast_at itself (to_char); it must be the text Python writes."""
+    people = await voters(make_user, 4)
+    instants = [
+        datetime(2026, 11, 1, 3, 0, 0, 1, tzinfo=UTC),  # 00:00:00.000001 in São Paulo
+        datetime(2026, 11, 15, 12, 34, 56, 123456, tzinfo=UTC),
+        datetime(2026, 11, 20, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(2026, 12, 1, 2, 59, 59, 500000, tzinfo=UTC),  # 23:59:59.5 on the 30th there
+    ]
+    for person, at in zip(people, instants, strict=True):
+        await cast_vote(user_id=person, movie_id=movies[0], now=at)
+    await publish()
+    written = [line.split(",")[2] for line in (await csv_bytes()).decode().splitlines()[1:]]
+    assert written == [ballots.cast_at_text(at) for at in instants]
+    assert written[0] == "2026-11-01T03:00:00.000001Z"
