@@ -526,6 +526,6 @@ class PublishedBallotPublic(SQLModel):
     month: str
     vote_id: int
     movie_id: int
-    cast_at: datetime
+    cast_at: str  # as the canonical CSV writes it: 2026-11-30T23:30:00.000000Z
     voter: str  # the month's pseudonym
     voided: bool

@@ -26,7 +26,10 @@ from movievote.services import published
 router = APIRouter()  # each route names its tag: results, or admin
 MonthParam = Annotated[
     str,
-    Path(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="a month written `YYYY-MM`"),
+    Path(
+        pattern=r"^[12][0-9]{3}-(0[1-9]|1[0-2])$",
+        description="a month written `YYYY-MM` (years 1000 to 2999)",
+    ),
 ]
 LanguageQuery = Annotated[
     Language | None,
@@ -40,7 +43,7 @@ NO_RESULT = doc(
 
 
 def _month(month: str) -> date:
-    return parse_period(month)  # the path's pattern has checked it
+    return parse_period(month)  # the path's pattern has checked it: this cannot fail
 
 
 class CsvResponse(StreamingResponse):
@@ -56,6 +59,7 @@ class JsonStreamResponse(StreamingResponse):
     tags=["results"],
     response_model=list[ResultSummary],
     summary="Every published month, newest first, with its winner",
+    responses={**VALIDATION},
 )
 async def list_results(
     root: RootDep, asked: AskedLanguage, language: LanguageQuery = None
@@ -153,6 +157,7 @@ async def my_ballot(
     tags=["results"],
     response_model=list[Winner],
     summary="The movie of every published month, newest first",
+    responses={**VALIDATION},
 )
 async def winners(
     root: RootDep, asked: AskedLanguage, language: LanguageQuery = None

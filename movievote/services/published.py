@@ -58,8 +58,11 @@ async def not_published(
     conn: AsyncConnection, period: date, now: datetime, settings: Settings
 ) -> ResultNotFound:
     """Why a month has no published result: when it will have one, or that it never will."""
-    due = results_due(period, settings.zone, settings.results_grace_hours)
-    if due > now:
+    try:
+        due = results_due(period, settings.zone, settings.results_grace_hours)
+    except (ValueError, OverflowError):  # December 9999: no month follows it
+        due = None
+    if due is not None and due > now:
         local = due.astimezone(settings.zone)
         return ResultNotFound(
             N_("The result of {month} will be published on {day} at {time} ({zone})."),
@@ -289,7 +292,7 @@ async def ballot_of(*, user_id: int, period: date, db: Database) -> PublishedBal
         month=format_period(period),
         vote_id=row.vote_id,
         movie_id=row.movie_id,
-        cast_at=row.cast_at,
+        cast_at=cast_at_text(row.cast_at),
         voter=row.pseudonym,
         voided=bool(row.voided),
     )

@@ -143,7 +143,7 @@ async def test_unpublished_and_malformed_months(api, movies, login, db):
     never = await api.get("/api/results/2020-01", headers=PT)
     assert_error(never, 404, "result_not_found")
     assert never.json()["detail"] == "Ninguém votou em janeiro de 2020: o mês não tem resultado."
-    for month in ("2026-13", "2026-1", "november", "2026-00"):
+    for month in ("2026-13", "2026-1", "november", "2026-00", "0000-01", "9999-12"):
         assert_error(await api.get(f"/api/results/{month}"), 422, "invalid_input")
     assert (await api.get("/api/results")).json() == []
     assert (await api.get("/api/winners")).json() == []
@@ -155,8 +155,9 @@ async def test_a_member_finds_their_ballot_and_admins_see_the_check(api, movies,
     assert mine.status_code == 200
     ballot = mine.json()
     assert ballot["movie_id"] == movies[1] and len(ballot["voter"]) == 16
+    assert ballot["cast_at"] == "2026-11-05T00:00:00.000000Z"  # as the export writes it
     assert (
-        f"{ballot['vote_id']},{movies[1]},2026-11-05T00:00:00.000000Z,{ballot['voter']},false"
+        f"{ballot['vote_id']},{movies[1]},{ballot['cast_at']},{ballot['voter']},false"
         in (await api.get("/api/results/2026-11/ballots.csv")).text
     )
     nobody = await login("late@example.com")
