@@ -174,11 +174,15 @@ async def set_admin(action: str, email: str, *, db: Database) -> str:
 def published_line(done: results.Publication) -> str:
     """What `movievote publish` says of a month it published."""
     winner = done.winner
+
+    def many(n: int, word: str) -> str:
+        return f"{n:,} {word}" + ("" if n == 1 else "s")
+
     line = (
-        f"published {format_period(done.period)}: {done.total_votes:,} votes counted of "
-        f"{done.ballots:,} ballots; "
+        f"published {format_period(done.period)}: {many(done.total_votes, 'vote')} counted of "
+        f"{many(done.ballots, 'ballot')}; "
         + (
-            f"winner: movie {winner.movie_id} with {winner.votes:,} votes"
+            f"winner: movie {winner.movie_id} with {many(winner.votes, 'vote')}"
             if winner
             else "no winner"
         )

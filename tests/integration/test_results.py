@@ -485,3 +485,25 @@ async def test_both_databases_write_the_canonical_instant_exactly(configure, mov
     written = [line.split(",")[2] for line in (await csv_bytes()).decode().splitlines()[1:]]
     assert written == [ballots.cast_at_text(at) for at in instants]
     assert written[0] == "2026-11-01T03:00:00.000001Z"
+
+
+async def test_movievote_publish_publishes_what_is_due_and_refuses_what_is_not(
+    configure, movies, make_user, db
+):
+    from movievote import cli
+
+    [person] = await voters(make_user, 1)
+    await cast_vote(user_id=person, movie_id=movies[3], now=datetime(2020, 5, 10, tzinfo=UTC))
+    with pytest.raises(SystemExit, match=r"The result of January 2099 is final on"):
+        await cli.publish("2099-01", db=db)
+    with pytest.raises(SystemExit, match="Nobody voted in June 2020"):
+        await cli.publish("2020-06", db=db)
+    with pytest.raises(SystemExit, match="a period is written YYYY-MM"):
+        await cli.publish("May 2020", db=db)
+    said = await cli.publish("2020-05", db=db)
+    assert said.startswith("published 2020-05: 1 vote counted of 1 ballot; winner: movie")
+    assert "was published already" in await cli.publish("2020-05", db=db)
+    assert await cli.publish(None, db=db) == "no month is due: nothing to publish"
+    async with db.engine.connect() as conn:
+        actor = await conn.scalar(sa.text("SELECT actor_label FROM audit_log"))
+    assert actor == "cli"
