@@ -507,3 +507,27 @@ async def test_movievote_publish_publishes_what_is_due_and_refuses_what_is_not(
     async with db.engine.connect() as conn:
         actor = await conn.scalar(sa.text("SELECT actor_label FROM audit_log"))
     assert actor == "cli"
+
+
+async def test_a_serving_process_publishes_what_is_due_by_itself(configure, movies, make_user, db):
+    """`root.run_background` (the lifespan task of every serving process) runs the publisher."""
+    from movievote.root import run_background
+
+    [person] = await voters(make_user, 1)
+    await cast_vote(user_id=person, movie_id=movies[3], now=datetime(2020, 5, 10, tzinfo=UTC))
+    running = asyncio.create_task(run_background(get_root()))
+    try:
+        async with asyncio.timeout(20):
+            while True:
+                async with db.engine.connect() as conn:
+                    found = await conn.scalar(sa.text("SELECT notified_at FROM month_results"))
+                if found is not None:
+                    break
+                await asyncio.sleep(0.1)
+    finally:
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+    async with db.engine.connect() as conn:
+        assert await conn.scalar(sa.text("SELECT actor_label FROM audit_log")) == "system"
+        assert await conn.scalar(sa.text("SELECT count(*) FROM notifications")) >= 1
