@@ -26,6 +26,8 @@ logger = logging.getLogger("movievote.results")
 MEMBER_BATCH = 1000  # members told per batch
 NOTIFY_LEASE = timedelta(minutes=5)  # a teller that stops renewing it is presumed gone
 RESULT_KIND = "month_result"  # the notification's kind
+# a month published later than this after it was due is not announced (it is old news)
+ANNOUNCE_WITHIN = timedelta(days=7)
 
 results_t = MonthResult.__table__  # type: ignore[attr-defined]
 rankings_t = MonthRanking.__table__  # type: ignore[attr-defined]
@@ -184,6 +186,14 @@ async def announce_result(
     if told:
         logger.info("told %d members the result of %s", told, month)
     return told
+
+
+async def close_announcement(*, period: date, now: datetime, db: Database) -> None:
+    """Record that a month's members will not be told (nothing left to do for it)."""
+    async with db.autocommit() as conn:
+        await conn.execute(
+            sa.update(results_t).where(results_t.c.period == period).values(notified_at=now)
+        )
 
 
 async def resume_announcements(

@@ -41,7 +41,12 @@ from movievote.models import (
 )
 from movievote.periods import format_period, period_of, results_due
 from movievote.services.admin import Actor, _audit
-from movievote.services.announcements import announce_result, resume_announcements
+from movievote.services.announcements import (
+    ANNOUNCE_WITHIN,
+    announce_result,
+    close_announcement,
+    resume_announcements,
+)
 from movievote.services.ballots import (
     Place,
     cast_at_text,
@@ -394,7 +399,9 @@ async def publish_month(
     db: Database,
     dispatcher: NotificationDispatcher,
 ) -> Publication | None:
-    """Publish a month's result, final, then tell every member the movie of the month.
+    """Publish a month's result, final, then tell every member the movie of the month (if it
+    is published within ANNOUNCE_WITHIN of being due: upgrading an installation with two
+    years of votes publishes them all at once, and tells nobody about two-year-old news).
 
     ResultNotDue before `results_due`; ResultNotFound for a month nobody voted in. Idempotent:
     None if the month is published already, or another publisher is at it right now (the
@@ -437,9 +444,17 @@ async def publish_month(
                 for m in published.mismatches
             ),
         )
-    await announce_result(
-        period=period, now=now, lease_held=True, settings=settings, db=db, dispatcher=dispatcher
-    )
+    if now - due <= ANNOUNCE_WITHIN:
+        await announce_result(
+            period=period, now=now, lease_held=True, settings=settings, db=db, dispatcher=dispatcher
+        )
+    else:  # a month published long after it closed (a first deployment): news no longer
+        await close_announcement(period=period, now=now, db=db)
+        logger.info(
+            "%s was published %s after it was due: the members are not told",
+            format_period(period),
+            now - due,
+        )
     return published
 
 

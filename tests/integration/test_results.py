@@ -530,4 +530,21 @@ async def test_a_serving_process_publishes_what_is_due_by_itself(configure, movi
             await running
     async with db.engine.connect() as conn:
         assert await conn.scalar(sa.text("SELECT actor_label FROM audit_log")) == "system"
-        assert await conn.scalar(sa.text("SELECT count(*) FROM notifications")) >= 1
+        # May 2020 is old news: published, nobody told
+        told = "SELECT count(*) FROM notifications WHERE kind = 'month_result'"
+        assert await conn.scalar(sa.text(told)) == 0
+
+
+async def test_a_month_published_long_after_it_was_due_is_not_announced(
+    configure, movies, make_user, db
+):
+    people = await voters(make_user, 2)
+    await cast_vote(user_id=people[0], movie_id=movies[0], now=datetime(2026, 11, 5, tzinfo=UTC))
+    late = DUE + announcements.ANNOUNCE_WITHIN + timedelta(seconds=1)
+    assert await publish(now=late) is not None
+    async with db.engine.connect() as conn:
+        told = await conn.scalar(
+            sa.text("SELECT count(*) FROM notifications WHERE kind = 'month_result'")
+        )
+        notified = await conn.scalar(sa.text("SELECT notified_at FROM month_results"))
+    assert told == 0 and notified is not None
