@@ -232,11 +232,11 @@ async def verify_results(
 ) -> ballots.Verification:
     """`movievote verify-results FILE [--server URL]`: re-check an export, and what a server
     published for its month."""
-    found = await asyncio.to_thread(
-        ballots.verify_export, path, month=month or ballots.month_of_file(path)
-    )
+    found = await asyncio.to_thread(ballots.verify_export, path, month=month)
+    if found.month is None:  # a CSV says no month: its file name does (movievote-2026-11-...)
+        found.month = ballots.month_of_file(path)
     if server:
-        asked = month or found.month or ballots.month_of_file(path)
+        asked = month or found.month
         if asked is None:
             raise SystemExit("which month is this? give --month YYYY-MM")
         async with contextlib.AsyncExitStack() as stack:

@@ -19,7 +19,7 @@ import hmac
 import io
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -550,9 +550,3 @@ async def fetch_published(server: str, month: str, *, http: httpx.AsyncClient) -
         total_votes=int(body["total_votes"]),
         ranking=places,
     )
-
-
-def ballots_of_rows(rows: Iterator[Sequence[Any]]) -> Iterator[str]:
-    """Canonical CSV lines of (vote_id, movie_id, cast_at datetime, voter, voided) rows."""
-    for vote_id, movie_id, cast_at, voter, voided in rows:
-        yield csv_row(vote_id, movie_id, cast_at_text(cast_at), voter, bool(voided))
