@@ -1,10 +1,12 @@
 """`movievote` command line: migrate, seed, import a catalogue, prestart, rebuild tallies,
-invite codes, admins."""
+invite codes, admins, publish and verify month results."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -24,11 +26,31 @@ from movievote.db import (
     get_database,
     reset_database,
 )
-from movievote.errors import DomainError, MemberNotFound
+from movievote.errors import DomainError, MemberNotFound, ResultNotDue, ResultNotFound
 from movievote.languages import LANGUAGES
-from movievote.services import accounts, admin, catalogue, tallies
+from movievote.periods import format_period, parse_period
+from movievote.services import accounts, admin, ballots, catalogue, published, results, tallies
+from movievote.services.dispatcher import NotificationDispatcher
 
 BUNDLED_CATALOGUE = Path(__file__).resolve().parent / "data" / "catalogue.json"
+VERIFY_HELP = """Re-check a published month from its export, without trusting the server:
+
+  movievote verify-results movievote-2026-11.json --server https://votes.example.com
+  movievote verify-results movievote-2026-11-ballots.csv --server https://votes.example.com
+
+It recomputes the SHA-256 of the canonical ballots and the ranking from the ballots that are
+not voided, compares them with what the export claims and, with --server, with what the server
+published (GET /api/results/YYYY-MM), and prints OK or each difference (exit status 1).
+
+The canonical form: the ballots CSV in UTF-8 with LF line ends, the header
+`vote_id,movie_id,cast_at,voter,voided`, one row per ballot sorted by vote_id; cast_at is
+ISO-8601 in UTC with microseconds and Z (2026-11-30T23:30:00.000000Z), voter the month's
+pseudonym of the member (16 hex digits), voided true or false. ballots_sha256 is the SHA-256
+of exactly those bytes (the JSON export's ballots are written back into that form).
+
+The ranking: more votes first; among equal counts, the movie that reached its count first
+(the earliest last counted ballot); then the lower movie id.
+"""
 
 
 def migrate() -> None:
@@ -149,6 +171,85 @@ async def set_admin(action: str, email: str, *, db: Database) -> str:
     return f"{address} is no longer an admin" if changed else f"{address} was not an admin"
 
 
+def published_line(done: results.Publication) -> str:
+    """What `movievote publish` says of a month it published."""
+    winner = done.winner
+
+    def many(n: int, word: str) -> str:
+        return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+    line = (
+        f"published {format_period(done.period)}: {many(done.total_votes, 'vote')} counted of "
+        f"{many(done.ballots, 'ballot')}; "
+        + (
+            f"winner: movie {winner.movie_id} with {many(winner.votes, 'vote')}"
+            if winner
+            else "no winner"
+        )
+        + f"; ballots SHA-256 {done.ballots_sha256}"
+    )
+    if not done.tallies_match:
+        line += "\n  WARNING: the live tallies disagreed with the ballots (see the log, or "
+        line += f"GET /api/admin/results/{format_period(done.period)})"
+    return line
+
+
+async def publish(month: str | None, *, db: Database) -> str:
+    """`movievote publish [--month YYYY-MM]`: publish the months that are due (or that one),
+    recorded in the audit log as done by "cli"."""
+    settings = get_settings()
+    dispatcher = NotificationDispatcher(settings=settings, db=db)
+    if month is None:
+        done = await results.publish_due(
+            actor=admin.CLI, settings=settings, db=db, dispatcher=dispatcher
+        )
+        return "\n".join(published_line(d) for d in done) or "no month is due: nothing to publish"
+    try:
+        period = parse_period(month)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from exc
+    try:
+        one = await results.publish_month(
+            period=period, actor=admin.CLI, settings=settings, db=db, dispatcher=dispatcher
+        )
+    except (ResultNotDue, ResultNotFound) as exc:
+        raise SystemExit(exc.message) from exc
+    if one is not None:
+        return published_line(one)
+    row = await published.published_row(period=period, settings=settings, db=db)
+    return (
+        f"{month} was published already, on {row.published_at:%Y-%m-%d %H:%M} UTC "
+        f"(ballots SHA-256 {row.ballots_sha256})"
+    )
+
+
+async def verify_results(
+    path: str,
+    *,
+    server: str | None = None,
+    month: str | None = None,
+    http: httpx.AsyncClient | None = None,
+) -> ballots.Verification:
+    """`movievote verify-results FILE [--server URL]`: re-check an export, and what a server
+    published for its month."""
+    found = await asyncio.to_thread(ballots.verify_export, path, month=month)
+    if found.month is None:  # a CSV says no month: its file name does (movievote-2026-11-...)
+        found.month = ballots.month_of_file(path)
+    if server:
+        asked = month or found.month
+        if asked is None:
+            raise SystemExit("which month is this? give --month YYYY-MM")
+        async with contextlib.AsyncExitStack() as stack:
+            if http is None:
+                http = await stack.enter_async_context(httpx.AsyncClient(timeout=30))
+            try:
+                claim = await ballots.fetch_published(server, asked, http=http)
+            except (ValueError, httpx.HTTPError) as exc:
+                raise SystemExit(f"cannot read the published result: {exc}") from exc
+        found.compare(claim)
+    return found
+
+
 async def _run(args: argparse.Namespace) -> None:
     db = get_database()  # the CLI's own: it serves no request, so it builds no root
     try:
@@ -189,6 +290,13 @@ async def _run(args: argparse.Namespace) -> None:
             print(f"{user.email} is verified: the account may vote")
         elif args.command == "admin":
             print(await set_admin(args.action, args.email, db=db))
+        elif args.command == "publish":
+            print(await publish(args.month, db=db))
+        elif args.command == "verify-results":
+            found = await verify_results(args.file, server=args.server, month=args.month)
+            print(found.report())
+            if not found.ok:
+                sys.exit(1)
     finally:
         await reset_database()
 
@@ -223,6 +331,23 @@ def main(argv: list[str] | None = None) -> None:
     adm = sub.add_parser("admin", help="grant or revoke the admin role (recorded in the audit log)")
     adm.add_argument("action", choices=("grant", "revoke"))
     adm.add_argument("email")
+    pub = sub.add_parser(
+        "publish",
+        help="publish the month results that are due (recorded in the audit log)",
+        description="Publish every month whose result is due (its end in VOTE_TIMEZONE plus "
+        "RESULTS_GRACE_HOURS) and tell the members; the server does it by itself every minute. "
+        "A month not yet due is refused.",
+    )
+    pub.add_argument("--month", metavar="YYYY-MM", help="publish only this month")
+    check = sub.add_parser(
+        "verify-results",
+        help="re-check a month's export: the ballots' SHA-256 and the ranking",
+        description=VERIFY_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    check.add_argument("file", help="export.json, or ballots.csv (with --server or --month)")
+    check.add_argument("--server", metavar="URL", help="also compare with what URL published")
+    check.add_argument("--month", metavar="YYYY-MM", help="the month (a CSV does not say)")
     args = parser.parse_args(argv)
     moved = adopt_legacy_database(get_settings())
     if moved:

@@ -164,6 +164,19 @@ class ResultFinal(DomainError):
     code = "result_final"
 
 
+class ResultNotFound(DomainError):
+    """No published result for that month (yet): the message says when it will be, or why
+    there is none."""
+
+    code = "result_not_found"
+
+
+class ResultNotDue(DomainError):
+    """A month cannot be published before its result is final (its end plus the grace)."""
+
+    code = "result_not_due"
+
+
 class AlreadyVoted(DomainError):
     """The user has voted this period already: carries that vote and when the next one opens."""
 

@@ -295,6 +295,55 @@ class AuditLog(SQLModel, table=True):
     reason: str | None = Field(default=None, sa_type=sa.Text)
 
 
+class MonthResult(SQLModel, table=True):
+    """A month's published result, final: computed from its ballots (frozen in
+    `published_ballots` at the same instant), checked against the tallies (revision 0007).
+    Nothing refers back to votes or users: deleting an account later changes nothing here."""
+
+    __tablename__ = "month_results"
+
+    period: date = Field(primary_key=True)  # the first day of the month
+    published_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    total_votes: int  # the ballots counted (not voided)
+    ballots: int  # every ballot frozen, voided ones included
+    winner_movie_id: int | None = Field(default=None)  # None: no vote counted
+    ballots_sha256: str = Field(max_length=64)  # of the canonical ballots CSV
+    tallies_match: bool  # the live tallies said the same when it was published
+    # where they did not: [{"movie_id": ..., "ballots": n, "tallies": m}, ...] (admins only)
+    tally_mismatches: list[dict[str, Any]] | None = Field(default=None, sa_type=sa.JSON)
+    # telling every member: who holds it since when (a lease), and when it was done
+    notifying_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    notified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class MonthRanking(SQLModel, table=True):
+    """One place of a published month's ranking (every movie with a counted vote)."""
+
+    __tablename__ = "month_rankings"
+
+    period: date = Field(primary_key=True, foreign_key="month_results.period", ondelete="CASCADE")
+    rank: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    movie_id: int  # no foreign key: the result stays as published whatever the catalogue does
+    title: str = Field(max_length=300)  # the English title when it was published
+    votes: int
+    reached_at: datetime = Field(sa_type=UTCDateTime, nullable=False)  # its last counted vote
+
+
+class PublishedBallot(SQLModel, table=True):
+    """A ballot as it was when its month was published: a copy, not a reference, so the export
+    and its SHA-256 never change. `pseudonym` stands for the voter for the month (HMAC of the server's
+    secret over "YYYY-MM:user_id"): one member's ballots of two months cannot be linked."""
+
+    __tablename__ = "published_ballots"
+
+    period: date = Field(primary_key=True, foreign_key="month_results.period", ondelete="CASCADE")
+    vote_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    movie_id: int
+    cast_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    pseudonym: str = Field(max_length=16)  # the CSV's `voter`
+    voided: bool
+
+
 # --- what leaves the service layer (API and pages read these, never the tables) ---
 
 
@@ -585,3 +634,72 @@ class AuditPage(SQLModel):
     total: int
     page: int
     page_size: int
+
+
+class ResultSummary(SQLModel):
+    """A published month, as the list of results shows it."""
+
+    month: str  # YYYY-MM
+    published_at: datetime
+    total_votes: int
+    winner: RankingEntry | None  # None: no vote counted
+
+
+class MonthResultPublic(SQLModel):
+    """A month's published result: the whole ranking (titles in the language asked for) and
+    what anyone needs to re-check it (the ballots' SHA-256 and the tie-break)."""
+
+    month: str  # YYYY-MM
+    published_at: datetime
+    total_votes: int  # ballots counted
+    ballots: int  # ballots published, voided ones included
+    ballots_sha256: str  # of the canonical ballots CSV (GET .../ballots.csv)
+    tie_break: str
+    winner: RankingEntry | None
+    ranking: list[RankingEntry]
+
+
+class WinnerMovie(SQLModel):
+    id: int
+    title: str  # in the language asked for
+    poster_url: str | None  # the catalogue's poster, if it has one
+    cover_url: str  # the designed cover, always there (relative to the app)
+
+
+class Winner(SQLModel):
+    """The movie of a published month."""
+
+    month: str  # YYYY-MM
+    movie: WinnerMovie
+    votes: int
+    share: float  # of the month's counted votes, 0..1
+    total_votes: int
+
+
+class TallyMismatch(SQLModel):
+    movie_id: int | None  # None: the month's total
+    ballots: int  # what the ballots counted
+    tallies: int  # what the live tallies said
+
+
+class ResultCheck(SQLModel):
+    """What admins see of a publication: did the live tallies agree with the ballots?"""
+
+    month: str
+    published_at: datetime
+    total_votes: int
+    ballots: int
+    tallies_match: bool
+    mismatches: list[TallyMismatch]
+    notified_at: datetime | None  # every member was told (None: not yet, or nothing to say)
+
+
+class PublishedBallotPublic(SQLModel):
+    """One published ballot (a member looks up their own)."""
+
+    month: str
+    vote_id: int
+    movie_id: int
+    cast_at: str  # as the canonical CSV writes it: 2026-11-30T23:30:00.000000Z
+    voter: str  # the month's pseudonym
+    voided: bool

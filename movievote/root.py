@@ -23,6 +23,7 @@ from movievote.services.changes import ChangeListener, process_origin
 from movievote.services.dispatcher import NotificationDispatcher
 from movievote.services.observer import RankingBroadcast, RankingSubject
 from movievote.services.ranking_cache import RankingCache
+from movievote.services.results import run_publisher
 from movievote.services.tallies import fold_vote_deltas
 from movievote.services.throttle import LoginThrottle
 
@@ -102,8 +103,9 @@ def reset_root() -> None:
 
 
 async def run_background(root: Root | None = None) -> None:
-    """Long-running work of a serving process: fold votes written elsewhere into the tallies
-    and, on PostgreSQL, hear what other processes folded (services.changes)."""
+    """Long-running work of a serving process: fold votes written elsewhere into the tallies,
+    on PostgreSQL hear what other processes folded (services.changes), and publish the month
+    results that are due (services.results; one process publishes each month)."""
     root = root or get_root()
     settings = root.settings
     await security.warm_up(rounds=settings.bcrypt_rounds)
@@ -122,3 +124,7 @@ async def run_background(root: Root | None = None) -> None:
             )
             tasks.create_task(listener.run(), name="ranking-change-listener")
         tasks.create_task(root.subject.run_periodic(settings.ranking_fold_interval_seconds))
+        tasks.create_task(
+            run_publisher(settings=settings, db=root.db, dispatcher=root.dispatcher),
+            name="month-results-publisher",
+        )

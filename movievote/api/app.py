@@ -8,7 +8,17 @@ from urllib.parse import parse_qsl
 from fastapi import Depends, FastAPI, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from movievote.api import accounts, admin, errors, health, moderation, movies, ranking, votes
+from movievote.api import (
+    accounts,
+    admin,
+    errors,
+    health,
+    moderation,
+    movies,
+    ranking,
+    results,
+    votes,
+)
 from movievote.api.edges import Edges
 from movievote.api.headers import (
     SecurityHeaders,
@@ -53,7 +63,7 @@ def create_api() -> FastAPI:
     errors.install(api)
     # what any route may answer, whatever it does: documented once for all of them
     edges = {**errors.TOO_LARGE, **errors.UNAVAILABLE}
-    for module in (accounts, movies, votes, ranking, admin, moderation, health):
+    for module in (accounts, movies, votes, ranking, results, admin, moderation, health):
         api.include_router(module.router, responses=edges)
     return api
 

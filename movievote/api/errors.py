@@ -98,6 +98,8 @@ STATUS_OF: dict[type[errors.DomainError], int] = {
     errors.VoteVoided: 409,  # the vote's state refuses the change, as for a hidden movie
     errors.VoteNotVoided: 409,
     errors.ResultFinal: 409,
+    errors.ResultNotFound: 404,
+    errors.ResultNotDue: 409,
 }
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,10 +16,18 @@ from movievote.config import Settings
 from movievote.db import Database
 from movievote.models import Movie, MovieTranslation, Notification, User, VotePublic, utcnow
 from movievote.services.messages import render, vote_registered_payload
-from movievote.services.notifications import Contact, _deliver, create_notifier, notify, record
+from movievote.services.notifications import (
+    Contact,
+    _deliver,
+    create_notifier,
+    notifications_t,
+    notify,
+    record,
+)
 
 logger = logging.getLogger("movievote.notifications")
 KEEP_OUTCOMES_SECONDS = 60.0
+ANNOUNCE_CONCURRENCY = 16  # deliveries of one announcement in flight at once (email, SMS)
 users_t = User.__table__  # type: ignore[attr-defined]
 movies_t = Movie.__table__  # type: ignore[attr-defined]
 translations_t = MovieTranslation.__table__  # type: ignore[attr-defined]
@@ -187,3 +197,79 @@ class NotificationDispatcher:
     async def settle(self) -> None:
         while self._task is not None and not self._task.done():
             await asyncio.shield(self._task)
+
+    async def announce(
+        self, *, kind: str, payload: dict[str, Any], contacts: Sequence[Contact]
+    ) -> Counter[str]:
+        """One notification (the same facts, `payload`, worded in each reader's language) to
+        many members as one batch: the in-app ones stored with one INSERT; email and SMS
+        recorded `pending` with one INSERT, delivered ANNOUNCE_CONCURRENCY at a time with
+        `notify`'s bounded retries, and their outcomes stored with one executemany UPDATE.
+        Returns how many ended in each status ("sent", "failed")."""
+        settings, db = self.settings, self.db
+        notifiers = {}
+        texts = {}
+        instant: list[dict[str, Any]] = []
+        queued: list[tuple[Contact, dict[str, Any]]] = []
+        now = utcnow()
+        for contact in contacts:
+            channel = contact.notification_channel or settings.notify_default_channel
+            if channel not in notifiers:
+                notifiers[channel] = create_notifier(channel, settings=settings)
+            row = {
+                "user_id": contact.id,
+                "channel": channel,
+                "kind": kind,
+                "payload": payload,
+                "status": "pending",
+                "attempts": 0,
+                "last_error": None,
+                "created_at": now,
+                "sent_at": None,
+            }
+            if getattr(notifiers[channel], "instant", False):
+                instant.append({**row, "status": "sent", "attempts": 1, "sent_at": now})
+            else:
+                queued.append((contact, row))
+        outcomes: Counter[str] = Counter()
+        if instant:
+            await record(db, instant)
+            outcomes["sent"] += len(instant)
+        if not queued:
+            return outcomes
+        ids = await record(db, [row for _, row in queued])
+        gate = asyncio.Semaphore(ANNOUNCE_CONCURRENCY)
+
+        async def deliver(contact: Contact, row: dict[str, Any], row_id: int) -> dict[str, Any]:
+            language = contact.language or "en"
+            if language not in texts:
+                texts[language] = render(kind, payload, language=language)
+            async with gate:
+                status, attempts, error = await _deliver(
+                    notifiers[row["channel"]], contact, texts[language], settings
+                )
+            return {
+                "row_id": row_id,
+                "new_status": status,
+                "new_attempts": attempts,
+                "new_error": error[:500] if error else None,
+                "new_sent_at": utcnow() if status == "sent" else None,
+            }
+
+        done = await asyncio.gather(
+            *(deliver(c, row, i) for (c, row), i in zip(queued, ids, strict=True))
+        )
+        async with db.autocommit() as conn:
+            await conn.execute(
+                sa.update(notifications_t)
+                .where(notifications_t.c.id == sa.bindparam("row_id"))
+                .values(
+                    status=sa.bindparam("new_status"),
+                    attempts=sa.bindparam("new_attempts"),
+                    last_error=sa.bindparam("new_error"),
+                    sent_at=sa.bindparam("new_sent_at"),
+                ),
+                done,
+            )
+        outcomes.update(outcome["new_status"] for outcome in done)
+        return outcomes

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from movievote.adapters.delivery import Message
-from movievote.i18n import N_, Day, Duration, Month, gettext
+from movievote.i18n import N_, Day, Duration, Month, gettext, ngettext
 from movievote.models import VotePublic
 from movievote.periods import parse_period
 
@@ -70,7 +70,54 @@ def render(
             day = Day(datetime.fromisoformat(opens))
             body += " " + gettext(language, N_("Your next vote opens on {day}."), day=day)
         return Message(subject=gettext(language, N_("Your vote is in")), body=body)
+    if kind == "month_result":
+        return _month_result(payload, language)
     return Message(subject=kind.replace("_", " ").capitalize(), body=str(payload.get("text", "")))
+
+
+def _month_result(payload: dict[str, Any], language: str) -> Message:
+    """ "The movie of November 2026 is ...": a month's published result, to every member."""
+    month = Month(parse_period(payload["period"]))
+    title = payload.get("movie_titles", {}).get(language) or payload["movie_title"]
+    body = ngettext(
+        language,
+        "The movie of {month} is {title}, with {votes} of {n} vote.",
+        "The movie of {month} is {title}, with {votes} of {n} votes.",
+        int(payload["total_votes"]),
+        month=month,
+        title=title,
+        votes=int(payload["votes"]),
+    )
+    if payload.get("url"):
+        body += " " + gettext(
+            language,
+            N_("See the whole result, and check it yourself: {url}"),
+            url=payload["url"],
+        )
+    subject = gettext(language, N_("The movie of {month}"), month=month)
+    return Message(subject=subject, body=body)
+
+
+def month_result_payload(
+    *,
+    period: str,
+    movie_id: int,
+    movie_title: str,
+    translated: dict[str, str],
+    votes: int,
+    total_votes: int,
+    url: str | None,
+) -> dict[str, Any]:
+    """What the "movie of the month" note keeps: facts, worded in each reader's language."""
+    return {
+        "period": period,
+        "movie_id": movie_id,
+        "movie_title": movie_title,
+        "movie_titles": translated,
+        "votes": votes,
+        "total_votes": total_votes,
+        "url": url,
+    }
 
 
 def vote_registered_payload(

@@ -331,6 +331,7 @@ async def test_the_admin_routes_are_tagged_in_the_openapi_document(api):
         "/api/admin/votes",
         "/api/admin/votes/{vote_id}/void",
         "/api/admin/votes/{vote_id}/restore",
+        "/api/admin/results/{month}",
     }
     for path in admin_paths:
         for operation in document["paths"][path].values():

@@ -422,3 +422,88 @@ def test_the_voided_votes_revision_keeps_the_votes_counts_only_unvoided_ones_and
         conn.execute(sa.text("DELETE FROM votes"))  # 0001's trigger is back: a delete counts
         assert list(conn.scalars(deltas))[-2:] == [1, -1]
     engine.dispose()
+
+
+def test_the_month_results_revision_adds_its_tables_and_downgrades_exactly(tmp_path):
+    """0006 -> 0007: three new tables, nothing existing touched; a result's ballots and ranking
+    go with it, and nothing in them refers to votes or users (deleting an account later leaves
+    a published month as it was). 0007 -> 0006 gives back 0006's schema exactly."""
+    from alembic.config import Config
+
+    from alembic import command
+
+    def config(url: str) -> Config:
+        alembic = Config(str(ROOT / "alembic.ini"))
+        alembic.set_main_option("script_location", str(ROOT / "alembic"))
+        alembic.attributes.update(skip_logging=True, database_url=url)
+        return alembic
+
+    reference = _scratch_database(tmp_path, "at_0006")
+    command.upgrade(config(reference), "0006")
+    url = _scratch_database(tmp_path, "results")
+    command.upgrade(config(url), "0006")
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO users (id, email, display_name, password_hash, notification_channel, "
+                "is_admin, created_at) VALUES (7, 'a@example.com', 'A', 'x', 'in_app', false, "
+                "'2026-11-01 00:00:00+00')"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO movies (id, title, original_title, overview, source, external_id, "
+                "created_at, updated_at) VALUES (3, 'Heat', 'Heat', '', 'test', '1', "
+                "'2026-11-01 00:00:00+00', '2026-11-01 00:00:00+00')"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO votes (id, user_id, movie_id, period, created_at) VALUES "
+                "(11, 7, 3, '2026-11-01', '2026-11-02 10:00:00+00')"
+            )
+        )
+    command.upgrade(config(url), "0007")
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.execute(sa.text("PRAGMA foreign_keys=ON"))
+        assert conn.scalar(sa.text("SELECT count(*) FROM votes")) == 1
+        conn.execute(
+            sa.text(
+                "INSERT INTO month_results (period, published_at, total_votes, ballots, "
+                "winner_movie_id, ballots_sha256, tallies_match) VALUES ('2026-11-01', "
+                "'2026-12-02 03:00:00+00', 1, 1, 3, 'abc', true)"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO month_rankings (period, rank, movie_id, title, votes, reached_at) "
+                "VALUES ('2026-11-01', 1, 3, 'Heat', 1, '2026-11-02 10:00:00+00')"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO published_ballots (period, vote_id, movie_id, cast_at, pseudonym, "
+                "voided) VALUES ('2026-11-01', 11, 3, '2026-11-02 10:00:00+00', "
+                "'0123456789abcdef', false)"
+            )
+        )
+        with pytest.raises(sa.exc.IntegrityError), conn.begin_nested():  # one result a month
+            conn.execute(
+                sa.text(
+                    "INSERT INTO month_results (period, published_at, total_votes, ballots, "
+                    "ballots_sha256, tallies_match) VALUES ('2026-11-01', "
+                    "'2026-12-02 03:00:00+00', 0, 0, '', false)"
+                )
+            )
+        conn.execute(sa.text("DELETE FROM users"))  # the vote goes; the published copy stays
+        assert conn.scalar(sa.text("SELECT count(*) FROM votes")) == 0
+        assert conn.scalar(sa.text("SELECT count(*) FROM published_ballots")) == 1
+        conn.execute(sa.text("DELETE FROM month_results"))  # its ranking and ballots with it
+        assert conn.scalar(sa.text("SELECT count(*) FROM published_ballots")) == 0
+        assert conn.scalar(sa.text("SELECT count(*) FROM month_rankings")) == 0
+    command.downgrade(config(url), "0006")
+    assert _schema(url) == _schema(reference)
+    command.upgrade(config(url), "head")
+    engine.dispose()
