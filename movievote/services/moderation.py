@@ -29,6 +29,7 @@ from movievote.errors import N_, ResultFinal, VoteNotFound, VoteNotVoided, VoteV
 from movievote.i18n import Month
 from movievote.models import (
     AdminVote,
+    MonthResult,
     MonthVotes,
     Movie,
     PeriodTotal,
@@ -43,11 +44,13 @@ from movievote.models import (
 from movievote.periods import current_period, format_period, results_due
 from movievote.services.admin import Actor, _check_page, _instant, _reason, record
 from movievote.services.observer import RankingSubject
+from movievote.services.results import PUBLISH_LOCK
 
 votes_t = Vote.__table__  # type: ignore[attr-defined]
 users_t = User.__table__  # type: ignore[attr-defined]
 movies_t = Movie.__table__  # type: ignore[attr-defined]
 totals_t = PeriodTotal.__table__  # type: ignore[attr-defined]
+results_t = MonthResult.__table__  # type: ignore[attr-defined]
 
 YOUNG_ACCOUNT = "young_account"
 BURST = "burst"
@@ -121,8 +124,31 @@ async def _hold(conn: AsyncConnection, db: Database, vote_id: int) -> Any:
     return row
 
 
-def _check_open(period: date, instant: datetime, settings: Settings) -> None:
-    if is_final(period, now=instant, settings=settings):
+async def _check_open(
+    conn: AsyncConnection, db: Database, period: date, instant: datetime, settings: Settings
+) -> None:
+    """Refuse a change to a month whose result is final: by the clock, or because a publisher
+    has already frozen its ballots. A void checked a moment before the deadline may commit
+    after it, so the clock alone cannot tell: on PostgreSQL the change holds the month's
+    publication lock shared until it commits (a publisher takes it exclusively before its
+    snapshot: one waits for the other), and on SQLite the vote's write lock, held already,
+    serialises it with the publisher's transaction. Either way, a change that commits is in
+    the frozen ballots, and one that comes after them is refused."""
+    final = is_final(period, now=instant, settings=settings)
+    if not final:
+        if db.dialect == "postgresql":
+            await conn.execute(
+                sa.select(
+                    sa.func.pg_advisory_xact_lock_shared(
+                        PUBLISH_LOCK, period.year * 100 + period.month
+                    )
+                )
+            )
+        published = await conn.scalar(
+            sa.select(results_t.c.period).where(results_t.c.period == period)
+        )
+        final = published is not None
+    if final:
         raise ResultFinal(
             N_("The result of {month} is final: its votes can no longer be voided or restored."),
             month=Month(period),
@@ -200,7 +226,7 @@ async def void_vote(
     instant = now or utcnow()
     async with db.transaction() as conn:
         row = await _hold(conn, db, vote_id)
-        _check_open(row.period, instant, settings)
+        await _check_open(conn, db, row.period, instant, settings)
         changed = await conn.scalar(
             sa.update(votes_t)
             .where(votes_t.c.id == vote_id, votes_t.c.voided_at.is_(None))
@@ -243,7 +269,7 @@ async def restore_vote(
     instant = now or utcnow()
     async with db.transaction() as conn:
         row = await _hold(conn, db, vote_id)
-        _check_open(row.period, instant, settings)
+        await _check_open(conn, db, row.period, instant, settings)
         changed = await conn.scalar(
             sa.update(votes_t)
             .where(votes_t.c.id == vote_id, votes_t.c.voided_at.is_not(None))

@@ -548,3 +548,48 @@ async def test_a_month_published_long_after_it_was_due_is_not_announced(
         )
         notified = await conn.scalar(sa.text("SELECT notified_at FROM month_results"))
     assert told == 0 and notified is not None
+
+
+async def test_a_void_racing_the_publication_is_in_the_frozen_ballots_or_refused(
+    configure, movies, make_user, db
+):
+    """The clock lets a void through a moment before the deadline, and it may commit after the
+    publisher started: the publication lock (PostgreSQL) or the write lock (SQLite) orders
+    them, so each void is either in the frozen ballots (voided) or refused as final; and once
+    published, no void gets in whatever its clock says."""
+    from movievote.errors import ResultFinal
+    from movievote.services import admin, moderation
+
+    root = get_root()
+    people = await voters(make_user, 8)
+    at = datetime(2026, 11, 5, 12, tzinfo=UTC)
+    cast = [
+        await cast_vote(user_id=p, movie_id=movies[n % 2], now=at + timedelta(minutes=n))
+        for n, p in enumerate(people)
+    ]
+    just_before = DUE - timedelta(seconds=1)  # what each void's clock says
+
+    async def void_now(vote_id: int) -> bool:
+        try:
+            await moderation.void_vote(
+                vote_id=vote_id,
+                reason="stuffing",
+                actor=admin.Actor(None, "boss@example.com"),
+                now=just_before,
+                settings=root.settings,
+                db=root.db,
+                subject=root.subject,
+            )
+        except ResultFinal:
+            return False
+        return True
+
+    outcomes = await asyncio.gather(publish(), *(void_now(v.id) for v in cast[:6]))
+    done, voided = outcomes[0], outcomes[1:]
+    assert done is not None
+    lines = (await csv_bytes()).decode().splitlines()[1:]
+    frozen = {int(line.split(",")[0]): line.endswith(",true") for line in lines}
+    for vote, went_through in zip(cast[:6], voided, strict=True):
+        assert frozen[vote.id] is went_through  # in the ballots exactly when it committed
+    assert done.total_votes == 8 - sum(voided)
+    assert not await void_now(cast[7].id)  # after publication: refused, whatever the clock
