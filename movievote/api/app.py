@@ -8,7 +8,17 @@ from urllib.parse import parse_qsl
 from fastapi import Depends, FastAPI, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from movievote.api import accounts, admin, errors, health, movies, ranking, results, votes
+from movievote.api import (
+    accounts,
+    admin,
+    errors,
+    health,
+    movies,
+    ranking,
+    ratings,
+    results,
+    votes,
+)
 from movievote.api.edges import Edges
 from movievote.api.headers import (
     SecurityHeaders,
@@ -52,7 +62,7 @@ def create_api() -> FastAPI:
     errors.install(api)
     # what any route may answer, whatever it does: documented once for all of them
     edges = {**errors.TOO_LARGE, **errors.UNAVAILABLE}
-    for module in (accounts, movies, votes, ranking, results, admin, health):
+    for module in (accounts, movies, ratings, votes, ranking, results, admin, health):
         api.include_router(module.router, responses=edges)
     return api
 
