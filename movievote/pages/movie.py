@@ -276,7 +276,9 @@ def _star(half: int) -> rx.Component:
             name="stars",
             value=str(half),
             id=f"stars-{half}",
-            checked=MovieState.choice == half,
+            # not controlled: the browser moves the choice at once (arrow keys), the page only
+            # hears it; a saved rating (a new `my_at`) mounts the group again, checked anew
+            default_checked=MovieState.choice == half,
             on_change=MovieState.choose,
             aria_label=stars_label(half),
             class_name="star-input",
@@ -296,7 +298,11 @@ def _rating_form() -> rx.Component:
         rx.vstack(
             rx.el.fieldset(
                 rx.el.legend(t("Your rating")),
-                rx.el.div(*[_star(half) for half in HALF_STARS], class_name="star-row"),
+                rx.el.div(
+                    *[_star(half) for half in HALF_STARS],
+                    class_name="star-row",
+                    key=MovieState.my_at,
+                ),
                 rx.text(
                     rx.cond(
                         MovieState.choice > 0,
@@ -443,32 +449,7 @@ def _reviews() -> rx.Component:
             MovieState.review_total > 0,
             rx.vstack(
                 rx.foreach(MovieState.reviews, _review),
-                rx.hstack(
-                    rx.button(
-                        t("Previous"),
-                        on_click=MovieState.go_to_reviews(MovieState.review_page - 1),
-                        disabled=MovieState.review_page <= 1,
-                        variant="soft",
-                    ),
-                    rx.text(
-                        t(
-                            "Page {page} of {count}",
-                            page=number_text(MovieState.review_page),
-                            count=number_text(MovieState.review_pages),
-                        ),
-                        size="2",
-                    ),
-                    rx.button(
-                        t("Next"),
-                        on_click=MovieState.go_to_reviews(MovieState.review_page + 1),
-                        disabled=MovieState.review_page >= MovieState.review_pages,
-                        variant="soft",
-                    ),
-                    justify="center",
-                    align="center",
-                    spacing="4",
-                    width="100%",
-                ),
+                rx.cond(MovieState.review_pages > 1, _review_pager()),
                 spacing="0",
                 width="100%",
             ),
@@ -477,6 +458,36 @@ def _reviews() -> rx.Component:
         spacing="2",
         width="100%",
         id="reviews",
+    )
+
+
+def _review_pager() -> rx.Component:
+    return rx.hstack(
+        rx.button(
+            t("Previous"),
+            on_click=MovieState.go_to_reviews(MovieState.review_page - 1),
+            disabled=MovieState.review_page <= 1,
+            variant="soft",
+        ),
+        rx.text(
+            t(
+                "Page {page} of {count}",
+                page=number_text(MovieState.review_page),
+                count=number_text(MovieState.review_pages),
+            ),
+            size="2",
+        ),
+        rx.button(
+            t("Next"),
+            on_click=MovieState.go_to_reviews(MovieState.review_page + 1),
+            disabled=MovieState.review_page >= MovieState.review_pages,
+            variant="soft",
+        ),
+        justify="center",
+        align="center",
+        spacing="4",
+        width="100%",
+        padding_top="0.8em",
     )
 
 

@@ -387,3 +387,18 @@ async def test_tallies_are_exact_after_everyone_rates_one_movie_at_once(db, movi
     if IS_POSTGRES:  # the trigger appended deltas; the fold took every one
         async with db.engine.connect() as conn:
             assert await conn.scalar(sa.text("SELECT count(*) FROM rating_deltas")) == 0
+
+
+async def test_the_command_line_rebuilds_the_rating_tallies(db, movies, make_user):
+    from tests.conftest import TEST_DATABASE_URL
+    from tests.integration.test_cli import movievote
+
+    user = await make_user()
+    await rate(user_id=user.id, movie_id=movies[0], stars=2.5)
+    await folded()
+    async with db.transaction() as conn:
+        await conn.execute(sa.delete(tallies_t))  # lost, say, in a bad manual repair
+    done = await asyncio.to_thread(movievote, TEST_DATABASE_URL, "rebuild-rating-tallies")
+    assert done.returncode == 0, done.stderr
+    assert "rebuilt" in done.stdout
+    assert await tallies(db) == {movies[0]: (1, 5)}
