@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from movievote.api.deps import CurrentClaims, CurrentUser, RootDep
-from movievote.api.errors import UNAUTHORIZED, VALIDATION, doc
+from movievote.api.errors import MALFORMED_BODY, UNAUTHORIZED, VALIDATION, doc
 from movievote.api.movies import LanguageParam, MovieId
 from movievote.languages import DEFAULT_LANGUAGE
 from movievote.models import REVIEW_MAX_CHARACTERS, MyRatingPage, RatingPublic, ReviewPage
@@ -45,6 +45,7 @@ class RatingRequest(BaseModel):
         ),
         **doc(404, "No such movie (`movie_not_found`)."),
         **doc(409, "An admin hid the movie: it cannot be rated (`movie_hidden`)."),
+        **MALFORMED_BODY,
         **VALIDATION,
     },
 )

@@ -141,3 +141,16 @@ async def test_top_rated_sort_and_rating_fields_in_the_catalogue(api, movies, lo
     ranking = (await api.get("/api/ranking")).json()
     assert ranking["items"] == []  # rankings are about votes; their movies carry no ratings
     assert_error(await api.get("/api/movies", params={"sort": "best"}), 422, "invalid_input")
+
+
+async def test_one_path_two_methods_allow_lists_both_and_a_broken_body_is_400(
+    api, movies, login
+):
+    url = f"/api/movies/{movies[0]}/rating"
+    refused = await api.request("OPTIONS", url)
+    assert_error(refused, 405, "method_not_allowed")
+    assert refused.headers["Allow"] == "DELETE, PUT"  # Starlette alone named the first route
+    assert "use DELETE, PUT" in refused.json()["detail"]
+    assert (await api.post(url)).headers["Allow"] == "DELETE, PUT"
+    headers = {**await login(), "Content-Type": "application/json"}
+    assert_error(await api.put(url, content=b"\xff{", headers=headers), 400, "malformed_body")
