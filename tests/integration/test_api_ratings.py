@@ -143,9 +143,7 @@ async def test_top_rated_sort_and_rating_fields_in_the_catalogue(api, movies, lo
     assert_error(await api.get("/api/movies", params={"sort": "best"}), 422, "invalid_input")
 
 
-async def test_one_path_two_methods_allow_lists_both_and_a_broken_body_is_400(
-    api, movies, login
-):
+async def test_one_path_two_methods_allow_lists_both_and_a_broken_body_is_400(api, movies, login):
     url = f"/api/movies/{movies[0]}/rating"
     refused = await api.request("OPTIONS", url)
     assert_error(refused, 405, "method_not_allowed")
