@@ -29,7 +29,16 @@ from movievote.db import (
 from movievote.errors import DomainError, MemberNotFound, ResultNotDue, ResultNotFound
 from movievote.languages import LANGUAGES
 from movievote.periods import format_period, parse_period
-from movievote.services import accounts, admin, ballots, catalogue, published, results, tallies
+from movievote.services import (
+    accounts,
+    admin,
+    ballots,
+    catalogue,
+    published,
+    ratings,
+    results,
+    tallies,
+)
 from movievote.services.dispatcher import NotificationDispatcher
 
 BUNDLED_CATALOGUE = Path(__file__).resolve().parent / "data" / "catalogue.json"
@@ -266,6 +275,9 @@ async def _run(args: argparse.Namespace) -> None:
         elif args.command == "rebuild-tallies":
             await tallies.rebuild_tallies(db=db)
             print("tallies rebuilt from the votes")
+        elif args.command == "rebuild-rating-tallies":
+            await ratings.rebuild_rating_tallies(db=db)
+            print("rating tallies and scores rebuilt from the ratings")
         elif args.command == "invite":
             try:  # recorded in the audit log, as done by "cli"
                 invite = await admin.create_invite(
@@ -321,6 +333,9 @@ def main(argv: list[str] | None = None) -> None:
     pre.add_argument("--timeout", type=float, default=60.0)
     pre.add_argument("--quiet", action="store_true")
     sub.add_parser("rebuild-tallies", help="recompute every ranking tally from the votes")
+    sub.add_parser(
+        "rebuild-rating-tallies", help="recompute every rating tally and score from the ratings"
+    )
     inv = sub.add_parser("invite", help="create an invite code (SIGNUP_MODE=invite)")
     inv.add_argument("--uses", type=int, default=1, help="how many sign-ups it admits")
     inv.add_argument("--days", type=float, default=14, help="days it stays valid (0: forever)")

@@ -344,6 +344,83 @@ class PublishedBallot(SQLModel, table=True):
     voided: bool
 
 
+REVIEW_MAX_CHARACTERS = 1000
+
+
+class Rating(SQLModel, table=True):
+    """One member's rating of one movie (revision 0008): `half_stars` 1..10 is 0.5..5 stars,
+    with an optional review; changeable (one row per member and movie), removable. The
+    database holds the rules: the range, the review's length, one rating per member and movie."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "movie_id"),
+        sa.CheckConstraint("half_stars BETWEEN 1 AND 10", name="half_stars_range"),
+        sa.CheckConstraint(
+            f"review IS NULL OR length(review) BETWEEN 1 AND {REVIEW_MAX_CHARACTERS}",
+            name="review_length",
+        ),
+        # a movie's ratings, newest first (the reviews' pages)
+        sa.Index("ix_ratings_movie_id_updated_at", "movie_id", "updated_at", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE")
+    movie_id: int = Field(foreign_key="movies.id", ondelete="CASCADE")
+    half_stars: int
+    review: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = _created_at()
+    updated_at: datetime = _created_at()
+
+
+class RatingDelta(SQLModel, table=True):
+    """A rating change not yet folded into the tallies, written by a trigger on ratings:
+    (+1, +s) for a rating given, (-1, -s) for one removed, (0, new - old) for one changed.
+    Append-only, so everyone rating one movie at once never waits on its tally row."""
+
+    __tablename__ = "rating_deltas"
+
+    id: int | None = Field(default=None, primary_key=True)
+    movie_id: int
+    ratings: int
+    half_stars: int
+
+
+class RatingTally(SQLModel, table=True):
+    """A movie's ratings: how many, the sum of their half stars, and the Bayesian score in
+    stars, (C·m + sum) / 2(C + n) with the prior in `rating_totals`, which "top rated" reads
+    in the order of `ix_rating_tallies_top`."""
+
+    __tablename__ = "rating_tallies"
+
+    movie_id: int = Field(primary_key=True, foreign_key="movies.id", ondelete="CASCADE")
+    ratings: int = Field(default=0)
+    half_stars: int = Field(default=0)
+    score: float
+
+
+sa.Index(
+    "ix_rating_tallies_top",
+    sa.desc(RatingTally.score),  # type: ignore[call-overload]
+    sa.desc(RatingTally.ratings),  # type: ignore[call-overload]
+    RatingTally.movie_id,  # type: ignore[arg-type]
+)
+
+
+class RatingTotal(SQLModel, table=True):
+    """Every rating folded so far (one row), and the prior the tallies' scores use: `prior_mean`
+    (half stars) is the global mean when the scores were last recomputed, `prior_weight` C."""
+
+    __tablename__ = "rating_totals"
+    __table_args__ = (sa.CheckConstraint("id = 1", name="one_row"),)
+
+    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    ratings: int = Field(default=0, sa_type=sa.BigInteger)
+    half_stars: int = Field(default=0, sa_type=sa.BigInteger)
+    prior_mean: float
+    prior_weight: float
+
+
 # --- what leaves the service layer (API and pages read these, never the tables) ---
 
 
@@ -373,6 +450,11 @@ class MoviePublic(SQLModel):
     # an admin hid it: no vote for it. Only `get_movie` returns a hidden movie (a past vote
     # still shows its title); the catalogue's lists leave them out, the rankings do not say.
     hidden: bool = False
+    # its ratings (0.5-5 stars): how many, their mean, and the Bayesian score "top rated"
+    # sorts by (services/ratings.py); the catalogue's reads fill them, rankings leave them None
+    rating_count: int | None = None
+    rating_average: float | None = None
+    rating_score: float | None = None
 
 
 class MoviePage(SQLModel):
@@ -703,3 +785,45 @@ class PublishedBallotPublic(SQLModel):
     cast_at: str  # as the canonical CSV writes it: 2026-11-30T23:30:00.000000Z
     voter: str  # the month's pseudonym
     voided: bool
+
+
+class RatingPublic(SQLModel):
+    """A member's rating of a movie: 0.5 to 5 stars in half steps, and an optional review."""
+
+    movie_id: int
+    stars: float
+    review: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class MyRating(RatingPublic):
+    """One of my ratings, with the movie's title in the language asked for."""
+
+    title: str
+
+
+class MyRatingPage(SQLModel):
+    items: list[MyRating]
+    total: int
+    page: int
+    page_size: int
+
+
+class ReviewPublic(SQLModel):
+    """A rating as everyone sees it: who gave it (their display name), the stars, the review."""
+
+    reviewer: str
+    stars: float
+    review: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ReviewPage(SQLModel):
+    """A movie's ratings, newest first; `total` from its tally (a fold behind at most)."""
+
+    items: list[ReviewPublic]
+    total: int
+    page: int
+    page_size: int

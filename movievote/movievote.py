@@ -22,6 +22,7 @@ from movievote.pages.admin_votes import AdminVotesState, admin_votes_page
 from movievote.pages.auth import login, signup
 from movievote.pages.display import DisplayState, display_page
 from movievote.pages.leaderboard import LeaderboardState, leaderboard_page
+from movievote.pages.movie import MovieState, movie_page
 from movievote.pages.movies import MoviesState, movies_page
 from movievote.root import run_background
 from movievote.services import notifications
@@ -39,6 +40,12 @@ app.add_page(
     route="/",
     title=title(N_("Movies")),
     on_load=MoviesState.load,  # it verifies the session itself
+)
+app.add_page(
+    movie_page,
+    route="/movies/[id]",
+    title=title(N_("Movie")),
+    on_load=MovieState.load,  # it verifies the session itself
 )
 app.add_page(login, route="/login", title=title(N_("Log in")), on_load=AuthState.clear_form_error)
 app.add_page(

@@ -23,6 +23,7 @@ from movievote.services.changes import ChangeListener, process_origin
 from movievote.services.dispatcher import NotificationDispatcher
 from movievote.services.observer import RankingBroadcast, RankingSubject
 from movievote.services.ranking_cache import RankingCache
+from movievote.services.ratings import RatingFolder
 from movievote.services.results import run_publisher
 from movievote.services.tallies import fold_vote_deltas
 from movievote.services.throttle import LoginThrottle
@@ -34,8 +35,8 @@ logger = logging.getLogger(__name__)
 class Root:
     """What a serving process shares: settings, the database, the ranking cache and the
     subject that refreshes it, the broadcast that wakes API streams, the notification
-    dispatcher, the login throttle, and the HTTP client admins' catalogue searches use (TMDB,
-    OMDb; tests give it an httpx.MockTransport)."""
+    dispatcher, the login throttle, the rating folder, and the HTTP client admins' catalogue
+    searches use (TMDB, OMDb; tests give it an httpx.MockTransport)."""
 
     settings: Settings
     db: Database
@@ -44,6 +45,7 @@ class Root:
     broadcast: RankingBroadcast
     dispatcher: NotificationDispatcher
     throttle: LoginThrottle
+    ratings: RatingFolder  # folds rating deltas into the rating tallies
     http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=10))
     extras: dict[str, object] = field(default_factory=dict)  # edges hang theirs here
 
@@ -77,6 +79,7 @@ def build_root(settings: Settings | None = None, db: Database | None = None) -> 
         broadcast=broadcast,
         dispatcher=NotificationDispatcher(settings=settings, db=db),
         throttle=LoginThrottle(settings),
+        ratings=RatingFolder(db=db, delay_seconds=settings.ranking_refresh_delay_seconds),
     )
 
 
@@ -103,8 +106,8 @@ def reset_root() -> None:
 
 
 async def run_background(root: Root | None = None) -> None:
-    """Long-running work of a serving process: fold votes written elsewhere into the tallies,
-    on PostgreSQL hear what other processes folded (services.changes), and publish the month
+    """Long-running work of a serving process: fold votes and ratings written elsewhere into
+    their tallies, on PostgreSQL hear what other processes folded (services.changes), and publish the month
     results that are due (services.results; one process publishes each month)."""
     root = root or get_root()
     settings = root.settings
@@ -124,6 +127,9 @@ async def run_background(root: Root | None = None) -> None:
             )
             tasks.create_task(listener.run(), name="ranking-change-listener")
         tasks.create_task(root.subject.run_periodic(settings.ranking_fold_interval_seconds))
+        tasks.create_task(
+            root.ratings.run_periodic(settings.ranking_fold_interval_seconds), name="rating-folds"
+        )
         tasks.create_task(
             run_publisher(settings=settings, db=root.db, dispatcher=root.dispatcher),
             name="month-results-publisher",

@@ -83,6 +83,7 @@ async def _isolated(migrated_database: str) -> AsyncIterator[None]:
     if root is not None:
         await root.subject.settle()
         await root.dispatcher.settle()
+        await root.ratings.settle()
     await notifications.settle_in_flight()
     reset_root()
     database = get_database()

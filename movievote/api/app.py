@@ -16,6 +16,7 @@ from movievote.api import (
     moderation,
     movies,
     ranking,
+    ratings,
     results,
     votes,
 )
@@ -63,7 +64,7 @@ def create_api() -> FastAPI:
     errors.install(api)
     # what any route may answer, whatever it does: documented once for all of them
     edges = {**errors.TOO_LARGE, **errors.UNAVAILABLE}
-    for module in (accounts, movies, votes, ranking, results, admin, moderation, health):
+    for module in (accounts, movies, ratings, votes, ranking, results, admin, moderation, health):
         api.include_router(module.router, responses=edges)
     return api
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -216,14 +217,30 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     elif code == "not_found":
         detail = gettext(language, N_("There is no API endpoint at {path}."), path=request.url.path)
     elif code == "method_not_allowed":
+        headers = {**(exc.headers or {}), "Allow": allowed_methods(request, exc.headers)}
         detail = gettext(
             language,
             N_("{method} is not allowed on {path}; use {allowed}."),
             method=request.method,
             path=request.url.path,
-            allowed=(exc.headers or {}).get("Allow", ""),
+            allowed=headers["Allow"],
         )
+        return _json(exc.status_code, ErrorBody(detail=detail, code=code), headers)
     return _json(exc.status_code, ErrorBody(detail=detail, code=code), exc.headers)
+
+
+def allowed_methods(request: Request, headers: Mapping[str, str] | None) -> str:
+    """Every method the API documents at this path (`DELETE, PUT` for a rating): Starlette's
+    405 names only the methods of the first route that matched the path, one of several."""
+    openapi = getattr(request.app, "openapi", None)
+    paths: dict[str, dict[str, Any]] = openapi().get("paths", {}) if callable(openapi) else {}
+    methods = {
+        method.upper()
+        for template, operations in paths.items()
+        if re.fullmatch(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)), request.url.path)
+        for method in operations
+    }
+    return ", ".join(sorted(methods)) if methods else (headers or {}).get("Allow", "")
 
 
 def unavailable(detail: str = N_("The service cannot reach its database right now.")) -> ApiError:

@@ -47,8 +47,11 @@ async def list_movies(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=catalogue.MAX_PAGE_SIZE)] = 24,
     sort: Annotated[
-        Literal["title", "year", "votes"],
-        Query(description="`title`, `year` (newest first) or `votes` (most voted this month)"),
+        Literal["title", "year", "votes", "top_rated"],
+        Query(
+            description="`title`, `year` (newest first), `votes` (most voted this month) or "
+            "`top_rated` (the Bayesian average of the ratings; movies nobody rated follow)"
+        ),
     ] = "title",
     language: LanguageParam = DEFAULT_LANGUAGE,
     *,

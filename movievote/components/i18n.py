@@ -38,9 +38,10 @@ def t(message: str, /, **params: Any) -> rx.Var:
 
 def _intl(kind: str, language: str | rx.Var, options: str = "", key: str = "") -> str:
     """JS for an `Intl` formatter made once per page and language, then reused: building one
-    costs far more than using it, and a live page formats every row at every update.
-    `{language}`, not `{language!s}`: formatting the Var keeps its state with it, so a list
-    (`rx.foreach`, compiled as a component of its own) reads the page's language itself."""
+    costs far more than using it, and a live page formats every row at every update. A Var
+    `language` is formatted with its data (`{language}`, not `!s`), so the Var built from this
+    carries the page-language state it reads: a component showing only a formatted number
+    (nothing else of that state) still gets the state's hook."""
     memo = f"(globalThis.__mvIntl ??= {{}})[{language} + '|{kind}{key}']"
     made = f"new Intl.{kind}({language}{', ' + options if options else ''})"
     return f"({memo} ??= {made})"

@@ -1,5 +1,5 @@
 """A movie in the grid: poster (the real one, or a cover designed from the title, year and
-genre), title, year, genres, Vote button."""
+genre), title (a link to the movie's page), year, genres, its ratings, Vote button."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import reflex as rx
 from reflex_base.utils.imports import ImportVar
 from reflex_base.vars.base import VarData
 
-from movievote.components.i18n import LANG, genre_list_text, t
+from movievote.components.i18n import LANG, genre_list_text, nt, number_text, t
 
 # Where the API answers: the page's own origin in production, the backend's port under the
 # development server (whose pages come from Vite, which does not pass /api on)
@@ -58,13 +58,34 @@ def movie_card(
     return rx.card(
         rx.vstack(
             poster(movie),
-            rx.heading(movie["title"], size="3", as_="h3", trim="start"),
+            rx.heading(
+                rx.link(
+                    movie["title"], href="/movies/" + movie["id"].to(str), class_name="movie-link"
+                ),
+                size="3",
+                as_="h3",
+                trim="start",
+            ),
             rx.text(
                 movie["year"],
                 " · ",
                 genre_list_text(movie["genres"]),
                 size="1",
                 color_scheme="gray",
+            ),
+            rx.cond(
+                movie["rating_count"].to(int) > 0,
+                rx.text(
+                    rx.el.span("★ ", aria_hidden="true", color="var(--amber-9)"),
+                    nt(
+                        "{average} from {n} rating",
+                        "{average} from {n} ratings",
+                        movie["rating_count"].to(int),
+                        average=number_text(movie["rating_average"]),
+                    ),
+                    size="1",
+                    class_name="card-rating",
+                ),
             ),
             rx.spacer(),
             rx.button(

@@ -39,6 +39,7 @@ SORTS = {  # value -> label, in the order the select lists them
     "title": N_("Title (A-Z)"),
     "year": N_("Newest first"),
     "votes": N_("Most voted this month"),
+    "top_rated": N_("Top rated"),
 }
 
 
@@ -49,6 +50,8 @@ def card_data(movie: MoviePublic) -> dict[str, Any]:
         "year": str(movie.year or ""),
         "genres": list(movie.genres),
         "poster_url": movie.poster_url or "",
+        "rating_count": movie.rating_count or 0,
+        "rating_average": round(movie.rating_average or 0.0, 1),
     }
 
 

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -28,6 +29,7 @@ from movievote.models import (
     MoviePage,
     MoviePublic,
     MovieTranslation,
+    RatingTally,
     utcnow,
 )
 from movievote.text import cleaned, is_storable, storable
@@ -36,9 +38,16 @@ MAX_PAGE_SIZE = 100
 movies_t = Movie.__table__  # type: ignore[attr-defined]
 genres_t = Genre.__table__  # type: ignore[attr-defined]
 tallies_t = MonthlyTally.__table__  # type: ignore[attr-defined]
-SORTS = ("title", "year", "votes")  # the orders a page of movies can come in
+SORTS = ("title", "year", "votes", "top_rated")  # the orders a page of movies can come in
 movie_genres_t = MovieGenre.__table__  # type: ignore[attr-defined]
 translations_t = MovieTranslation.__table__  # type: ignore[attr-defined]
+rating_tallies_t = RatingTally.__table__  # type: ignore[attr-defined]
+# a movie's ratings, read with it (its tally, by primary key; NULL: never rated)
+RATING_COLUMNS = (
+    rating_tallies_t.c.ratings.label("rating_count"),
+    rating_tallies_t.c.half_stars.label("rating_half_stars"),
+    rating_tallies_t.c.score.label("rating_score"),
+)
 
 
 def genres_query(movie_ids: Sequence[int]) -> sa.Select[tuple[int, str]]:
@@ -60,6 +69,19 @@ async def genres_of(conn: AsyncConnection, movie_ids: Sequence[int]) -> dict[int
     return found
 
 
+def rating_fields(row: sa.RowMapping) -> dict[str, Any]:
+    """A movie's rating count, mean and score (in stars) from a row read with RATING_COLUMNS;
+    nothing from a row read without them (the rankings)."""
+    if "rating_count" not in row:
+        return {}
+    count = row["rating_count"] or 0
+    return {
+        "rating_count": count,
+        "rating_average": round(row["rating_half_stars"] / (2 * count), 2) if count else None,
+        "rating_score": round(row["rating_score"], 3) if count else None,
+    }
+
+
 def to_public(row: sa.RowMapping, genres: dict[int, list[str]]) -> MoviePublic:
     return MoviePublic(
         id=row["id"],
@@ -71,6 +93,7 @@ def to_public(row: sa.RowMapping, genres: dict[int, list[str]]) -> MoviePublic:
         poster_url=row["poster_url"],
         genres=genres.get(row["id"], []),
         hidden=row.get("hidden_at") is not None,  # only `get_movie` reads it
+        **rating_fields(row),
     )
 
 
@@ -165,9 +188,11 @@ async def list_movies(
     original title), genre and year, with titles and overviews in `language`. Movies an admin
     hid are left out.
 
-    `sort`: "title" (the title people read), "year" (newest first) or "votes" (most voted in
-    `period`, a month, read from its tallies); ties by title, then id, so pages never overlap
-    or skip. Text no database can store (a NUL character), an unknown language or sort are
+    `sort`: "title" (the title people read), "year" (newest first), "votes" (most voted in
+    `period`, a month, read from its tallies) or "top_rated" (the Bayesian score of the rating
+    tallies, services/ratings.py; movies nobody rated follow, by title); ties by title, then
+    id, so pages never overlap or skip. Each movie comes with its rating count, mean and
+    score. Text no database can store (a NUL character), an unknown language or sort are
     InvalidInput.
     """
     read = in_language(checked_language(language))
@@ -201,6 +226,8 @@ async def list_movies(
         )
     if year is not None:
         conditions.append(movies_t.c.year == year)
+    if sort == "top_rated":
+        return await _top_rated(read, conditions, page=page, page_size=page_size, db=db)
     source, order = read.source, [read.title, movies_t.c.id]
     if sort == "year":
         order = [movies_t.c.year.desc().nulls_last(), *order]
@@ -210,6 +237,7 @@ async def list_movies(
             sa.and_(tallies_t.c.movie_id == movies_t.c.id, tallies_t.c.period == period),
         )
         order = [sa.func.coalesce(tallies_t.c.votes, 0).desc(), *order]
+    source = source.outerjoin(rating_tallies_t, rating_tallies_t.c.movie_id == movies_t.c.id)
     async with db.engine.connect() as conn:
         total = await conn.scalar(
             sa.select(sa.func.count()).select_from(read.source).where(*conditions)
@@ -217,7 +245,7 @@ async def list_movies(
         rows = (
             (
                 await conn.execute(
-                    sa.select(*read.columns)
+                    sa.select(*read.columns, *RATING_COLUMNS)
                     .select_from(source)
                     .where(*conditions)
                     .order_by(*order)
@@ -228,6 +256,89 @@ async def list_movies(
             .mappings()
             .all()
         )
+        genres = await genres_of(conn, [r["id"] for r in rows])
+    return MoviePage(
+        items=[to_public(r, genres) for r in rows], total=total or 0, page=page, page_size=page_size
+    )
+
+
+def top_rated_query(
+    read: InLanguage, conditions: Sequence[sa.ColumnElement[bool]], *, limit: int, offset: int
+) -> sa.Select:
+    """Rated movies matching `conditions`, best Bayesian score first (then more ratings,
+    then the lower id): an ordered scan of ix_rating_tallies_top that stops after the page,
+    each row's movie looked up by primary key."""
+    return (
+        sa.select(*read.columns, *RATING_COLUMNS)
+        .select_from(
+            read.source.join(rating_tallies_t, rating_tallies_t.c.movie_id == movies_t.c.id)
+        )
+        .where(rating_tallies_t.c.ratings > 0, *conditions)
+        .order_by(
+            rating_tallies_t.c.score.desc(),
+            rating_tallies_t.c.ratings.desc(),
+            rating_tallies_t.c.movie_id,
+        )
+        .limit(limit)
+        .offset(offset)
+    )
+
+
+async def _top_rated(
+    read: InLanguage,
+    conditions: list[sa.ColumnElement[bool]],
+    *,
+    page: int,
+    page_size: int,
+    db: Database,
+) -> MoviePage:
+    """A page of the catalogue by rating: the rated movies from the score's index; past
+    them, the movies nobody rated, by title (a second query only on the page where the rated
+    ones run out, and a count of the rated ones only past that page)."""
+    offset = (page - 1) * page_size
+    unrated = sa.or_(rating_tallies_t.c.ratings.is_(None), rating_tallies_t.c.ratings == 0)
+    async with db.engine.connect() as conn:
+        total = await conn.scalar(
+            sa.select(sa.func.count()).select_from(read.source).where(*conditions)
+        )
+        rows = list(
+            (await conn.execute(top_rated_query(read, conditions, limit=page_size, offset=offset)))
+            .mappings()
+            .all()
+        )
+        if len(rows) < page_size:
+            rated = offset + len(rows)
+            if not rows and offset:
+                rated = int(
+                    await conn.scalar(
+                        sa.select(sa.func.count())
+                        .select_from(
+                            read.source.join(
+                                rating_tallies_t, rating_tallies_t.c.movie_id == movies_t.c.id
+                            )
+                        )
+                        .where(rating_tallies_t.c.ratings > 0, *conditions)
+                    )
+                    or 0
+                )
+            rows += (
+                (
+                    await conn.execute(
+                        sa.select(*read.columns, *RATING_COLUMNS)
+                        .select_from(
+                            read.source.outerjoin(
+                                rating_tallies_t, rating_tallies_t.c.movie_id == movies_t.c.id
+                            )
+                        )
+                        .where(unrated, *conditions)
+                        .order_by(read.title, movies_t.c.id)
+                        .limit(page_size - len(rows))
+                        .offset(max(0, offset - rated))
+                    )
+                )
+                .mappings()
+                .all()
+            )
         genres = await genres_of(conn, [r["id"] for r in rows])
     return MoviePage(
         items=[to_public(r, genres) for r in rows], total=total or 0, page=page, page_size=page_size
@@ -245,8 +356,12 @@ async def get_movie(
         row = (
             (
                 await conn.execute(
-                    sa.select(*read.columns, movies_t.c.hidden_at)
-                    .select_from(read.source)
+                    sa.select(*read.columns, movies_t.c.hidden_at, *RATING_COLUMNS)
+                    .select_from(
+                        read.source.outerjoin(
+                            rating_tallies_t, rating_tallies_t.c.movie_id == movies_t.c.id
+                        )
+                    )
                     .where(movies_t.c.id == movie_id)
                 )
             )

@@ -507,3 +507,80 @@ def test_the_month_results_revision_adds_its_tables_and_downgrades_exactly(tmp_p
     assert _schema(url) == _schema(reference)
     command.upgrade(config(url), "head")
     engine.dispose()
+
+
+def test_the_ratings_revision_writes_deltas_by_trigger_and_downgrades_exactly(tmp_path):
+    """0007 -> 0008: accounts and movies kept; the rating triggers append (+1, +s) for a rating,
+    (0, new - old) for changed stars (nothing for a review alone), (-1, -s) for one removed,
+    also by a cascade; the CHECKs and the unique pair hold. 0008 -> 0007 gives back 0007's
+    schema exactly, and upgrading again works."""
+    from alembic.config import Config
+
+    from alembic import command
+
+    def config(url: str) -> Config:
+        alembic = Config(str(ROOT / "alembic.ini"))
+        alembic.set_main_option("script_location", str(ROOT / "alembic"))
+        alembic.attributes.update(skip_logging=True, database_url=url)
+        return alembic
+
+    reference = _scratch_database(tmp_path, "at_0007")
+    command.upgrade(config(reference), "0007")
+    url = _scratch_database(tmp_path, "ratings")
+    command.upgrade(config(url), "0007")
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO users (id, email, display_name, password_hash, notification_channel, "
+                "is_admin, created_at) VALUES (7, 'a@example.com', 'A', 'x', 'in_app', false, "
+                "'2026-11-01 00:00:00+00')"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO movies (id, title, original_title, overview, source, external_id, "
+                "created_at, updated_at) VALUES (3, 'Heat', 'Heat', '', 'test', '1', "
+                "'2026-11-01 00:00:00+00', '2026-11-01 00:00:00+00')"
+            )
+        )
+    command.upgrade(config(url), "0008")
+    deltas = sa.text("SELECT movie_id, ratings, half_stars FROM rating_deltas ORDER BY id")
+    rating = (
+        "INSERT INTO ratings (user_id, movie_id, half_stars, review, created_at, updated_at) "
+        "VALUES (7, 3, {stars}, {review}, '2026-12-02 10:00:00+00', '2026-12-02 10:00:00+00')"
+    )
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.execute(sa.text("PRAGMA foreign_keys=ON"))
+        assert conn.execute(sa.text("SELECT title FROM movies")).all() == [("Heat",)]
+        conn.execute(sa.text(rating.format(stars=7, review="'Tense.'")))
+        conn.execute(sa.text("UPDATE ratings SET half_stars = 9"))
+        conn.execute(sa.text("UPDATE ratings SET review = 'Very tense.'"))  # no delta
+        conn.execute(sa.text("UPDATE ratings SET half_stars = 9"))  # unchanged: no delta
+        assert conn.execute(deltas).all() == [(3, 1, 7), (3, 0, 2)]
+        conn.execute(sa.text("DELETE FROM movies"))  # the rating goes with its movie
+        assert conn.execute(deltas).all()[-1] == (3, -1, -9)
+        assert conn.scalar(sa.text("SELECT count(*) FROM ratings")) == 0
+        conn.execute(
+            sa.text(
+                "INSERT INTO movies (id, title, original_title, overview, source, external_id, "
+                "created_at, updated_at) VALUES (3, 'Heat', 'Heat', '', 'test', '1', "
+                "'2026-11-01 00:00:00+00', '2026-11-01 00:00:00+00')"
+            )
+        )
+    for stars, review in ((0, "NULL"), (11, "NULL"), (4, "''"), (4, f"'{'x' * 1001}'")):
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            conn.execute(sa.text(rating.format(stars=stars, review=review)))
+    with engine.begin() as conn:
+        conn.execute(sa.text(rating.format(stars=10, review=f"'{'x' * 1000}'")))
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        conn.execute(sa.text(rating.format(stars=2, review="NULL")))  # one per member and movie
+    command.downgrade(config(url), "0007")
+    assert _schema(url) == _schema(reference)
+    with engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM users")) == 1
+    command.upgrade(config(url), "head")
+    with engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM ratings")) == 0
+    engine.dispose()
