@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from movievote.api.app import mount_api
+from movievote.api.app import mount_api, reach_every_path
 from movievote.components.i18n import t
 from movievote.config import get_settings
 from movievote.i18n import N_
@@ -34,7 +34,14 @@ def title(text: str) -> rx.Var:
     return t(text) + " · movievote"
 
 
-app = rx.App(api_transformer=mount_api, toaster=rx.toast.provider(position="bottom-right"))
+class App(rx.App):
+    """Reflex's app, whose top-level mounts route every path (`reach_every_path`)."""
+
+    def __call__(self):  # type: ignore[no-untyped-def]
+        return reach_every_path(super().__call__())
+
+
+app = App(api_transformer=mount_api, toaster=rx.toast.provider(position="bottom-right"))
 app.add_page(
     movies_page,
     route="/",

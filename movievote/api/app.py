@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import parse_qsl
 
 from fastapi import Depends, FastAPI, Request
+from starlette.routing import Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from movievote.api import (
@@ -85,6 +87,18 @@ def mount_api(reflex_app: ASGIApp) -> ASGIApp:
     edged = with_edges(app, get_settings())
     socketio_follows(edged.origins)
     return edged
+
+
+def reach_every_path(app: ASGIApp) -> ASGIApp:
+    """Let Reflex's top-level mounts route every path. Starlette's `Mount("")` matches
+    `/(?P<path>.*)$`, and `.` stops at a newline: a request for `/api/movies/a%0Ab` never
+    reached the API and got Starlette's plain-text 404 instead of the API's JSON one (the
+    fuzzer found it). Matching with DOTALL hands such paths on like any other."""
+    for route in getattr(app, "routes", ()):
+        if isinstance(route, Mount) and not route.path_regex.flags & re.DOTALL:
+            route.path_regex = re.compile(route.path_regex.pattern, re.DOTALL)
+            reach_every_path(route.app)
+    return app
 
 
 def socketio_follows(origins: OriginPolicy) -> None:

@@ -205,3 +205,31 @@ async def test_a_websocket_opens_only_for_allowed_origins(origin, opens):
         assert sent[1]["text"] == (origin or "(none)")  # Reflex reads the page's address there
     else:  # closed before the handshake is accepted: the server answers 403
         assert sent == [{"type": "websocket.close", "code": 1008}]
+
+
+async def test_a_path_with_a_newline_reaches_the_api_through_reflex_s_top_mount():
+    """Reflex serves everything through `Starlette().mount("", app)`, whose `.*` stops at a
+    newline: without `reach_every_path` such a request got Starlette's plain-text 404, never
+    the API's JSON answer."""
+    from starlette.responses import PlainTextResponse
+
+    from movievote.api.app import mount_api, reach_every_path
+
+    async def pages(scope, receive, send):  # type: ignore[no-untyped-def]
+        await PlainTextResponse("a page")(scope, receive, send)
+
+    def reflex_like() -> Starlette:
+        top = Starlette()
+        top.mount("", mount_api(pages))
+        return top
+
+    paths = ("/api/movies/a%0Ab", "/api/results/20%0A26-11/ballots.csv")
+    for app, fixed in ((reflex_like(), False), (reach_every_path(reflex_like()), True)):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            for path in paths:
+                answer = await c.get(path)
+                is_json = answer.headers["content-type"] == "application/json"
+                assert is_json is fixed, (path, answer.status_code, answer.text)
+                if fixed:
+                    assert answer.status_code in (404, 422) and "detail" in answer.json()
