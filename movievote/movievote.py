@@ -24,6 +24,13 @@ from movievote.pages.display import DisplayState, display_page
 from movievote.pages.leaderboard import LeaderboardState, leaderboard_page
 from movievote.pages.movie import MovieState, movie_page
 from movievote.pages.movies import MoviesState, movies_page
+from movievote.pages.results import (
+    MonthResultState,
+    ResultsState,
+    month_result_page,
+    results_page,
+)
+from movievote.pages.winners import WinnersState, winners_page
 from movievote.root import run_background
 from movievote.services import notifications
 from movievote.state import AuthState
@@ -65,6 +72,24 @@ app.add_page(
     on_load=[AuthState.check_session, LeaderboardState.load],
 )
 app.add_page(display_page, route="/display", title=title(N_("Top 10")), on_load=DisplayState.load)
+app.add_page(
+    winners_page,
+    route="/winners",
+    title=title(N_("Hall of fame")),
+    on_load=[AuthState.check_session, WinnersState.load],
+)
+app.add_page(
+    results_page,
+    route="/results",
+    title=title(N_("Results")),
+    on_load=[AuthState.check_session, ResultsState.load],
+)
+app.add_page(
+    month_result_page,
+    route="/results/[month]",
+    title=title(N_("Month result")),
+    on_load=MonthResultState.load,  # it verifies the session itself (the member's ballot)
+)
 app.add_page(
     verify_email_page,
     route="/verify-email",

@@ -33,6 +33,14 @@ def next_period(period: date) -> date:
     )
 
 
+def previous_period(period: date) -> date:
+    return (
+        date(period.year - 1, 12, 1)
+        if period.month == 1
+        else date(period.year, period.month - 1, 1)
+    )
+
+
 def period_start(period: date, zone: ZoneInfo) -> datetime:
     """The first instant of a period, aware, in the vote time zone."""
     return datetime.combine(period, time.min, tzinfo=zone)

@@ -141,11 +141,14 @@ def percent_text(share: rx.Var | float) -> rx.Var[str]:
     )
 
 
-def month_text(period: rx.Var[str]) -> rx.Var[str]:
-    """A "YYYY-MM" month as people read it: "November 2026", "novembro de 2026"."""
-    options = "{month: 'long', year: 'numeric', timeZone: 'UTC'}"
+def month_text(period: rx.Var[str], *, year: bool = True) -> rx.Var[str]:
+    """A "YYYY-MM" month as people read it: "November 2026", "novembro de 2026" (without
+    the `year`: "November", "novembro")."""
+    with_year = "year: 'numeric', " if year else ""
+    options = f"{{month: 'long', {with_year}timeZone: 'UTC'}}"
+    key = "month" if year else "month-name"
     return rx.Var(
-        f"((p) => p ? {_intl('DateTimeFormat', LANG, options, 'month')}"
+        f"((p) => p ? {_intl('DateTimeFormat', LANG, options, key)}"
         f".format(new Date(p.slice(0, 7) + '-01T12:00:00Z')) : '')({period})",
         _var_type=str,
     )

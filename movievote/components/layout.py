@@ -11,6 +11,7 @@ from movievote.state import AuthState
 PAGES = (
     (N_("Movies"), "/"),
     (N_("Leaderboard"), "/leaderboard"),
+    (N_("Hall of fame"), "/winners"),
     (N_("Lobby display"), "/display"),
 )
 
@@ -34,7 +35,7 @@ def nav_link(text: str, href: str) -> rx.Component:
 
 
 def phone_menu() -> rx.Component:
-    """Below the small breakpoint the page links move into a menu (keyboard-operable)."""
+    """Below the medium breakpoint the page links move into a menu (keyboard-operable)."""
     return rx.menu.root(
         rx.menu.trigger(
             rx.icon_button(rx.icon("menu"), variant="ghost", size="2", aria_label=t("Menu")),
@@ -53,7 +54,7 @@ def phone_menu() -> rx.Component:
 def navbar() -> rx.Component:
     return rx.box(
         rx.hstack(
-            rx.box(phone_menu(), display=["block", "none"]),
+            rx.box(phone_menu(), display=["block", "block", "none"]),
             rx.link(
                 rx.text(  # the brand, not a heading: each page has one h1, its own
                     "movievote",
@@ -65,9 +66,9 @@ def navbar() -> rx.Component:
                 underline="none",
             ),
             rx.hstack(
-                *[nav_link(text, href) for text, href in PAGES[:2]],
+                *[nav_link(text, href) for text, href in PAGES[:3]],
                 spacing="4",
-                display=["none", "flex"],
+                display=["none", "none", "flex"],  # below 48em they are in the menu
             ),
             rx.spacer(),
             rx.cond(

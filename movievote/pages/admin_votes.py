@@ -13,10 +13,10 @@ import reflex as rx
 from movievote.components.i18n import month_text, nt, number_text, percent_text, t
 from movievote.components.layout import page
 from movievote.errors import N_, DomainError
-from movievote.models import AdminVote, MonthVotes, User
+from movievote.models import AdminVote, MonthVotes, ResultCheck, User
 from movievote.periods import current_period, format_period, parse_period
 from movievote.root import get_root
-from movievote.services import admin, moderation
+from movievote.services import admin, moderation, published
 from movievote.state import AuthState
 
 PAGE_SIZE = 50
@@ -53,6 +53,25 @@ def _vote_row_data(vote: AdminVote) -> dict[str, Any]:
     }
 
 
+def _check_row_data(check: ResultCheck) -> dict[str, Any]:
+    return {
+        "month": check.month,
+        "published_at": f"{check.published_at:%Y-%m-%d %H:%M}",  # stored in UTC
+        "total": check.total_votes,
+        "ballots": check.ballots,
+        "match": check.tallies_match,
+        "mismatches": [
+            {
+                "movie_id": str(m.movie_id) if m.movie_id is not None else "",
+                "ballots": m.ballots,
+                "tallies": m.tallies,
+            }
+            for m in check.mismatches
+        ],
+        "notified": check.notified_at is not None,
+    }
+
+
 class AdminVotesState(rx.State):
     """What an admin sees of a month's votes; empty for anyone else (and every handler says no
     to them)."""
@@ -70,6 +89,7 @@ class AdminVotesState(rx.State):
     total: int = 0
     votes: list[dict[str, Any]] = []
     suspicious: list[dict[str, Any]] = []
+    results: list[dict[str, Any]] = []  # every published month and its tallies' check
     message: str = ""
     error: str = ""
 
@@ -85,6 +105,7 @@ class AdminVotesState(rx.State):
         self.allowed = bool(user is not None and user.is_admin and user.id is not None)
         if not self.allowed or user is None:
             self.votes, self.suspicious, self.total, self.months = [], [], 0, []
+            self.results = []
             return None
         return auth, user
 
@@ -101,6 +122,7 @@ class AdminVotesState(rx.State):
         if self.month not in self.months:
             self.month = format_period(current_period(root.settings.zone))
         await self._read()
+        self.results = [_check_row_data(c) for c in await published.result_checks(db=root.db)]
         return None
 
     async def _read(self) -> None:
@@ -543,6 +565,87 @@ def _month() -> rx.Component:
     )
 
 
+def _mismatch(mismatch: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
+    return rx.list_item(
+        rx.cond(
+            mismatch["movie_id"] != "",
+            t(
+                "Movie {id}: the ballots count {ballots}, the tallies said {tallies}.",
+                id=mismatch["movie_id"].to(str),
+                ballots=number_text(mismatch["ballots"].to(int)),
+                tallies=number_text(mismatch["tallies"].to(int)),
+            ),
+            t(
+                "The total: the ballots count {ballots}, the tallies said {tallies}.",
+                ballots=number_text(mismatch["ballots"].to(int)),
+                tallies=number_text(mismatch["tallies"].to(int)),
+            ),
+        )
+    )
+
+
+def _result_row(result: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(
+            rx.link(month_text(result["month"].to(str)), href="/results/" + result["month"].to(str))
+        ),
+        rx.table.cell(result["published_at"]),
+        rx.table.cell(number_text(result["total"].to(int))),
+        rx.table.cell(number_text(result["ballots"].to(int))),
+        rx.table.cell(
+            rx.cond(
+                result["match"],
+                rx.badge(t("Agree"), color_scheme="green"),
+                rx.vstack(
+                    rx.badge(t("Disagree"), color_scheme="red"),
+                    rx.unordered_list(
+                        rx.foreach(result["mismatches"].to(list[dict[str, Any]]), _mismatch),
+                        size="1",
+                    ),
+                    spacing="1",
+                ),
+            )
+        ),
+        rx.table.cell(rx.cond(result["notified"], rx.icon("check", size=16, aria_label=t("yes")))),
+        class_name="result-row",
+    )
+
+
+def _results() -> rx.Component:
+    """Each published month: did the live tallies agree with its ballots? (The result comes
+    from the ballots whatever they said; a disagreement means the tallies need a rebuild.)"""
+    return rx.vstack(
+        rx.heading(t("Published results"), size="5", as_="h2"),
+        rx.text(
+            t(
+                "A month's result is counted from its ballots and compared with the live "
+                "tallies. Where they disagree the result stands; repair the tallies with "
+                "movievote rebuild-tallies."
+            ),
+            size="2",
+            color_scheme="gray",
+        ),
+        rx.cond(
+            AdminVotesState.results.length() > 0,  # type: ignore[attr-defined]
+            _table(
+                [
+                    t("Month"),
+                    t("Published (UTC)"),
+                    t("Votes counted"),
+                    t("Ballots"),
+                    t("Tallies"),
+                    t("Members told"),
+                ],
+                rx.foreach(AdminVotesState.results, _result_row),
+                "results-table",
+            ),
+            rx.text(t("No month has been published yet."), size="2", id="no-results"),
+        ),
+        width="100%",
+        spacing="3",
+    )
+
+
 def admin_votes_page() -> rx.Component:
     return page(
         rx.vstack(
@@ -575,6 +678,7 @@ def admin_votes_page() -> rx.Component:
                     _suspicious(),
                     _votes(),
                     _signs(),
+                    _results(),
                     spacing="6",
                     width="100%",
                 ),

@@ -100,7 +100,8 @@ def _row(row: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
     )
 
 
-def _table(rows: rx.Var) -> rx.Component:
+def ranking_table(rows: rx.Var) -> rx.Component:
+    """Rank, poster, title and year, votes, share (`rows_of`'s rows; style: RANKING_CSS)."""
     return rx.el.div(
         rx.el.table(
             rx.el.thead(
@@ -170,7 +171,7 @@ def _board(rows: rx.Var, total: rx.Var) -> rx.Component:
             rows.length() > 0,  # type: ignore[attr-defined]
             rx.vstack(
                 _chart(rows),
-                _table(rows),
+                ranking_table(rows),
                 width="100%",
             ),
             rx.text(t("No votes yet."), id="no-votes"),

@@ -27,10 +27,11 @@ from typing import IO, Any
 
 import httpx
 
+from movievote.errors import N_
 from movievote.periods import format_period
 
 CSV_HEADER = "vote_id,movie_id,cast_at,voter,voided\n"
-TIE_BREAK = (
+TIE_BREAK = N_(  # in every export as it is; the result pages show it translated
     "more votes first; among equal counts, the movie that reached its count first (the "
     "earliest last counted vote); then the lower movie id"
 )

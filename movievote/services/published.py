@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,11 +35,18 @@ from movievote.models import (
     WinnerMovie,
     utcnow,
 )
-from movievote.periods import format_period, results_due
+from movievote.periods import (
+    format_period,
+    next_vote_opens,
+    period_of,
+    previous_period,
+    results_due,
+)
 from movievote.services.ballots import CSV_HEADER, TIE_BREAK, cast_at_text, csv_row, json_ballot
 from movievote.services.catalogue import genres_of, in_language, to_public
 
 BALLOT_BATCH = 5000  # ballots per fetch of a server-side cursor (the hash, the exports)
+PUBLISHING = timedelta(minutes=2)  # a month due is published within a minute: look again then
 
 results_t = MonthResult.__table__  # type: ignore[attr-defined]
 rankings_t = MonthRanking.__table__  # type: ignore[attr-defined]
@@ -231,26 +238,70 @@ async def published_months(
     ]
 
 
+def _winner(period: date, total: int, entry: RankingEntry, language: str) -> Winner:
+    return Winner(
+        month=format_period(period),
+        movie=WinnerMovie(
+            id=entry.movie.id,
+            title=entry.movie.title,
+            poster_url=entry.movie.poster_url,
+            cover_url=f"/api/movies/{entry.movie.id}/poster.svg?language={language}",
+        ),
+        votes=entry.votes,
+        share=entry.share,
+        total_votes=total,
+    )
+
+
 async def winners(*, language: str = DEFAULT_LANGUAGE, db: Database) -> list[Winner]:
     """The movie of every published month that had one, newest first, in `language`."""
     language = checked_language(language)
     async with db.engine.connect() as conn:
         places = await _places(conn, language, rankings_t.c.rank == 1)
-    return [
-        Winner(
-            month=format_period(period),
-            movie=WinnerMovie(
-                id=entry.movie.id,
-                title=entry.movie.title,
-                poster_url=entry.movie.poster_url,
-                cover_url=f"/api/movies/{entry.movie.id}/poster.svg?language={language}",
-            ),
-            votes=entry.votes,
-            share=entry.share,
-            total_votes=total,
+    return [_winner(period, total, entry, language) for period, total, entry in places]
+
+
+async def last_month_winner(
+    *,
+    language: str = DEFAULT_LANGUAGE,
+    now: datetime | None = None,
+    settings: Settings,
+    db: Database,
+) -> tuple[Winner | None, datetime]:
+    """The movie of the month a lobby screen shows: last month's, or the month before's
+    while last month's result is not out yet (its grace for voiding, or the minute the
+    publisher takes); and until when that answer holds (read again then, not before)."""
+    language = checked_language(language)
+    now = now or utcnow()
+    current = period_of(now, settings.zone)
+    last = previous_period(current)
+    before = previous_period(last)
+    month_ends = next_vote_opens(current, settings.zone)
+    due = results_due(last, settings.zone, settings.results_grace_hours)
+    async with db.engine.connect() as conn:
+        out = set(
+            await conn.scalars(
+                sa.select(results_t.c.period).where(results_t.c.period.in_([last, before]))
+            )
         )
-        for period, total, entry in places
-    ]
+        if last in out:
+            shown, until = last, month_ends
+        elif now < due:
+            shown, until = before, due
+        elif await has_votes(conn, last):  # due, and about to be published
+            shown, until = before, now + PUBLISHING
+        else:  # nobody voted last month
+            return None, month_ends
+        places = await _places(conn, language, rankings_t.c.rank == 1, rankings_t.c.period == shown)
+    winner = next((_winner(p, total, e, language) for p, total, e in places), None)
+    return winner, until
+
+
+async def result_checks(*, db: Database) -> list[ResultCheck]:
+    """What admins see of every publication, newest first (`result_check`'s, all at once)."""
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(sa.select(results_t).order_by(results_t.c.period.desc()))).all()
+    return [_check(row) for row in rows]
 
 
 async def result_check(
@@ -261,8 +312,12 @@ async def result_check(
         row = (await conn.execute(sa.select(results_t).where(results_t.c.period == period))).first()
         if row is None:
             raise await not_published(conn, period, now or utcnow(), settings)
+    return _check(row)
+
+
+def _check(row: Any) -> ResultCheck:
     return ResultCheck(
-        month=format_period(period),
+        month=format_period(row.period),
         published_at=row.published_at,
         total_votes=row.total_votes,
         ballots=row.ballots,

@@ -39,7 +39,7 @@ from movievote.models import (
     VoteDelta,
     utcnow,
 )
-from movievote.periods import format_period, period_of, results_due
+from movievote.periods import format_period, next_period, period_of, previous_period, results_due
 from movievote.services.admin import Actor, record
 from movievote.services.announcements import (
     ANNOUNCE_WITHIN,
@@ -78,20 +78,25 @@ totals_t = PeriodTotal.__table__  # type: ignore[attr-defined]
 # --- which months are due -------------------------------------------------------------------
 
 
-def _previous(period: date) -> date:
-    return (
-        date(period.year - 1, 12, 1)
-        if period.month == 1
-        else date(period.year, period.month - 1, 1)
-    )
-
-
 def first_open_period(now: datetime, settings: Settings) -> date:
     """The earliest month whose result is not yet due at `now`: every month before it is."""
     period = period_of(now, settings.zone)  # the current month is never due
-    while results_due(_previous(period), settings.zone, settings.results_grace_hours) > now:
-        period = _previous(period)
+    while results_due(previous_period(period), settings.zone, settings.results_grace_hours) > now:
+        period = previous_period(period)
     return period
+
+
+async def next_publication(
+    *, now: datetime | None = None, settings: Settings, db: Database
+) -> tuple[date, datetime]:
+    """The month whose result comes out next, and when: the earliest month not yet due that
+    has votes, else the current month (it may still get some)."""
+    now = now or utcnow()
+    period, current = first_open_period(now, settings), period_of(now, settings.zone)
+    async with db.engine.connect() as conn:
+        while period < current and not await has_votes(conn, period):
+            period = next_period(period)
+    return period, results_due(period, settings.zone, settings.results_grace_hours)
 
 
 # The months that have votes, before :before: a loose index scan of ix_votes_period_movie_id

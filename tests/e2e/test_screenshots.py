@@ -12,7 +12,9 @@ from babel.messages.pofile import read_po
 from playwright.sync_api import expect
 
 from movievote.i18n import LOCALES_DIR
+from movievote.periods import format_period
 from tests.e2e.conftest import ARTIFACTS, member, run_cli
+from tests.e2e.test_results import past_month, publish_a_past_month
 
 PAGES = {
     "movies": ("/", "#movie-count"),
@@ -20,6 +22,9 @@ PAGES = {
     "signup": ("/signup", "#email"),
     "leaderboard": ("/leaderboard", "#ranking-total"),
     "display": ("/display", "#display-total"),
+    "winners": ("/winners", "#hall-of-fame"),
+    "results": ("/results", "#results-list"),
+    "result": (f"/results/{format_period(past_month())}", "#result-total"),  # published first
     "forgot-password": ("/forgot-password", "#email"),
     "reset-password": ("/reset-password?token=from-the-mail", "#new_password"),
     "verify-email": ("/verify-email?token=not-a-real-link", "#link-outcome"),
@@ -54,6 +59,7 @@ def test_every_page_in_every_mode_and_no_english_left_in_portuguese(
 ):
     account = member(prod_backend)
     run_cli(prod_app.env, "admin", "grant", account["email"])  # the admin page too
+    publish_a_past_month(prod_app)  # a month's result, in the hall of fame and on its page
     for movie in (1, 2, 2):  # a ranking to show: two movies, one ahead
         voter = account if movie == 1 else member(prod_backend)
         voted = httpx.post(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
 
 import httpx
 import sqlalchemy as sa
@@ -15,7 +16,8 @@ from movievote.models import User, Vote
 from movievote.pages.admin import AdminState
 from movievote.pages.admin_votes import AdminVotesState
 from movievote.root import get_root
-from movievote.services import accounts, admin, curation, moderation
+from movievote.services import accounts, admin, curation, moderation, results
+from movievote.services.tallies import fold_vote_deltas
 from movievote.state import AuthState
 from tests.conftest import cast_vote
 
@@ -151,6 +153,7 @@ async def test_a_member_s_forged_vote_events_void_and_restore_nothing(db, make_u
     page = await votes_page(await token_of(member))
     await AdminVotesState.load.fn(page)
     assert not page.allowed and page.checked and page.votes == [] and page.months == []
+    assert page.results == []  # the publications' checks are for admins
     await AdminVotesState.void.fn(page, {"vote_id": str(cast.id), "reason": "forged"})
     assert not await voided(db, cast.id)
     await AdminVotesState.choose_month.fn(page, "2026-11")
@@ -207,3 +210,43 @@ async def test_an_admin_voids_and_restores_from_the_page(db, make_user, movies):
     await admin.revoke_admin(email=boss.email, actor=admin.CLI, db=db)
     await AdminVotesState.void.fn(page, {"vote_id": str(cast.id), "reason": "again"})
     assert not page.allowed and not await voided(db, cast.id)  # the role is read each time
+
+
+async def test_an_admin_sees_each_publication_s_check_and_a_member_does_not(db, make_user, movies):
+    """The "Published results" section: each month and whether the live tallies agreed with
+    its ballots, with the differences; read for a verified admin only, on every handler."""
+    people = [await make_user() for _ in range(3)]
+    for person in people:
+        await cast_vote(
+            user_id=person.id, movie_id=movies[0], now=datetime(2026, 11, 5, tzinfo=UTC)
+        )
+    await fold_vote_deltas(db=db)
+    async with db.transaction() as conn:  # a tally gone wrong
+        await conn.execute(
+            sa.text("UPDATE monthly_tallies SET votes = votes + 5 WHERE movie_id = :m"),
+            {"m": movies[0]},
+        )
+    root = get_root()
+    await results.publish_month(
+        period=date(2026, 11, 1),
+        now=datetime(2026, 12, 3, tzinfo=UTC),
+        settings=root.settings,
+        db=db,
+        dispatcher=root.dispatcher,
+    )
+    member = await votes_page(await token_of(people[0]))
+    await AdminVotesState.load.fn(member)
+    assert not member.allowed and member.results == []
+
+    boss = await make_user(email="boss@example.com")
+    await admin.grant_admin(email=boss.email, actor=admin.CLI, db=db)
+    page = await votes_page(await token_of(await accounts.get_user(user_id=boss.id, db=db)))
+    await AdminVotesState.load.fn(page)
+    [november] = page.results
+    assert november["month"] == "2026-11" and november["published_at"] == "2026-12-03 00:00"
+    assert (november["total"], november["ballots"], november["match"]) == (3, 3, False)
+    assert november["mismatches"] == [{"movie_id": str(movies[0]), "ballots": 3, "tallies": 8}]
+
+    await admin.revoke_admin(email=boss.email, actor=admin.CLI, db=db)
+    await AdminVotesState.set_flagged.fn(page, True)  # any handler reads the role again
+    assert not page.allowed and page.results == []
