@@ -84,8 +84,9 @@ def navbar() -> rx.Component:
                         href="/account",
                         underline="hover",
                         title=t("Your account"),
-                        # a phone has no room for it: the menu has "Your account"
-                        display=["none", "block"],
+                        # a phone or a small tablet has no room for it (below 48em the
+                        # admin's bar in Portuguese overflowed): the menu has "Your account"
+                        display=["none", "none", "block"],
                     ),
                     rx.cond(
                         AuthState.is_admin,
