@@ -585,7 +585,8 @@ async def test_a_void_racing_the_publication_is_in_the_frozen_ballots_or_refused
         return True
 
     outcomes = await asyncio.gather(publish(), *(void_now(v.id) for v in cast[:6]))
-    done, voided = outcomes[0], outcomes[1:]
+    # a publisher finding a void holding the month's lock gives up until its next round
+    done, voided = outcomes[0] or await publish(), outcomes[1:]
     assert done is not None
     lines = (await csv_bytes()).decode().splitlines()[1:]
     frozen = {int(line.split(",")[0]): line.endswith(",true") for line in lines}
