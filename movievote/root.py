@@ -19,6 +19,7 @@ from movievote import security
 from movievote.config import Settings, get_settings
 from movievote.db import Database, get_database, postgres_connect_args
 from movievote.periods import current_period
+from movievote.recommend.service import Recommendations
 from movievote.services.changes import ChangeListener, process_origin
 from movievote.services.dispatcher import NotificationDispatcher
 from movievote.services.observer import RankingBroadcast, RankingSubject
@@ -46,6 +47,7 @@ class Root:
     dispatcher: NotificationDispatcher
     throttle: LoginThrottle
     ratings: RatingFolder  # folds rating deltas into the rating tallies
+    recommendations: Recommendations  # the trained model, its background training, serving
     http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=10))
     extras: dict[str, object] = field(default_factory=dict)  # edges hang theirs here
 
@@ -80,6 +82,9 @@ def build_root(settings: Settings | None = None, db: Database | None = None) -> 
         dispatcher=NotificationDispatcher(settings=settings, db=db),
         throttle=LoginThrottle(settings),
         ratings=RatingFolder(db=db, delay_seconds=settings.ranking_refresh_delay_seconds),
+        recommendations=Recommendations(
+            db=db, cache=cache, zone=settings.zone, retrain_after=settings.recommend_retrain_after
+        ),
     )
 
 
@@ -133,4 +138,7 @@ async def run_background(root: Root | None = None) -> None:
         tasks.create_task(
             run_publisher(settings=settings, db=root.db, dispatcher=root.dispatcher),
             name="month-results-publisher",
+        )
+        tasks.create_task(
+            root.recommendations.run(settings.recommend_check_seconds), name="recommendations"
         )

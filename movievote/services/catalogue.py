@@ -374,6 +374,34 @@ async def get_movie(
     return to_public(row, genres)
 
 
+async def listed_movies(
+    *, movie_ids: Sequence[int], language: str = DEFAULT_LANGUAGE, db: Database
+) -> dict[int, MoviePublic]:
+    """Those of these movies that are listed (hidden ones left out), by id, in `language`,
+    with their ratings: primary-key lookups, one query and one for the genres."""
+    if not movie_ids:
+        return {}
+    read = in_language(checked_language(language))
+    async with db.engine.connect() as conn:
+        rows = (
+            (
+                await conn.execute(
+                    sa.select(*read.columns, *RATING_COLUMNS)
+                    .select_from(
+                        read.source.outerjoin(
+                            rating_tallies_t, rating_tallies_t.c.movie_id == movies_t.c.id
+                        )
+                    )
+                    .where(movies_t.c.id.in_(list(movie_ids)), movies_t.c.hidden_at.is_(None))
+                )
+            )
+            .mappings()
+            .all()
+        )
+        genres = await genres_of(conn, [r["id"] for r in rows])
+    return {row["id"]: to_public(row, genres) for row in rows}
+
+
 async def list_genres(*, db: Database) -> list[str]:
     """Every genre that at least one movie of the public catalogue (not hidden) has,
     alphabetical."""
