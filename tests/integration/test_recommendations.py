@@ -9,14 +9,18 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from reflex.state import State
 
 from movievote.adapters.base import MovieData
 from movievote.errors import InvalidInput, MovieNotFound
 from movievote.models import Rating, RecommendationList, Vote, utcnow
+from movievote.pages.movie import MovieState
+from movievote.pages.movies import MoviesState
 from movievote.recommend.service import Recommendations
 from movievote.recommend.training import fit_in_process, fit_in_thread
 from movievote.root import get_root
 from movievote.services import accounts, admin, catalogue, ratings
+from movievote.state import AuthState
 from tests.conftest import cast_vote
 
 ratings_t = Rating.__table__  # type: ignore[attr-defined]
@@ -407,3 +411,54 @@ async def test_the_api_documents_both_routes(api):
     assert "404" in similar["responses"] and "security" not in similar
     kinds_doc = spec["components"]["schemas"]["RecommendationReason"]["properties"]["kind"]
     assert set(kinds_doc["enum"]) == {"liked", "voted", "most_voted", "top_rated"}
+
+
+# --- the pages' handlers ----------------------------------------------------------------
+
+
+async def movies_page(token: str = "") -> Any:
+    """One browser's fresh state tree on the movies page, logged in with `token`."""
+    tree = State(_reflex_internal_init=True)
+    page = tree.get_substate(MoviesState.get_full_name().split(".")[1:])
+    (await page.get_state(AuthState)).token = token
+    return page
+
+
+async def test_the_movies_page_shows_a_member_for_you_with_reasons(db, clusters, make_user):
+    a = clusters["a"]
+    user = await make_user()
+    await give(db, [(user.id, m, 5.0) for m in a[:3]])
+    await recommender().train()
+    root = get_root()
+    token = (await accounts.open_session(user=user, db=db, settings=root.settings)).token
+    page = await movies_page(token)
+    await MoviesState.load.fn(page)
+    assert page.for_you, "a member with ratings sees For you"
+    first = page.for_you[0]
+    assert int(first["id"]) in a[3:]
+    assert first["reason_kind"] == "liked"
+    assert first["reason_title"] in {"Movie A1", "Movie A2", "Movie A3"}
+    assert {"title", "poster_url", "year"} <= set(first)
+    assert not {int(card["id"]) for card in page.for_you} & set(a[:3])
+    # voting takes the movie voted for out of the row at once
+    await MoviesState.vote.fn(page, first["id"])
+    assert first["id"] not in {card["id"] for card in page.for_you}
+    # a visitor (or a forged token) sees no row
+    visitor = await movies_page()
+    await MoviesState.load.fn(visitor)
+    assert visitor.for_you == []
+    forged = await movies_page(token[:-4] + "AAAA")
+    await MoviesState.load.fn(forged)
+    assert forged.for_you == []
+
+
+async def test_the_movie_page_shows_members_who_liked_this_also_liked(db, clusters):
+    a = clusters["a"]
+    page = State(_reflex_internal_init=True).get_substate(MovieState.get_full_name().split(".")[1:])
+    await MovieState._open(page, a[0])
+    assert page.also_liked == []  # no model yet: nothing shown
+    await recommender().train()
+    await MovieState._open(page, a[0])
+    assert {int(card["id"]) for card in page.also_liked} >= set(a[1:])
+    assert a[0] not in {int(card["id"]) for card in page.also_liked}
+    assert page.also_liked[0]["title"].startswith("Movie A")
