@@ -36,8 +36,9 @@ logger = logging.getLogger(__name__)
 class Root:
     """What a serving process shares: settings, the database, the ranking cache and the
     subject that refreshes it, the broadcast that wakes API streams, the notification
-    dispatcher, the login throttle, the rating folder, and the HTTP client admins' catalogue
-    searches use (TMDB, OMDb; tests give it an httpx.MockTransport)."""
+    dispatcher, the login throttle, the rating folder, the recommendations (their model and its
+    training), and the HTTP client admins' catalogue searches use (TMDB, OMDb; tests give it an
+    httpx.MockTransport)."""
 
     settings: Settings
     db: Database
@@ -112,8 +113,10 @@ def reset_root() -> None:
 
 async def run_background(root: Root | None = None) -> None:
     """Long-running work of a serving process: fold votes and ratings written elsewhere into
-    their tallies, on PostgreSQL hear what other processes folded (services.changes), and publish the month
-    results that are due (services.results; one process publishes each month)."""
+    their tallies, on PostgreSQL hear what other processes folded (services.changes), publish the month
+    results that are due (services.results; one process publishes each month), and train the
+    recommendations' model at start-up and when enough new feedback has arrived (each process
+    its own copy; recommend/service.py)."""
     root = root or get_root()
     settings = root.settings
     await security.warm_up(rounds=settings.bcrypt_rounds)

@@ -107,14 +107,21 @@ def movie_card(
 
 def reason_text(movie: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Var:
     """Why a movie is recommended, in the page's language ("Because you liked Parasite")."""
-    title = movie["reason_title"].to(str)
-    return rx.match(
-        movie["reason_kind"].to(str),
-        ("liked", t("Because you liked {title}", title=title)),
-        ("voted", t("Because you voted for {title}", title=title)),
-        ("most_voted", t("Among this month's most voted")),
-        ("top_rated", t("Among the top rated")),
-        "",
+    title, kind = movie["reason_title"].to(str), movie["reason_kind"].to(str)
+    # conds, not rx.match: a match drops what its texts read (the page's language), so a
+    # switch of language would not redraw them
+    return rx.cond(
+        kind == "liked",
+        t("Because you liked {title}", title=title),
+        rx.cond(
+            kind == "voted",
+            t("Because you voted for {title}", title=title),
+            rx.cond(
+                kind == "most_voted",
+                t("Among this month's most voted"),
+                t("Among the top rated"),
+            ),
+        ),
     )
 
 

@@ -66,7 +66,8 @@ def test_a_member_rates_a_couple_of_movies_and_sees_for_you_with_a_reason(browse
         expect(row.get_by_role("link", name=titles[movie_id], exact=True)).to_have_count(0)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "for-you-desktop.png"), full_page=True)
-    # in Portuguese, the reason reads in Portuguese
+    # switched to Portuguese, the row and its reasons read in Portuguese at once
     page.locator("#language-switch").click()
     page.get_by_role("menuitem", name="Português (Brasil)").click()
+    expect(row.get_by_role("heading")).to_have_text("Para você")
     expect(row.locator(".suggestion-reason").first).to_contain_text("Porque você gostou de")
