@@ -19,6 +19,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import numpy.typing as npt
 
 from movievote.db import Database
 from movievote.errors import InvalidInput
@@ -36,9 +37,11 @@ from movievote.models import (
 from movievote.recommend.base import Recommender, Trainer
 from movievote.recommend.ease import EASE
 from movievote.recommend.interactions import (
+    VOTE_WEIGHT,
     Interactions,
     implicit_feedback,
     interactions_from_arrays,
+    rating_weights,
 )
 from movievote.recommend.training import fit_in_process
 from movievote.services import catalogue, feedback
@@ -67,25 +70,23 @@ class Trained:
 
 
 async def read_interactions(*, db: Database) -> tuple[Interactions | None, Watermark]:
-    """Every rating and counted vote as the models' implicit feedback (recommend/
-    interactions.py), read a chunk at a time so the event loop keeps serving; None if there
-    is none. The watermark is the newest rating and vote read."""
-    members: list[np.ndarray] = []
-    movies: list[np.ndarray] = []
-    weights: list[np.ndarray] = []
+    """Every rating and counted vote as the models' implicit feedback (`implicit_feedback`'s
+    weights: a like, a rating under 3 stars, a vote), read a chunk at a time so the event loop
+    keeps serving; None if there is none. The watermark is the newest rating and vote read."""
+    members: list[npt.NDArray[np.int64]] = []
+    movies: list[npt.NDArray[np.int64]] = []
+    weights: list[npt.NDArray[np.float32]] = []
     rating_id = vote_id = 0
-
-    def add(triples: list[tuple[int, int, float]]) -> None:
-        members.append(np.fromiter((t[0] for t in triples), np.int64, len(triples)))
-        movies.append(np.fromiter((t[1] for t in triples), np.int64, len(triples)))
-        weights.append(np.fromiter((t[2] for t in triples), np.float32, len(triples)))
-
-    async for chunk in feedback.stream_ratings(db=db):
-        rating_id = max(rating_id, max(r[0] for r in chunk))
-        add(implicit_feedback(ratings=[r[1:] for r in chunk]))
-    async for votes in feedback.stream_votes(db=db):
-        vote_id = max(vote_id, max(v[0] for v in votes))
-        add(implicit_feedback(votes=[v[1:] for v in votes]))
+    async for last, rows in feedback.rating_chunks(db=db):
+        rating_id = last
+        members.append(rows[:, 0])
+        movies.append(rows[:, 1])
+        weights.append(rating_weights(rows[:, 2] / 2))
+    async for last, rows in feedback.vote_chunks(db=db):
+        vote_id = last
+        members.append(rows[:, 0])
+        movies.append(rows[:, 1])
+        weights.append(np.full(len(rows), VOTE_WEIGHT, np.float32))
     watermark = Watermark(rating_id=rating_id, vote_id=vote_id)
     if not members:
         return None, watermark

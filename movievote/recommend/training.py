@@ -84,14 +84,22 @@ async def fit_in_process(
     if child.returncode != 0:
         tail = err.decode(errors="replace").strip().splitlines()[-5:]
         raise TrainingFailed(f"training exited {child.returncode}: " + " | ".join(tail))
-    weights = await asyncio.to_thread(_weights_from, out, interactions.n_movies)
+    weights = _weights_from(out, interactions.n_movies)
     return ItemItemModel(interactions, weights)
 
 
 def _weights_from(npy: bytes, movies: int) -> npt.NDArray[np.float32]:
-    weights: npt.NDArray[np.float32] = np.load(io.BytesIO(npy), allow_pickle=False)
-    if weights.shape != (movies, movies) or weights.dtype != np.float32:
-        raise TrainingFailed(f"training sent {weights.dtype} {weights.shape}, not {movies}^2")
+    """The weights in the child's .npy, as a read-only view of its bytes (no second copy)."""
+    header = io.BytesIO(npy)
+    if np.lib.format.read_magic(header) == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(header)
+    else:
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(header)
+    if shape != (movies, movies) or dtype != np.float32 or fortran:
+        raise TrainingFailed(f"training sent {dtype} {shape}, not float32 {movies} x {movies}")
+    weights: npt.NDArray[np.float32] = np.frombuffer(
+        npy, np.float32, count=movies * movies, offset=header.tell()
+    ).reshape(movies, movies)
     return weights
 
 

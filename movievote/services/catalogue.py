@@ -374,11 +374,25 @@ async def get_movie(
     return to_public(row, genres)
 
 
+GENRE_SEPARATOR = "\x1f"  # the unit separator: in no genre's name
+
+
+def _genre_names() -> sa.ScalarSelect[str]:
+    """A movie's genre names in one string (correlated to `movies`; order not kept)."""
+    return (
+        sa.select(sa.func.aggregate_strings(genres_t.c.name, GENRE_SEPARATOR))
+        .select_from(movie_genres_t.join(genres_t, genres_t.c.id == movie_genres_t.c.genre_id))
+        .where(movie_genres_t.c.movie_id == movies_t.c.id)
+        .scalar_subquery()
+    )
+
+
 async def listed_movies(
     *, movie_ids: Sequence[int], language: str = DEFAULT_LANGUAGE, db: Database
 ) -> dict[int, MoviePublic]:
     """Those of these movies that are listed (hidden ones left out), by id, in `language`,
-    with their ratings: primary-key lookups, one query and one for the genres."""
+    with their ratings and genres: primary-key lookups in one statement (the recommendations
+    read a dozen movies per request this way)."""
     if not movie_ids:
         return {}
     read = in_language(checked_language(language))
@@ -386,7 +400,7 @@ async def listed_movies(
         rows = (
             (
                 await conn.execute(
-                    sa.select(*read.columns, *RATING_COLUMNS)
+                    sa.select(*read.columns, *RATING_COLUMNS, _genre_names().label("genre_names"))
                     .select_from(
                         read.source.outerjoin(
                             rating_tallies_t, rating_tallies_t.c.movie_id == movies_t.c.id
@@ -398,7 +412,10 @@ async def listed_movies(
             .mappings()
             .all()
         )
-        genres = await genres_of(conn, [r["id"] for r in rows])
+    genres = {
+        row["id"]: sorted(row["genre_names"].split(GENRE_SEPARATOR)) if row["genre_names"] else []
+        for row in rows
+    }
     return {row["id"]: to_public(row, genres) for row in rows}
 
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import sqlalchemy as sa
 
 from movievote.db import Database
@@ -19,7 +22,7 @@ ratings_t = Rating.__table__  # type: ignore[attr-defined]
 votes_t = Vote.__table__  # type: ignore[attr-defined]
 movies_t = Movie.__table__  # type: ignore[attr-defined]
 
-CHUNK_ROWS = 5000  # rows per fetch while streaming: the event loop gets a turn between chunks
+CHUNK_ROWS = 20_000  # rows per statement while reading them all: the event loop gets a turn between
 
 
 @dataclass(frozen=True)
@@ -47,27 +50,57 @@ class MemberHistory:
         return bool(self.stars or self.voted)
 
 
-async def stream_ratings(*, db: Database) -> AsyncIterator[list[tuple[int, int, int, float]]]:
-    """Every rating as (id, member, movie, stars), a chunk at a time (a server-side cursor on
-    PostgreSQL), in no particular order."""
-    query = sa.select(
-        ratings_t.c.id, ratings_t.c.user_id, ratings_t.c.movie_id, ratings_t.c.half_stars
+def _chunk_query(table: sa.Table, columns: list[str], *conditions: Any) -> sa.Select:
+    """The next `:rows` rows after id `:after`, in id order, packed into ONE string of
+    comma-separated numbers (string_agg / group_concat), with their last id and count: a chunk
+    costs the serving process one string, not a Python object per row, so reading a hundred
+    thousand ratings does not set off the garbage collector's full passes (measured 60-80 ms
+    each, several per training, when the rows came as tuples)."""
+    chunk = (
+        sa.select(table.c.id, *(table.c[name] for name in columns))
+        .where(table.c.id > sa.bindparam("after"), *conditions)
+        .order_by(table.c.id)
+        .limit(sa.bindparam("rows"))
+        .subquery("chunk")
     )
-    async with db.engine.connect() as conn:
-        result = await conn.stream(query.execution_options(yield_per=CHUNK_ROWS))
-        async for chunk in result.partitions(CHUNK_ROWS):
-            yield [(r[0], r[1], r[2], r[3] / 2) for r in chunk]
+    row: sa.ColumnElement[str] = sa.cast(chunk.c[columns[0]], sa.String)
+    for name in columns[1:]:
+        row = row + "," + sa.cast(chunk.c[name], sa.String)
+    return sa.select(sa.func.aggregate_strings(row, ","), sa.func.max(chunk.c.id), sa.func.count())
 
 
-async def stream_votes(*, db: Database) -> AsyncIterator[list[tuple[int, int, int]]]:
-    """Every counted vote (voided ones left out) as (id, member, movie), a chunk at a time."""
-    query = sa.select(votes_t.c.id, votes_t.c.user_id, votes_t.c.movie_id).where(
-        votes_t.c.voided_at.is_(None)
-    )
-    async with db.engine.connect() as conn:
-        result = await conn.stream(query.execution_options(yield_per=CHUNK_ROWS))
-        async for chunk in result.partitions(CHUNK_ROWS):
-            yield [(r[0], r[1], r[2]) for r in chunk]
+async def _chunks(
+    query: sa.Select, width: int, *, db: Database, rows: int
+) -> AsyncIterator[tuple[int, npt.NDArray[np.int64]]]:
+    after = 0
+    while True:
+        async with db.engine.connect() as conn:  # a short statement each: no long transaction
+            packed, last, count = (await conn.execute(query, {"after": after, "rows": rows})).one()
+        if count:
+            yield last, np.fromstring(packed, dtype=np.int64, sep=",").reshape(count, width)
+        if count < rows:
+            return
+        after = last
+
+
+_RATINGS = _chunk_query(ratings_t, ["user_id", "movie_id", "half_stars"])
+_VOTES = _chunk_query(votes_t, ["user_id", "movie_id"], votes_t.c.voided_at.is_(None))
+
+
+def rating_chunks(
+    *, db: Database, rows: int = CHUNK_ROWS
+) -> AsyncIterator[tuple[int, npt.NDArray[np.int64]]]:
+    """Every rating, in id order, a chunk at a time: (the chunk's last id, an array of rows
+    [member, movie, half stars])."""
+    return _chunks(_RATINGS, 3, db=db, rows=rows)
+
+
+def vote_chunks(
+    *, db: Database, rows: int = CHUNK_ROWS
+) -> AsyncIterator[tuple[int, npt.NDArray[np.int64]]]:
+    """Every counted vote (voided ones left out), in id order, a chunk at a time: (the
+    chunk's last id, an array of rows [member, movie])."""
+    return _chunks(_VOTES, 2, db=db, rows=rows)
 
 
 async def arrived_since(watermark: Watermark, *, db: Database) -> int:

@@ -462,3 +462,35 @@ async def test_the_movie_page_shows_members_who_liked_this_also_liked(db, cluste
     assert {int(card["id"]) for card in page.also_liked} >= set(a[1:])
     assert a[0] not in {int(card["id"]) for card in page.also_liked}
     assert page.also_liked[0]["title"].startswith("Movie A")
+
+
+async def test_the_feedback_is_read_in_chunks_whole_and_in_order(db, clusters):
+    """Many short statements, each one packed string: every row once, the watermark last."""
+    from movievote.services import feedback
+
+    chunks = [chunk async for chunk in feedback.rating_chunks(db=db, rows=7)]
+    rows = [tuple(int(v) for v in row) for _, array in chunks for row in array]
+    async with db.engine.connect() as conn:
+        stored = (
+            await conn.execute(
+                sa.select(
+                    ratings_t.c.id,
+                    ratings_t.c.user_id,
+                    ratings_t.c.movie_id,
+                    ratings_t.c.half_stars,
+                ).order_by(ratings_t.c.id)
+            )
+        ).all()
+    assert rows == [tuple(r)[1:] for r in stored]
+    assert chunks[-1][0] == stored[-1].id and len(chunks) == -(-len(stored) // 7)
+    assert [chunk async for chunk in feedback.vote_chunks(db=db)] == []
+
+
+async def test_listed_movies_reads_them_as_get_movie_does_less_the_hidden(db, movies):
+    await admin.hide_movie(movie_id=movies[1], reason="duplicate", actor=BOSS, db=db)
+    listed = await catalogue.listed_movies(movie_ids=[*movies, 999_999], language="pt-BR", db=db)
+    assert set(listed) == set(movies) - {movies[1]}
+    for movie_id, movie in listed.items():
+        assert movie == await catalogue.get_movie(movie_id=movie_id, language="pt-BR", db=db)
+    assert listed[movies[2]].genres == ["Comedy", "Drama", "Thriller"]
+    assert await catalogue.listed_movies(movie_ids=[], db=db) == {}
