@@ -164,6 +164,7 @@ async def main() -> None:
     from movievote.services.tallies import rebuild_tallies
     from tests.databases import recreate_postgres_database
 
+    print("load average (1, 5, 15 min): {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
     recreate_postgres_database(args.dsn)
     await asyncio.to_thread(migrate)
     settings = get_settings()
@@ -249,6 +250,16 @@ async def main() -> None:
         "similar_to, random movies",
         [lambda m=int(m): service.similar_to(movie_id=m) for m in movies],
     )
+    training = asyncio.create_task(service.train())
+    during: list[int] = []
+    for member in members:
+        if training.done():
+            break
+        await timed(lambda m=int(member): service.recommend_for(user_id=m), during)
+    await training
+    print(
+        f"  {'recommend_for while a training runs':44s} {percentiles(during)} ({len(during)} calls)"
+    )
     sample = await service.recommend_for(user_id=int(members[0]))
     kinds = [item.reason.kind for item in sample.items]
     print(f"  (member {members[0]}: {len(sample.items)} items, reasons {kinds})")
@@ -267,6 +278,7 @@ async def main() -> None:
     seconds = time.perf_counter() - started
     print(f"\n16 concurrent callers: {done / seconds:,.0f} recommend_for/s")
     print(f"process RSS at the end: {rss_mb():.0f} MB")
+    print("load average (1, 5, 15 min): {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
     await db.dispose()
 
 

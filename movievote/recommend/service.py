@@ -319,11 +319,10 @@ class Recommendations:
         Empty, with the model's state, until a model is trained."""
         n = _checked_count(n)
         language = checked_language(language)
-        await catalogue.get_movie(movie_id=movie_id, db=self.db)  # MovieNotFound: 404
+        hidden = await feedback.hidden_movies(movie_id=movie_id, db=self.db)  # or 404
         trained = self.current
         items: list[MoviePublic] = []
         if trained is not None and trained.model is not None:
-            hidden = await feedback.hidden_movies(db=self.db)
             found = [s.movie_id for s in trained.model.similar(movie_id, n, exclude=hidden)]
             listed = await catalogue.listed_movies(movie_ids=found, language=language, db=self.db)
             items = [listed[m] for m in found if m in listed]

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -387,6 +388,22 @@ def _genre_names() -> sa.ScalarSelect[str]:
     )
 
 
+@lru_cache(maxsize=len(LANGUAGES))
+def _listed_query(language: str) -> sa.Select:
+    """`listed_movies`' statement in a language, built once (`:movie_ids` expands)."""
+    read = in_language(language)
+    return (
+        sa.select(*read.columns, *RATING_COLUMNS, _genre_names().label("genre_names"))
+        .select_from(
+            read.source.outerjoin(rating_tallies_t, rating_tallies_t.c.movie_id == movies_t.c.id)
+        )
+        .where(
+            movies_t.c.id.in_(sa.bindparam("movie_ids", expanding=True)),
+            movies_t.c.hidden_at.is_(None),
+        )
+    )
+
+
 async def listed_movies(
     *, movie_ids: Sequence[int], language: str = DEFAULT_LANGUAGE, db: Database
 ) -> dict[int, MoviePublic]:
@@ -395,23 +412,9 @@ async def listed_movies(
     read a dozen movies per request this way)."""
     if not movie_ids:
         return {}
-    read = in_language(checked_language(language))
+    query = _listed_query(checked_language(language))
     async with db.engine.connect() as conn:
-        rows = (
-            (
-                await conn.execute(
-                    sa.select(*read.columns, *RATING_COLUMNS, _genre_names().label("genre_names"))
-                    .select_from(
-                        read.source.outerjoin(
-                            rating_tallies_t, rating_tallies_t.c.movie_id == movies_t.c.id
-                        )
-                    )
-                    .where(movies_t.c.id.in_(list(movie_ids)), movies_t.c.hidden_at.is_(None))
-                )
-            )
-            .mappings()
-            .all()
-        )
+        rows = (await conn.execute(query, {"movie_ids": list(movie_ids)})).mappings().all()
     genres = {
         row["id"]: sorted(row["genre_names"].split(GENRE_SEPARATOR)) if row["genre_names"] else []
         for row in rows

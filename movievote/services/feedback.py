@@ -16,6 +16,8 @@ import numpy.typing as npt
 import sqlalchemy as sa
 
 from movievote.db import Database
+from movievote.errors import MovieNotFound
+from movievote.i18n import N_
 from movievote.models import Movie, Rating, Vote
 
 ratings_t = Rating.__table__  # type: ignore[attr-defined]
@@ -116,7 +118,10 @@ async def arrived_since(watermark: Watermark, *, db: Database) -> int:
     return int(found or 0)
 
 
-def _history_query(user_id: int) -> sa.CompoundSelect:
+def _history_query() -> sa.CompoundSelect:
+    """A member's (`:user_id`) ratings and counted votes of listed movies, and the hidden
+    movies: built once (building a statement costs more than the database spends on it)."""
+    user_id = sa.bindparam("user_id", type_=sa.Integer())
     listed = movies_t.c.hidden_at.is_(None)
     rated = (
         sa.select(
@@ -138,13 +143,16 @@ def _history_query(user_id: int) -> sa.CompoundSelect:
     return sa.union_all(rated, voted, hidden)
 
 
+_HISTORY = _history_query()
+
+
 async def history_of(*, user_id: int, db: Database) -> MemberHistory:
     """The member's ratings and counted votes of listed movies, as they are now (a rating
     given a second ago included), and the hidden movies: one statement, index lookups of the
     member's rows (ratings' and votes' unique keys start with the member)."""
     history = MemberHistory()
     async with db.engine.connect() as conn:
-        for kind, movie_id, half_stars in await conn.execute(_history_query(user_id)):
+        for kind, movie_id, half_stars in await conn.execute(_HISTORY, {"user_id": user_id}):
             if kind == "r":
                 history.stars[movie_id] = half_stars / 2
             elif kind == "v":
@@ -154,9 +162,20 @@ async def history_of(*, user_id: int, db: Database) -> MemberHistory:
     return history
 
 
-async def hidden_movies(*, db: Database) -> set[int]:
-    """The ids of the movies an admin hid."""
+_MOVIE_AND_HIDDEN = sa.select(movies_t.c.id, movies_t.c.hidden_at.is_not(None)).where(
+    sa.or_(movies_t.c.id == sa.bindparam("movie_id"), movies_t.c.hidden_at.is_not(None))
+)
+
+
+async def hidden_movies(*, movie_id: int, db: Database) -> set[int]:
+    """The ids of the movies an admin hid, read with the movie `movie_id` (one statement);
+    MovieNotFound if there is no such movie."""
+    found, hidden = False, set()
     async with db.engine.connect() as conn:
-        return set(
-            await conn.scalars(sa.select(movies_t.c.id).where(movies_t.c.hidden_at.is_not(None)))
-        )
+        for row_id, is_hidden in await conn.execute(_MOVIE_AND_HIDDEN, {"movie_id": movie_id}):
+            found = found or row_id == movie_id
+            if is_hidden:
+                hidden.add(row_id)
+    if not found:
+        raise MovieNotFound(N_("There is no movie with id {movie_id}."), movie_id=str(movie_id))
+    return hidden

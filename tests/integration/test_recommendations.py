@@ -228,6 +228,8 @@ async def test_a_hidden_movie_never_appears_nor_is_a_reason(db, clusters):
     assert all(i.reason.movie_id != a[0] for i in found.items)
     similar = await recommendations.similar_to(movie_id=a[1], n=10)
     assert similar.items and not {m.id for m in similar.items} & {a[0], a[3]}
+    of_hidden = await recommendations.similar_to(movie_id=a[0], n=10)  # its page still opens
+    assert of_hidden.items and not {m.id for m in of_hidden.items} & {a[0], a[3]}
     cold = await recommendations.recommend_for(
         user_id=(await members(db, 1, prefix="cold"))[0], n=20
     )
