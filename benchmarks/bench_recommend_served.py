@@ -16,8 +16,9 @@ serving worker does it:
   loop), the process's RSS before and after and the child's peak RSS;
 - serving: `recommend_for` (history query, model, movies' texts) for random members, the
   busiest member, members with nothing (the cold lists), in English and Portuguese, and
-  `similar_to` for random movies: p50 / p99 / max per call, one call at a time, then the
-  throughput of 16 concurrent callers.
+  `similar_to` for random movies: p50 / p99 / max per call, one call at a time, and this
+  process's CPU per call (what the machine's load does not change); the same while a
+  training runs; then the throughput of 16 concurrent callers.
 """
 
 from __future__ import annotations
@@ -155,6 +156,7 @@ async def timed(call, samples: list[int]) -> None:  # type: ignore[no-untyped-de
 async def main() -> None:
     args = parse()
     os.environ["DATABASE_URL"] = args.dsn
+    os.environ.setdefault("DATABASE_POOL_SIZE", "8")  # a shared server: few connections
     from movievote.cli import migrate
     from movievote.config import get_settings
     from movievote.db import get_database
@@ -225,9 +227,11 @@ async def main() -> None:
 
     async def run(label: str, calls) -> None:  # type: ignore[no-untyped-def]
         samples: list[int] = []
+        cpu = time.process_time()
         for call in calls:
             await timed(call, samples)
-        print(f"  {label:44s} {percentiles(samples)}")
+        cpu_ms = (time.process_time() - cpu) / len(samples) * 1000
+        print(f"  {label:44s} {percentiles(samples)}   CPU {cpu_ms:.2f} ms")
 
     print("\nserving, one call at a time (history query + model + the movies' texts):")
     await run(
