@@ -496,3 +496,34 @@ async def test_listed_movies_reads_them_as_get_movie_does_less_the_hidden(db, mo
         assert movie == await catalogue.get_movie(movie_id=movie_id, language="pt-BR", db=db)
     assert listed[movies[2]].genres == ["Comedy", "Drama", "Thriller"]
     assert await catalogue.listed_movies(movie_ids=[], db=db) == {}
+
+
+async def test_training_reads_the_feedback_as_implicit_feedback_weighs_it(db, clusters):
+    from movievote.recommend import build_interactions, implicit_feedback
+    from movievote.recommend.service import read_interactions
+    from movievote.services.feedback import Watermark
+
+    a, b = clusters["a"], clusters["b"]
+    [voter] = await members(db, 1, prefix="voter")
+    await give(db, [(voter, b[0], 2.0), (voter, a[0], 2.5), (voter, a[1], 3.0)])
+    vote = await cast_vote(user_id=voter, movie_id=b[0])  # rated low, then voted for: the vote
+    interactions, watermark = await read_interactions(db=db)
+    async with db.engine.connect() as conn:
+        rated = (
+            await conn.execute(
+                sa.select(
+                    ratings_t.c.id,
+                    ratings_t.c.user_id,
+                    ratings_t.c.movie_id,
+                    ratings_t.c.half_stars,
+                )
+            )
+        ).all()
+    expected = build_interactions(
+        implicit_feedback(ratings=[(u, m, h / 2) for _, u, m, h in rated], votes=[(voter, b[0])])
+    )
+    assert interactions is not None
+    assert (interactions.matrix != expected.matrix).nnz == 0
+    assert list(interactions.movie_ids) == list(expected.movie_ids)
+    assert list(interactions.member_ids) == list(expected.member_ids)
+    assert watermark == Watermark(rating_id=max(r.id for r in rated), vote_id=vote.id)
