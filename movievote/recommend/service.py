@@ -252,16 +252,13 @@ class Recommendations:
                     movie_id=found.because,
                 )
                 picks.append((found.movie_id, reason))
-        known: dict[int, MoviePublic] = {}
         if len(picks) < n:
             taken |= {movie_id for movie_id, _ in picks}
-            picks += await self._popular(n - len(picks), taken, known, language, now)
+            picks += await self._popular(n - len(picks), taken, now)
         wanted = [movie_id for movie_id, _ in picks]
         wanted += [r.movie_id for _, r in picks if r.movie_id is not None]
-        known |= await catalogue.listed_movies(
-            movie_ids=[m for m in dict.fromkeys(wanted) if m not in known],
-            language=language,
-            db=self.db,
+        known = await catalogue.listed_movies(
+            movie_ids=list(dict.fromkeys(wanted)), language=language, db=self.db
         )
         items = []
         for movie_id, reason in picks:
@@ -280,35 +277,24 @@ class Recommendations:
         self,
         n: int,
         taken: set[int],
-        known: dict[int, MoviePublic],
-        language: str,
         now: datetime | None,
     ) -> list[tuple[int, RecommendationReason]]:
         """Up to `n` movies not in `taken`: this month's most voted (the ranking cache), then
-        the top rated (rated movies only; those read are kept in `known`)."""
+        the top rated (rated movies only): their ids."""
         picks: list[tuple[int, RecommendationReason]] = []
-        ranking = await ranking_for(
-            limit=RANKED, language=language, cache=self.cache, zone=self.zone, now=now
-        )
+        ranking = await ranking_for(limit=RANKED, cache=self.cache, zone=self.zone, now=now)
         for entry in ranking.items:
             if len(picks) >= n:
                 return picks
             if entry.movie.id not in taken:
                 taken.add(entry.movie.id)
                 picks.append((entry.movie.id, RecommendationReason(kind="most_voted")))
-        page = await catalogue.list_movies(
-            sort="top_rated",
-            page_size=min(catalogue.MAX_PAGE_SIZE, n + len(taken)),
-            language=language,
-            db=self.db,
-        )
-        for movie in page.items:
-            if len(picks) >= n or not movie.rating_count:
+        for movie_id in await catalogue.top_rated_ids(limit=n + len(taken), db=self.db):
+            if len(picks) >= n:
                 break
-            if movie.id not in taken:
-                taken.add(movie.id)
-                known[movie.id] = movie
-                picks.append((movie.id, RecommendationReason(kind="top_rated")))
+            if movie_id not in taken:
+                taken.add(movie_id)
+                picks.append((movie_id, RecommendationReason(kind="top_rated")))
         return picks
 
     async def similar_to(

@@ -285,6 +285,26 @@ def top_rated_query(
     )
 
 
+_TOP_RATED_IDS = (
+    sa.select(rating_tallies_t.c.movie_id)
+    .join(movies_t, movies_t.c.id == rating_tallies_t.c.movie_id)
+    .where(rating_tallies_t.c.ratings > 0, movies_t.c.hidden_at.is_(None))
+    .order_by(
+        rating_tallies_t.c.score.desc(),
+        rating_tallies_t.c.ratings.desc(),
+        rating_tallies_t.c.movie_id,
+    )
+    .limit(sa.bindparam("limit"))
+)
+
+
+async def top_rated_ids(*, limit: int, db: Database) -> list[int]:
+    """The ids of the `limit` best rated listed movies, in `sort=top_rated`'s order (one
+    ordered scan of ix_rating_tallies_top; the recommendations' fallback)."""
+    async with db.engine.connect() as conn:
+        return list(await conn.scalars(_TOP_RATED_IDS, {"limit": limit}))
+
+
 async def _top_rated(
     read: InLanguage,
     conditions: list[sa.ColumnElement[bool]],

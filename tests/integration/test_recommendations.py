@@ -527,3 +527,14 @@ async def test_training_reads_the_feedback_as_implicit_feedback_weighs_it(db, cl
     assert list(interactions.movie_ids) == list(expected.movie_ids)
     assert list(interactions.member_ids) == list(expected.member_ids)
     assert watermark == Watermark(rating_id=max(r.id for r in rated), vote_id=vote.id)
+
+
+async def test_top_rated_ids_are_the_top_rated_pages_order_less_the_hidden(db, clusters):
+    extra = await members(db, 3, prefix="critic")
+    await give(db, [(c, m, 5.0) for c in extra for m in clusters["b"][:2]])
+    await ratings.fold_rating_deltas(db=db)
+    page = await catalogue.list_movies(sort="top_rated", page_size=20, db=db)
+    rated = [m.id for m in page.items if m.rating_count]
+    assert await catalogue.top_rated_ids(limit=20, db=db) == rated
+    await admin.hide_movie(movie_id=rated[0], reason="duplicate", actor=BOSS, db=db)
+    assert await catalogue.top_rated_ids(limit=3, db=db) == rated[1:4]
