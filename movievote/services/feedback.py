@@ -24,7 +24,7 @@ ratings_t = Rating.__table__  # type: ignore[attr-defined]
 votes_t = Vote.__table__  # type: ignore[attr-defined]
 movies_t = Movie.__table__  # type: ignore[attr-defined]
 
-CHUNK_ROWS = 20_000  # rows per statement while reading them all: the event loop gets a turn between
+CHUNK_ROWS = 20_000  # rows per statement when reading them all (the event loop runs in between)
 
 
 @dataclass(frozen=True)
