@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     frame_ancestors: str = "'self'"  # CSP frame-ancestors: who may embed the pages (/display)
     ranking_cache_max_entries: int = Field(default=256, ge=8)
 
+    # --- recommendations: retrain after this many new ratings and votes, checked this often ---
+    recommend_retrain_after: int = Field(default=50, ge=1)
+    recommend_check_seconds: float = Field(default=30, gt=0)
+
     notify_default_channel: Channel = "in_app"
     notify_max_attempts: int = Field(default=3, ge=1, le=10)
     notify_retry_seconds: float = Field(default=0.5, ge=0)

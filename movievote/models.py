@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
@@ -827,3 +827,42 @@ class ReviewPage(SQLModel):
     total: int
     page: int
     page_size: int
+
+
+# the recommendations' model: "ready" (trained), "training" (the first training has not
+# finished), "no_data" (no rating or vote to learn from yet)
+ModelState = Literal["ready", "training", "no_data"]
+
+
+class RecommendationReason(SQLModel):
+    """Why a movie is recommended: `liked` or `voted` (because you liked, or voted for, the
+    movie `movie_id`, titled `title` in the language asked for), `most_voted` (among this
+    month's most voted) or `top_rated` (among the best rated)."""
+
+    kind: Literal["liked", "voted", "most_voted", "top_rated"]
+    movie_id: int | None = None
+    title: str | None = None
+
+
+class RecommendedMovie(SQLModel):
+    movie: MoviePublic
+    reason: RecommendationReason
+
+
+class RecommendationList(SQLModel):
+    """A member's recommendations ("for you"), best first; never a movie they rated or voted
+    for, never a hidden one."""
+
+    items: list[RecommendedMovie]
+    state: ModelState
+    trained_at: datetime | None  # when the model serving them was trained
+
+
+class SimilarMovies(SQLModel):
+    """Members who liked this movie also liked these (never a hidden movie); empty while no
+    model is trained (`state`)."""
+
+    movie_id: int
+    items: list[MoviePublic]
+    state: ModelState
+    trained_at: datetime | None

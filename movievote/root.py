@@ -19,6 +19,7 @@ from movievote import security
 from movievote.config import Settings, get_settings
 from movievote.db import Database, get_database, postgres_connect_args
 from movievote.periods import current_period
+from movievote.recommend.service import Recommendations
 from movievote.services.changes import ChangeListener, process_origin
 from movievote.services.dispatcher import NotificationDispatcher
 from movievote.services.observer import RankingBroadcast, RankingSubject
@@ -35,8 +36,9 @@ logger = logging.getLogger(__name__)
 class Root:
     """What a serving process shares: settings, the database, the ranking cache and the
     subject that refreshes it, the broadcast that wakes API streams, the notification
-    dispatcher, the login throttle, the rating folder, and the HTTP client admins' catalogue
-    searches use (TMDB, OMDb; tests give it an httpx.MockTransport)."""
+    dispatcher, the login throttle, the rating folder, the recommendations (their model and its
+    training), and the HTTP client admins' catalogue searches use (TMDB, OMDb; tests give it an
+    httpx.MockTransport)."""
 
     settings: Settings
     db: Database
@@ -46,6 +48,7 @@ class Root:
     dispatcher: NotificationDispatcher
     throttle: LoginThrottle
     ratings: RatingFolder  # folds rating deltas into the rating tallies
+    recommendations: Recommendations  # the trained model, its background training, serving
     http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=10))
     extras: dict[str, object] = field(default_factory=dict)  # edges hang theirs here
 
@@ -80,6 +83,9 @@ def build_root(settings: Settings | None = None, db: Database | None = None) -> 
         dispatcher=NotificationDispatcher(settings=settings, db=db),
         throttle=LoginThrottle(settings),
         ratings=RatingFolder(db=db, delay_seconds=settings.ranking_refresh_delay_seconds),
+        recommendations=Recommendations(
+            db=db, cache=cache, zone=settings.zone, retrain_after=settings.recommend_retrain_after
+        ),
     )
 
 
@@ -107,8 +113,10 @@ def reset_root() -> None:
 
 async def run_background(root: Root | None = None) -> None:
     """Long-running work of a serving process: fold votes and ratings written elsewhere into
-    their tallies, on PostgreSQL hear what other processes folded (services.changes), and publish the month
-    results that are due (services.results; one process publishes each month)."""
+    their tallies, on PostgreSQL hear what other processes folded (services.changes), publish the month
+    results that are due (services.results; one process publishes each month), and train the
+    recommendations' model at start-up and when enough new feedback has arrived (each process
+    its own copy; recommend/service.py)."""
     root = root or get_root()
     settings = root.settings
     await security.warm_up(rounds=settings.bcrypt_rounds)
@@ -133,4 +141,7 @@ async def run_background(root: Root | None = None) -> None:
         tasks.create_task(
             run_publisher(settings=settings, db=root.db, dispatcher=root.dispatcher),
             name="month-results-publisher",
+        )
+        tasks.create_task(
+            root.recommendations.run(settings.recommend_check_seconds), name="recommendations"
         )

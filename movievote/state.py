@@ -49,9 +49,9 @@ class LocaleState(rx.State):
         emails and their other browsers follow it)."""
         if language not in LANGUAGES:
             return
-        self.chosen = language
         auth = await self.get_state(AuthState)
-        user = await auth._verified_user()
+        user = await auth._verified_user()  # adopts the account's language: the choice follows
+        self.chosen = language
         if user is not None and user.id is not None and user.language != language:
             await accounts.set_language(user_id=user.id, language=language, db=get_root().db)
 

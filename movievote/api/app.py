@@ -19,6 +19,7 @@ from movievote.api import (
     movies,
     ranking,
     ratings,
+    recommendations,
     results,
     votes,
 )
@@ -68,6 +69,7 @@ def create_api() -> FastAPI:
     edges = {**errors.TOO_LARGE, **errors.UNAVAILABLE}
     for module in (accounts, movies, ratings, votes, ranking, results, admin, moderation, health):
         api.include_router(module.router, responses=edges)
+    api.include_router(recommendations.router, responses=edges)
     return api
 
 

@@ -103,3 +103,65 @@ def movie_card(
         class_name="movie-card",
         height="100%",
     )
+
+
+def reason_text(movie: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Var:
+    """Why a movie is recommended, in the page's language ("Because you liked Parasite")."""
+    title, kind = movie["reason_title"].to(str), movie["reason_kind"].to(str)
+    # conds, not rx.match: a match drops what its texts read (the page's language), so a
+    # switch of language would not redraw them
+    return rx.cond(
+        kind == "liked",
+        t("Because you liked {title}", title=title),
+        rx.cond(
+            kind == "voted",
+            t("Because you voted for {title}", title=title),
+            rx.cond(
+                kind == "most_voted",
+                t("Among this month's most voted"),
+                t("Among the top rated"),
+            ),
+        ),
+    )
+
+
+def small_card(
+    movie: rx.vars.ObjectVar[dict[str, Any]], *, reason: rx.Var | None = None
+) -> rx.Component:
+    """A movie in a row of suggestions: poster, title (a link to its page), year, and why it
+    is suggested when there is a reason to say."""
+    shown: list[rx.Component] = [
+        poster(movie, height="12em"),
+        rx.link(
+            movie["title"],
+            href="/movies/" + movie["id"].to(str),
+            class_name="movie-link",
+            weight="medium",
+            size="2",
+        ),
+        rx.text(movie["year"], size="1", color_scheme="gray"),
+    ]
+    if reason is not None:
+        shown.append(rx.text(reason, size="1", class_name="suggestion-reason"))
+    return rx.card(
+        rx.vstack(*shown, spacing="1"),
+        class_name="suggestion-card",
+        width="10em",
+        min_width="10em",
+        flex_shrink="0",
+    )
+
+
+def suggestion_row(movies: rx.Var, *, with_reasons: bool, row_id: str) -> rx.Component:
+    """Suggested movies side by side, scrolling sideways when they do not fit."""
+    return rx.flex(
+        rx.foreach(
+            movies,
+            lambda movie: small_card(movie, reason=reason_text(movie) if with_reasons else None),
+        ),
+        spacing="3",
+        overflow_x="auto",
+        width="100%",
+        padding_bottom="0.5em",
+        id=row_id,
+    )

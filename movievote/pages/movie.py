@@ -12,7 +12,7 @@ import reflex as rx
 
 from movievote.components.i18n import LANG, day_text, genre_list_text, nt, number_text, t
 from movievote.components.layout import page
-from movievote.components.movie_card import poster_src
+from movievote.components.movie_card import poster_src, suggestion_row
 from movievote.config import get_settings
 from movievote.errors import DomainError, MovieNotFound
 from movievote.i18n import N_
@@ -24,6 +24,7 @@ from movievote.services.ranking import MAX_LIMIT as MAX_RANKED
 from movievote.state import AuthState, language_of
 
 REVIEWS_PAGE_SIZE = 10
+ALSO_LIKED = 8  # movies in "Members who liked this also liked"
 HALF_STARS = range(1, 11)
 
 # The stars are native radio buttons (one group: Tab reaches it, arrow keys move the choice,
@@ -86,6 +87,7 @@ class MovieState(rx.State):
     reviews: list[dict[str, Any]] = []
     review_page: int = 1
     review_total: int = 0
+    also_liked: list[dict[str, Any]] = []  # members who liked this also liked (cards)
     _movie_id: int = 0
     _read_in: str = ""
 
@@ -116,6 +118,7 @@ class MovieState(rx.State):
             return
         await self._read_standing()
         await self._read_reviews()
+        await self._read_also_liked()
         auth = await self.get_state(AuthState)
         user = await auth._verified_user()
         if user is not None and user.id is not None:
@@ -158,6 +161,22 @@ class MovieState(rx.State):
         self.month_votes = entry.votes if entry else 0
         self.ranked_full = entry is None and len(board.items) >= MAX_RANKED
 
+    async def _read_also_liked(self) -> None:
+        """Members who liked this also liked: the model's lookup (empty until one is
+        trained), titles in the page's language."""
+        found = await get_root().recommendations.similar_to(
+            movie_id=self._movie_id, n=ALSO_LIKED, language=await language_of(self)
+        )
+        self.also_liked = [
+            {
+                "id": str(m.id),
+                "title": m.title,
+                "year": str(m.year or ""),
+                "poster_url": m.poster_url or "",
+            }
+            for m in found.items
+        ]
+
     async def _read_reviews(self) -> None:
         page = await ratings.reviews_of(
             movie_id=self._movie_id,
@@ -181,6 +200,7 @@ class MovieState(rx.State):
         """The language changed (the switch): the titles and overview in the new one."""
         if self.loaded and not self.missing and await language_of(self) != self._read_in:
             await self._read_movie()
+            await self._read_also_liked()
 
     @rx.event
     def choose(self, value: str) -> None:
@@ -415,6 +435,18 @@ def _my_rating() -> rx.Component:
     )
 
 
+def _also_liked() -> rx.Component:
+    return rx.el.section(
+        rx.heading(
+            t("Members who liked this also liked"), size="5", as_="h2", id="also-liked-heading"
+        ),
+        suggestion_row(MovieState.also_liked, with_reasons=False, row_id="also-liked-row"),
+        id="also-liked",
+        aria_labelledby="also-liked-heading",
+        width="100%",
+    )
+
+
 def _review(row: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
     zone = get_settings().vote_timezone
     return rx.box(
@@ -602,6 +634,7 @@ def movie_page() -> rx.Component:
                     rx.vstack(
                         _details(),
                         _my_rating(),
+                        rx.cond(MovieState.also_liked.length() > 0, _also_liked()),
                         _reviews(),
                         spacing="5",
                         width="100%",

@@ -18,12 +18,12 @@ from movievote.components.i18n import (
     t,
 )
 from movievote.components.layout import page
-from movievote.components.movie_card import movie_card, poster_src
+from movievote.components.movie_card import movie_card, poster_src, suggestion_row
 from movievote.config import get_settings
 from movievote.errors import N_, DomainError, InvalidInput
 from movievote.i18n import localised
 from movievote.live import LiveRanking, row_title
-from movievote.models import MoviePublic, VotePublic
+from movievote.models import MoviePublic, RecommendedMovie, VotePublic
 from movievote.periods import current_period
 from movievote.root import get_root
 from movievote.services import catalogue, messages, notifications, voting
@@ -41,6 +41,18 @@ SORTS = {  # value -> label, in the order the select lists them
     "votes": N_("Most voted this month"),
     "top_rated": N_("Top rated"),
 }
+
+
+FOR_YOU = 10  # movies in the member's "For you" row
+
+
+def suggestion_data(item: RecommendedMovie) -> dict[str, Any]:
+    """A recommended movie as its card shows it, with why ("reason_kind", "reason_title")."""
+    return {
+        **card_data(item.movie),
+        "reason_kind": item.reason.kind,
+        "reason_title": item.reason.title or "",
+    }
 
 
 def card_data(movie: MoviePublic) -> dict[str, Any]:
@@ -73,6 +85,7 @@ class MoviesState(rx.State):
     search_error: str = ""
     vote_error: str = ""
     loaded: bool = False  # False on the pre-rendered page, until the first search answers
+    for_you: list[dict[str, Any]] = []  # a member's recommendations, with their reasons
     _pending: dict[str, Any] = {}
     _read_in: str = ""  # the language the shown titles were read in
 
@@ -98,6 +111,7 @@ class MoviesState(rx.State):
             if user and user.id
             else None
         )
+        await self._read_for_you(user.id if user else None)
         events: list[Any] = [LiveRanking.link]  # this month's top 3, live
         if user and user.id:
             events += [rx.toast.info(text, duration=8000) for text in await self._unread(user.id)]
@@ -127,6 +141,16 @@ class MoviesState(rx.State):
         self.movies = [card_data(m) for m in result.items]
         self.loaded = True
         self._read_in = await language_of(self)
+
+    async def _read_for_you(self, user_id: int | None) -> None:
+        """The member's recommendations (none for a visitor): a lookup, never a training."""
+        if user_id is None:
+            self.for_you = []
+            return
+        found = await get_root().recommendations.recommend_for(
+            user_id=user_id, n=FOR_YOU, language=await language_of(self)
+        )
+        self.for_you = [suggestion_data(item) for item in found.items]
 
     async def _unread(self, user_id: int) -> list[str]:
         root = get_root()
@@ -158,10 +182,11 @@ class MoviesState(rx.State):
         if not self.loaded or language == self._read_in:
             return
         await self._search()
-        if self.voted_title:
+        if self.voted_title or self.for_you:
             auth = await self.get_state(AuthState)
             user = await auth._verified_user()
-            if user and user.id:
+            await self._read_for_you(user.id if user else None)
+            if user and user.id and self.voted_title:
                 root = get_root()
                 vote = await voting.vote_of(db=root.db, settings=root.settings, user_id=user.id)
                 if vote is not None:
@@ -226,6 +251,7 @@ class MoviesState(rx.State):
             db=root.db, movie_id=cast.movie_id, language=await language_of(self)
         )
         self._show_vote(cast, movie.title)
+        await self._read_for_you(user.id)  # the movie voted for leaves it, its kin come in
         self._pending = {"user_id": user.id, "vote_id": cast.id}
         return MoviesState.deliver_notification
 
@@ -467,6 +493,22 @@ def _podium() -> rx.Component:
     )
 
 
+def _for_you() -> rx.Component:
+    """A member's recommendations, each saying why."""
+    return rx.el.section(
+        rx.heading(t("For you"), size="5", as_="h2", id="for-you-heading"),
+        rx.text(
+            t("Picked from what you rated and voted for; rate more movies to sharpen it."),
+            size="2",
+            color_scheme="gray",
+        ),
+        suggestion_row(MoviesState.for_you, with_reasons=True, row_id="for-you-row"),
+        id="for-you",
+        aria_labelledby="for-you-heading",
+        width="100%",
+    )
+
+
 def _pager() -> rx.Component:
     return rx.hstack(
         rx.button(
@@ -513,6 +555,7 @@ def movies_page() -> rx.Component:
                 ),
             ),
             _podium(),
+            rx.cond(AuthState.logged_in & (MoviesState.for_you.length() > 0), _for_you()),
             _filters(),
             rx.cond(
                 MoviesState.loaded,

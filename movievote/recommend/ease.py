@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
 from scipy.linalg import LinAlgError, lapack
 
 from movievote.recommend.interactions import Interactions
@@ -38,14 +39,18 @@ class EASE:
         self.dropout = dropout
 
     def fit(self, interactions: Interactions) -> ItemItemModel:
-        x = interactions.matrix
+        return ItemItemModel(interactions, self.weights(interactions.matrix))
+
+    def weights(self, x: sp.csr_array) -> npt.NDArray[np.float32]:
+        """B for the members x movies matrix `x` (what `fit` serves; a training process
+        computes this alone, recommend/training.py)."""
         gram = np.ascontiguousarray((x.T @ x).toarray(), np.float32)
         diagonal = np.diag_indices_from(gram)
         gram[diagonal] += self.l2 + self.dropout / (1 - self.dropout) * gram[diagonal]
         p = inverse_spd(gram)
         p /= -np.diag(p)[None, :]  # B[i, j] = -P[i, j] / P[j, j]
         np.fill_diagonal(p, 0.0)
-        return ItemItemModel(interactions, p)
+        return p
 
 
 def inverse_spd(a: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:

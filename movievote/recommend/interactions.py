@@ -102,6 +102,13 @@ def interactions_from_arrays(
     return Interactions(matrix=matrix, member_ids=member_ids, movie_ids=movie_ids)
 
 
+def rating_weights(
+    stars: npt.ArrayLike, *, liked_stars: float = LIKED_STARS
+) -> npt.NDArray[np.float32]:
+    """`implicit_feedback`'s weights of ratings given as an array of stars."""
+    return np.where(np.asarray(stars) >= liked_stars, LIKED, DISLIKED_WEIGHT).astype(np.float32)
+
+
 def implicit_feedback(
     *,
     ratings: Iterable[tuple[int, int, float]] = (),

@@ -231,6 +231,9 @@ def prod_app(
         migrated_database,
         REFLEX_REDIS_TOKEN_EXPIRATION=str(STATE_EXPIRY_S),
         NOTIFY_SMTP_URL=mail_server.url,
+        # the recommendations retrain soon after a test's few ratings (production: 50, 30 s)
+        RECOMMEND_RETRAIN_AFTER="5",
+        RECOMMEND_CHECK_SECONDS="1",
     )
     seed(env)
     app = ProdApp(env, tmp_path_factory.mktemp("prod"), free_port())
