@@ -76,6 +76,9 @@ class User(SQLModel, table=True):
     language: str | None = Field(default=None, max_length=8)
     # when an admin blocked the member (no log-in, no vote, every session ended); None: not
     blocked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # a keyed hash (HMAC, the server's secret) of the client address it signed up from:
+    # groups accounts made from one address without keeping the address; None: not known
+    signup_source: str | None = Field(default=None, max_length=16, index=True)
 
 
 class Session(SQLModel, table=True):
@@ -513,6 +516,7 @@ class SuspiciousMovie(SQLModel):
     young_share: float  # of the movie's votes of the month, 0..1
     burst: int
     signup_wave: int
+    shared_address: int
     flagged: int  # votes with at least one sign
 
 
@@ -524,6 +528,8 @@ class StuffingSigns(SQLModel):
     burst_minutes: float
     wave_accounts: int
     wave_minutes: float
+    address_accounts: int
+    address_minutes: float
 
 
 class MonthVotes(SQLModel):

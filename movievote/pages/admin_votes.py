@@ -27,6 +27,8 @@ BURST_VOTES = str(SIGNS.burst_votes)
 BURST_MINUTES = f"{SIGNS.burst_minutes:g}"
 WAVE_ACCOUNTS = str(SIGNS.wave_accounts)
 WAVE_MINUTES = f"{SIGNS.wave_minutes:g}"
+ADDRESS_ACCOUNTS = str(SIGNS.address_accounts)
+ADDRESS_MINUTES = f"{SIGNS.address_minutes:g}"
 VOTES_CSS = """
 .vote-row.voided .struck { text-decoration: line-through; color: var(--gray-10); }
 """
@@ -46,6 +48,7 @@ def _vote_row_data(vote: AdminVote) -> dict[str, Any]:
         "young": moderation.YOUNG_ACCOUNT in vote.flags,
         "burst": moderation.BURST in vote.flags,
         "wave": moderation.SIGNUP_WAVE in vote.flags,
+        "address": moderation.SHARED_ADDRESS in vote.flags,
         "voided": vote.voided,
         "voided_by": vote.voided_by or "",
         "voided_at": f"{vote.voided_at:%Y-%m-%d %H:%M}" if vote.voided_at else "",
@@ -150,6 +153,7 @@ class AdminVotesState(rx.State):
                 "young_share": m.young_share,
                 "burst": m.burst,
                 "wave": m.signup_wave,
+                "address": m.shared_address,
                 "flagged": m.flagged,
             }
             for m in found.suspicious
@@ -279,6 +283,7 @@ def _sign_badges(vote: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
         rx.cond(vote["young"], rx.badge(t("Young account"), color_scheme="orange")),
         rx.cond(vote["burst"], rx.badge(t("Burst"), color_scheme="red")),
         rx.cond(vote["wave"], rx.badge(t("Sign-up wave"), color_scheme="purple")),
+        rx.cond(vote["address"], rx.badge(t("One address"), color_scheme="crimson")),
         gap="1",
         wrap="wrap",
     )
@@ -345,6 +350,7 @@ def _suspicious_row(movie: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
         rx.table.cell(number_text(movie["young"]), " (", percent_text(movie["young_share"]), ")"),
         rx.table.cell(number_text(movie["burst"])),
         rx.table.cell(number_text(movie["wave"])),
+        rx.table.cell(number_text(movie["address"])),
         rx.table.cell(number_text(movie["voided"])),
         rx.table.cell(
             rx.button(
@@ -398,13 +404,20 @@ def _signs() -> rx.Component:
                     minutes=WAVE_MINUTES,
                 )
             ),
+            rx.list_item(
+                t(
+                    "One address: one of at least {accounts} votes for the same movie whose accounts were all signed up from one address within {minutes} minutes.",
+                    accounts=ADDRESS_ACCOUNTS,
+                    minutes=ADDRESS_MINUTES,
+                )
+            ),
             size="2",
         ),
         rx.text(
             t(
                 "These are signs, not proof: a lobby screen with a QR code brings young accounts "
-                "voting in bursts too. The app does not keep the address an account signed up "
-                "from, so it cannot group sign-ups by address."
+                "voting in bursts too, from one address. The app keeps no address, only a keyed "
+                "hash of the one each account signed up from, enough to group them."
             ),
             size="2",
             color_scheme="gray",
@@ -426,6 +439,7 @@ def _suspicious() -> rx.Component:
                     t("Young accounts"),
                     t("In bursts"),
                     t("In sign-up waves"),
+                    t("From one address"),
                     t("Voided"),
                     t("Action"),
                 ],

@@ -7,6 +7,8 @@ address has an account; what differs goes to the address's own inbox.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable
@@ -155,6 +157,16 @@ def allowed_domains(settings: Settings) -> list[str]:
     ]
 
 
+def signup_source(client: str | None, settings: Settings) -> str | None:
+    """What an account keeps of the address it signed up from: an HMAC of it under the
+    server's secret (16 hex characters), enough to group accounts made from one address (a
+    stuffing sign admins read), never the address itself; None when the address is unknown."""
+    if not client:
+        return None
+    key = hmac.new(settings.secret_key.encode(), b"movievote signup source", hashlib.sha256)
+    return hmac.new(key.digest(), client.encode(), hashlib.sha256).hexdigest()[:16]
+
+
 def _check_domain(address: str, settings: Settings) -> None:
     if settings.signup_mode != "domains":
         return
@@ -237,6 +249,7 @@ async def sign_up(
                         language=chosen,
                         is_admin=False,
                         created_at=now,
+                        signup_source=signup_source(client, settings),
                     )
                     .on_conflict_do_nothing()  # the address or its inbox has an account
                     .returning(users_t.c.id)

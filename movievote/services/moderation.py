@@ -10,8 +10,8 @@ time zone plus RESULTS_GRACE_HOURS: `periods.results_due`).
 
 The signs are computed by the database over the month's votes (window functions, one pass per
 movie and month), and they are signs, not proof: a lobby screen with a QR code makes young
-accounts voting in bursts too. The sign-up's client address is not stored, so accounts cannot
-be grouped by the address they signed up from; `signup_wave` groups them by when they were made.
+accounts voting in bursts too. `signup_wave` groups voters' accounts by when they were made,
+`shared_address` by the address they signed up from (kept as a keyed hash: users.signup_source).
 """
 
 from __future__ import annotations
@@ -55,6 +55,8 @@ results_t = MonthResult.__table__  # type: ignore[attr-defined]
 YOUNG_ACCOUNT = "young_account"
 BURST = "burst"
 SIGNUP_WAVE = "signup_wave"
+SHARED_ADDRESS = "shared_address"
+FLAGS = (YOUNG_ACCOUNT, BURST, SIGNUP_WAVE, SHARED_ADDRESS)
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,9 @@ class Signs:
     - burst: it is one of at least `burst_votes` votes for the same movie cast within
       `burst_minutes`;
     - signup_wave: it is one of at least `wave_accounts` votes for the same movie whose
-      accounts were all created within `wave_minutes` of each other.
+      accounts were all created within `wave_minutes` of each other;
+    - shared_address: it is one of at least `address_accounts` votes for the same movie whose
+      accounts were all signed up from one address within `address_minutes`.
     """
 
     young_account_hours: float = 48
@@ -73,6 +77,8 @@ class Signs:
     burst_minutes: float = 10
     wave_accounts: int = 5
     wave_minutes: float = 10
+    address_accounts: int = 3
+    address_minutes: float = 60
 
     def public(self) -> StuffingSigns:
         return StuffingSigns(
@@ -81,6 +87,8 @@ class Signs:
             burst_minutes=self.burst_minutes,
             wave_accounts=self.wave_accounts,
             wave_minutes=self.wave_minutes,
+            address_accounts=self.address_accounts,
+            address_minutes=self.address_minutes,
         )
 
 
@@ -320,6 +328,8 @@ def _signed_votes(db: Database, period: date, signs: Signs) -> sa.CTE:
     """
     n_burst: Any = sa.literal_column(str(int(signs.burst_votes) - 1))
     n_wave: Any = sa.literal_column(str(int(signs.wave_accounts) - 1))
+    n_address: Any = sa.literal_column(str(int(signs.address_accounts) - 1))
+    one_address = (votes_t.c.movie_id, users_t.c.signup_source)
     by_time = (votes_t.c.created_at, votes_t.c.id)
     by_joined = (users_t.c.created_at, users_t.c.id)
     base = (
@@ -335,6 +345,10 @@ def _signed_votes(db: Database, period: date, signs: Signs) -> sa.CTE:
             users_t.c.email,
             users_t.c.display_name,
             users_t.c.email_verified_at,
+            users_t.c.signup_source,
+            sa.func.lead(users_t.c.created_at, n_address, type_=UTCDateTime())
+            .over(partition_by=one_address, order_by=by_joined)
+            .label("address_end"),
             sa.func.lead(votes_t.c.created_at, n_burst, type_=UTCDateTime())
             .over(partition_by=votes_t.c.movie_id, order_by=by_time)
             .label("burst_end"),
@@ -355,10 +369,24 @@ def _signed_votes(db: Database, period: date, signs: Signs) -> sa.CTE:
         sa.case(
             (_seconds(db, base.c.joined, base.c.wave_end) < signs.wave_minutes * 60, 1), else_=0
         ).label("wave_start"),
+        sa.case(
+            (
+                sa.and_(
+                    base.c.signup_source.is_not(None),
+                    _seconds(db, base.c.joined, base.c.address_end) < signs.address_minutes * 60,
+                ),
+                1,
+            ),
+            else_=0,
+        ).label("address_start"),
         _seconds(db, base.c.joined, base.c.created_at).label("age_seconds"),
     ).cte("sign_starts")
     return sa.select(
-        *(starts.c[c.key] for c in base.c if c.key not in ("burst_end", "wave_end")),
+        *(
+            starts.c[c.key]
+            for c in base.c
+            if c.key not in ("burst_end", "wave_end", "address_end", "signup_source")
+        ),
         starts.c.age_seconds,
         sa.case((starts.c.age_seconds < signs.young_account_hours * 3600, 1), else_=0).label(
             YOUNG_ACCOUNT
@@ -377,11 +405,18 @@ def _signed_votes(db: Database, period: date, signs: Signs) -> sa.CTE:
             rows=(-(signs.wave_accounts - 1), 0),
         )
         .label(SIGNUP_WAVE),
+        sa.func.max(starts.c.address_start)
+        .over(
+            partition_by=(starts.c.movie_id, starts.c.signup_source),
+            order_by=(starts.c.joined, starts.c.user_id),
+            rows=(-(signs.address_accounts - 1), 0),
+        )
+        .label(SHARED_ADDRESS),
     ).cte("signed_votes")
 
 
 def _flagged(signed: sa.CTE) -> sa.ColumnElement[bool]:
-    return sa.or_(*(signed.c[flag] == 1 for flag in (YOUNG_ACCOUNT, BURST, SIGNUP_WAVE)))
+    return sa.or_(*(signed.c[flag] == 1 for flag in FLAGS))
 
 
 def _admin_vote(row: Any, period: date) -> AdminVote:
@@ -400,7 +435,7 @@ def _admin_vote(row: Any, period: date) -> AdminVote:
         display_name=row.display_name,
         account_age_hours=round(max(0.0, float(row.age_seconds or 0)) / 3600, 1),
         verified=row.email_verified_at is not None,
-        flags=[flag for flag in (YOUNG_ACCOUNT, BURST, SIGNUP_WAVE) if row._mapping[flag]],
+        flags=[flag for flag in FLAGS if row._mapping[flag]],
     )
 
 
@@ -455,6 +490,7 @@ async def month_votes(
             sa.func.sum(signed.c[YOUNG_ACCOUNT]).label(YOUNG_ACCOUNT),
             sa.func.sum(signed.c[BURST]).label(BURST),
             sa.func.sum(signed.c[SIGNUP_WAVE]).label(SIGNUP_WAVE),
+            sa.func.sum(signed.c[SHARED_ADDRESS]).label(SHARED_ADDRESS),
             flagged.label("flagged"),
         )
         .select_from(signed.join(movies_t, movies_t.c.id == signed.c.movie_id))
@@ -486,6 +522,7 @@ async def month_votes(
                 young_share=round(int(m.young_account) / int(m.votes), 4),
                 burst=int(m.burst),
                 signup_wave=int(m.signup_wave),
+                shared_address=int(m.shared_address),
                 flagged=int(m.flagged),
             )
             for m in movies

@@ -36,7 +36,7 @@ def at(day: int, hour: int = 12, minute: int = 0, second: int = 0) -> datetime:
 _members = iter(range(1, 1_000_000))
 
 
-async def member(db, *, joined: datetime | None = None) -> int:  # type: ignore[no-untyped-def]
+async def member(db, *, joined: datetime | None = None, source: str | None = None) -> int:  # type: ignore[no-untyped-def]
     """A verified member whose account was made at `joined` (default: an old account, hours
     apart from the others), straight into the table: the signs read only the creation time."""
     n = next(_members)
@@ -53,6 +53,7 @@ async def member(db, *, joined: datetime | None = None) -> int:  # type: ignore[
                     is_admin=False,
                     created_at=joined,
                     email_verified_at=joined,
+                    signup_source=source,
                 )
                 .returning(users_t.c.id)
             )
@@ -393,3 +394,60 @@ async def test_an_empty_month_and_the_months_an_admin_can_choose(db, movies, set
         now=datetime(2027, 2, 1, tzinfo=UTC), settings=settings, db=db
     )
     assert later == ["2027-02", "2026-11", "2026-10"]
+
+
+async def test_votes_from_accounts_signed_up_from_one_address_are_a_sign(db, movies, settings):
+    """- heat: 3 votes from accounts made from one address within 40 minutes (the sign), and
+      3 from another address's accounts made 2 hours apart (not);
+    - brazil: 2 from a third address (under the 3 the sign needs), and 1 from the first
+      address (the sign is per movie);
+    - parasite: 4 from accounts whose address is not known (never grouped)."""
+    heat, brazil, parasite = movies[:3]
+    old = datetime(2026, 1, 5, tzinfo=UTC)
+    shared = [
+        await vote(db, heat, at(5 + i), joined=old + timedelta(minutes=20 * i), source="aaaa")
+        for i in range(3)
+    ]
+    apart = [
+        await vote(db, heat, at(8 + i), joined=old + timedelta(hours=2 * i), source="bbbb")
+        for i in range(3)
+    ]
+    pair = [await vote(db, brazil, at(12 + i), source="cccc") for i in range(2)]
+    elsewhere = await vote(db, brazil, at(15), joined=old, source="aaaa")
+    unknown = [await vote(db, parasite, at(16), joined=old) for _ in range(4)]
+    found = await moderation.month_votes(
+        period=NOVEMBER, page_size=100, now=DURING, settings=settings, db=db
+    )
+    flags = {v.id: set(v.flags) for v in found.items}
+    assert all(flags[v] == {"shared_address"} for v in shared)
+    assert all(flags[v] == set() for v in [*apart, *pair, elsewhere, *unknown])
+    assert [(m.movie_id, m.shared_address, m.flagged) for m in found.suspicious] == [(heat, 3, 3)]
+    assert found.signs.address_accounts == 3 and found.signs.address_minutes == 60
+
+
+async def test_a_sign_up_keeps_a_keyed_hash_of_its_address_not_the_address(db, settings):
+    from movievote.services import accounts
+
+    root = get_root()
+    for n, client in enumerate(["203.0.113.9", "203.0.113.9", "198.51.100.1", None]):
+        await accounts.sign_up(
+            email=f"joiner{n}@example.com",
+            password="correct horse battery",
+            display_name=f"Joiner {n}",
+            base_url="http://movievote.test",
+            client=client,
+            throttle=root.throttle,
+            settings=settings,
+            db=db,
+        )
+    async with db.engine.connect() as conn:
+        sources = list(
+            await conn.scalars(
+                sa.select(users_t.c.signup_source)
+                .where(users_t.c.email.like("joiner%"))
+                .order_by(users_t.c.email)
+            )
+        )
+    assert sources[0] == sources[1] != sources[2] and sources[3] is None
+    assert all(len(s) == 16 and "203" not in s for s in sources[:3])
+    assert sources[0] == accounts.signup_source("203.0.113.9", settings)
