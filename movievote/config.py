@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     ranking_refresh_delay_seconds: float = Field(default=0.05, ge=0, le=0.9)
     ranking_fold_interval_seconds: float = Field(default=1.0, gt=0)
     database_pool_size: int = Field(default=20, ge=1)
+    # group commit of votes on PostgreSQL (services.ballot_box): at most this many votes per
+    # statement; and how long a batch that is not full waits for more (0: never waits)
+    vote_batch_max: int = Field(default=500, ge=1, le=5000)
+    vote_batch_window_seconds: float = Field(default=0.0, ge=0, le=0.05)
     login_failures_per_account: int = Field(default=5, ge=1)
     login_failures_per_client: int = Field(default=20, ge=1)
     login_failure_window_seconds: int = Field(default=15 * 60, ge=1)

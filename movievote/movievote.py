@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from movievote.api.app import mount_api
+from movievote.api.app import mount_api, vote_route_in_front
 from movievote.components.i18n import t
 from movievote.config import get_settings
 from movievote.i18n import N_
@@ -33,7 +33,16 @@ def title(text: str) -> rx.Var:
     return t(text) + " · movievote"
 
 
-app = rx.App(api_transformer=mount_api, toaster=rx.toast.provider(position="bottom-right"))
+class App(rx.App):
+    """Reflex's app, with the vote route in front of its ASGI stack (api.vote_route)."""
+
+    def __call__(self):  # type: ignore[no-untyped-def]
+        return vote_route_in_front(
+            super().__call__(), get_settings(), before=self._set_contexts_internal
+        )
+
+
+app = App(api_transformer=mount_api, toaster=rx.toast.provider(position="bottom-right"))
 app.add_page(
     movies_page,
     route="/",

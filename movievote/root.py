@@ -19,6 +19,7 @@ from movievote import security
 from movievote.config import Settings, get_settings
 from movievote.db import Database, get_database, postgres_connect_args
 from movievote.periods import current_period
+from movievote.services.ballot_box import BallotBox
 from movievote.services.changes import ChangeListener, process_origin
 from movievote.services.dispatcher import NotificationDispatcher
 from movievote.services.observer import RankingBroadcast, RankingSubject
@@ -44,6 +45,7 @@ class Root:
     broadcast: RankingBroadcast
     dispatcher: NotificationDispatcher
     throttle: LoginThrottle
+    ballot_box: BallotBox  # group commit of votes (PostgreSQL; SQLite votes one at a time)
     http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=10))
     extras: dict[str, object] = field(default_factory=dict)  # edges hang theirs here
 
@@ -77,6 +79,11 @@ def build_root(settings: Settings | None = None, db: Database | None = None) -> 
         broadcast=broadcast,
         dispatcher=NotificationDispatcher(settings=settings, db=db),
         throttle=LoginThrottle(settings),
+        ballot_box=BallotBox(
+            db=db,
+            max_batch=settings.vote_batch_max,
+            window_seconds=settings.vote_batch_window_seconds,
+        ),
     )
 
 

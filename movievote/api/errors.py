@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -249,11 +249,35 @@ async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
     return _json(500, ErrorBody(detail=detail, code="internal_error"))
 
 
+Handler = Callable[[Request, Exception], Awaitable[JSONResponse]]
+
+
+def handlers() -> list[tuple[type[Exception], Handler]]:
+    """Every error class with the handler that answers it (the most specific class wins)."""
+    return [
+        (errors.DomainError, _domain_error),
+        (ApiError, _api_error),
+        (RequestValidationError, _validation_error),
+        (StarletteHTTPException, _http_error),
+        *((error, _database_error) for error in UNAVAILABLE_ERRORS),
+        (Exception, _internal_error),
+    ]
+
+
 def install(api: FastAPI) -> None:
-    api.add_exception_handler(errors.DomainError, _domain_error)
-    api.add_exception_handler(ApiError, _api_error)
-    api.add_exception_handler(RequestValidationError, _validation_error)
-    api.add_exception_handler(StarletteHTTPException, _http_error)
-    for error in UNAVAILABLE_ERRORS:
-        api.add_exception_handler(error, _database_error)
-    api.add_exception_handler(Exception, _internal_error)
+    for error, handler in handlers():
+        api.add_exception_handler(error, handler)
+
+
+async def response_for(request: Request, exc: Exception) -> JSONResponse:
+    """The answer FastAPI's handlers give `exc` (found as Starlette finds them: the first class
+    of its MRO with a handler), for a route answered outside FastAPI (api.vote_route). An
+    unexpected error is logged here, as Starlette's ServerErrorMiddleware would."""
+    known = dict(handlers())
+    for cls in type(exc).__mro__:
+        handler = known.get(cls)
+        if handler is not None:
+            if cls is Exception:
+                logger.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+            return await handler(request, exc)
+    raise exc  # a BaseException that is not an Exception (cancellation): not ours to answer
