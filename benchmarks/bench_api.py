@@ -411,7 +411,7 @@ def profile(args: argparse.Namespace, base: str, make_request, name: str) -> Non
     spy = str(Path(sys.executable).parent / "py-spy")
     seconds = max(3, int(args.seconds))
     recorder = subprocess.Popen(
-        [spy, "record", "--pid", str(root), "--subprocesses", "--nonblocking", "--rate", "100",
+        [spy, "record", "--pid", str(root), "--subprocesses", "--threads", "--nonblocking", "--rate", "100",
          "--duration", str(seconds), "--format", "raw", "--output", out],
         stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
     )  # fmt: skip

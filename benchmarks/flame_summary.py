@@ -3,7 +3,8 @@ distinct stack with its sample count) of a server under the vote load.
 
     python -m benchmarks.flame_summary PROFILE.txt [--top 15]
 
-For each process (a granian or uvicorn worker) with a fair share of the samples: where its
+For each thread (py-spy --threads; a granian or uvicorn worker's event loop, granian's own
+threads) with a fair share of the samples: where its
 on-CPU samples went by part of the request (each sample goes to the frame nearest the leaf
 that belongs to a part we own or a framework: psycopg under the vote's code counts as the
 vote, pydantic under FastAPI as FastAPI), then the functions with the most samples inclusive
@@ -72,8 +73,10 @@ def parse(path: str) -> dict[str, Counter[tuple[str, ...]]]:
             stack, _, count = line.rpartition(" ")
             frames = stack.split(";")
             processes = [x for x in frames if x.startswith("process ")] or ["process"]
+            threads = [x for x in frames if x.startswith("thread ")]
             frames = [x for x in frames if not x.startswith(("process ", "thread "))]
-            by_process[processes[-1].split(":", 1)[0]][tuple(frames)] += int(count)
+            where = processes[-1].split(":", 1)[0] + (f", {threads[-1]}" if threads else "")
+            by_process[where][tuple(frames)] += int(count)
     return by_process
 
 

@@ -4,12 +4,15 @@ batch was being written goes out together."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 
 from movievote.config import Settings
@@ -31,6 +34,66 @@ ANNOUNCE_CONCURRENCY = 16  # deliveries of one announcement in flight at once (e
 users_t = User.__table__  # type: ignore[attr-defined]
 movies_t = Movie.__table__  # type: ignore[attr-defined]
 translations_t = MovieTranslation.__table__  # type: ignore[attr-defined]
+
+
+# The dispatcher's statements on PostgreSQL (see NotificationDispatcher._send_pg).
+PG_CONTACTS = (
+    "SELECT id, email, phone, notification_channel, language FROM users "
+    "WHERE id = ANY(%(ids)s::int[])"
+)
+PG_TITLES = (
+    "SELECT movies.id, movies.title, movie_translations.language, movie_translations.title "
+    "FROM movies LEFT JOIN movie_translations ON movie_translations.movie_id = movies.id "
+    "WHERE movies.id = ANY(%(ids)s::int[])"
+)
+PG_RECORD = """
+    INSERT INTO notifications
+        (user_id, channel, kind, payload, status, attempts, last_error, created_at, sent_at)
+    SELECT * FROM unnest(%(user_ids)s::int[], %(channels)s::text[], %(kinds)s::text[],
+        %(payloads)s::json[], %(statuses)s::text[], %(attempts)s::int[], %(errors)s::text[],
+        %(created)s::timestamptz[], %(sent)s::timestamptz[])
+    RETURNING id, user_id, (payload->>'vote_id')::bigint
+"""
+
+
+@asynccontextmanager
+async def _driver(db: Database) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    """psycopg's own connection under a pooled autocommit connection of the one engine."""
+    async with db.autocommit() as conn:
+        driver: psycopg.AsyncConnection[Any] = (await conn.get_raw_connection()).driver_connection  # type: ignore[assignment]
+        try:
+            yield driver
+        except Exception:
+            await conn.invalidate()
+            raise
+
+
+async def _record_pg(db: Database, rows: list[dict[str, Any]]) -> list[int]:
+    """Store "vote registered" rows in one statement; their ids, in order (matched by member
+    and vote, each row's own: the order RETURNING gives is not promised)."""
+    async with _driver(db) as driver:
+        return await _insert_rows(driver, rows)
+
+
+async def _insert_rows(
+    driver: psycopg.AsyncConnection[Any], rows: list[dict[str, Any]]
+) -> list[int]:
+    cursor = await driver.execute(
+        PG_RECORD,
+        {
+            "user_ids": [row["user_id"] for row in rows],
+            "channels": [row["channel"] for row in rows],
+            "kinds": [row["kind"] for row in rows],
+            "payloads": [json.dumps(row["payload"]) for row in rows],
+            "statuses": [row["status"] for row in rows],
+            "attempts": [row["attempts"] for row in rows],
+            "errors": [row["last_error"] for row in rows],
+            "created": [row["created_at"] for row in rows],
+            "sent": [row["sent_at"] for row in rows],
+        },
+    )
+    ids = {(user_id, vote_id): new_id for new_id, user_id, vote_id in await cursor.fetchall()}
+    return [ids[(row["user_id"], row["payload"]["vote_id"])] for row in rows]
 
 
 def _consume(future: asyncio.Future[Notification | None]) -> None:
@@ -99,7 +162,9 @@ class NotificationDispatcher:
                     job.done.set_result(result)
 
     async def _send(self, batch: list[_Job]) -> list[Notification | None]:
-        settings, db = self.settings, self.db
+        db = self.db
+        if db.dialect == "postgresql":
+            return await self._send_pg(batch)
         async with db.engine.connect() as conn:
             contacts = {
                 row.id: Contact(
@@ -134,6 +199,45 @@ class NotificationDispatcher:
                 ).where(translations_t.c.movie_id.in_({job.vote.movie_id for job in batch}))
             ):
                 translated.setdefault(found.movie_id, {})[found.language] = found.title
+        return await self._deliver_all(batch, contacts, titles, translated, record)
+
+    async def _send_pg(self, batch: list[_Job]) -> list[Notification | None]:
+        """The same on PostgreSQL, straight on psycopg (as the vote): statements whose text
+        does not change with the batch's size (arrays, not IN lists or VALUES rows), so the
+        driver parses and prepares each once, not per batch."""
+        titles: dict[int, str] = {}
+        translated: dict[int, dict[str, str]] = {}
+        async with _driver(self.db) as driver:
+            users = await driver.execute(PG_CONTACTS, {"ids": sorted({j.user_id for j in batch})})
+            contacts = {
+                row[0]: Contact(
+                    id=row[0],
+                    email=row[1],
+                    phone=row[2],
+                    notification_channel=row[3],
+                    language=row[4],
+                )
+                for row in await users.fetchall()
+            }
+            movies = await driver.execute(
+                PG_TITLES, {"ids": sorted({job.vote.movie_id for job in batch})}
+            )
+            for movie_id, title, language, translation in await movies.fetchall():
+                titles[movie_id] = title
+                if language is not None:
+                    translated.setdefault(movie_id, {})[language] = translation
+        return await self._deliver_all(batch, contacts, titles, translated, _record_pg)
+
+    async def _deliver_all(
+        self,
+        batch: list[_Job],
+        contacts: dict[int, Contact],
+        titles: dict[int, str],
+        translated: dict[int, dict[str, str]],
+        store: Callable[[Database, list[dict[str, Any]]], Awaitable[list[int]]],
+    ) -> list[Notification | None]:
+        settings, db = self.settings, self.db
+        notifiers: dict[str, Any] = {}
         results: list[Notification | None] = [None] * len(batch)
         instant_rows: list[tuple[int, dict[str, Any]]] = []
         others: list[tuple[int, Contact, dict[str, Any]]] = []
@@ -146,7 +250,9 @@ class NotificationDispatcher:
                 job.vote, title, translated.get(job.vote.movie_id, {})
             )
             channel = contact.notification_channel or settings.notify_default_channel
-            notifier = create_notifier(channel, settings=settings)
+            if channel not in notifiers:
+                notifiers[channel] = create_notifier(channel, settings=settings)
+            notifier = notifiers[channel]
             if not getattr(notifier, "instant", False):
                 others.append((index, contact, payload))
                 continue
@@ -174,9 +280,9 @@ class NotificationDispatcher:
                 )
             )
         if instant_rows:
-            ids = await record(db, [row for _, row in instant_rows])
+            ids = await store(db, [row for _, row in instant_rows])
             for (index, row), new_id in zip(instant_rows, ids, strict=True):
-                results[index] = Notification.model_validate({**row, "id": new_id})
+                results[index] = Notification(**row, id=new_id)  # a table model: not validated
         if others:
             sent = await asyncio.gather(
                 *(
