@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
@@ -56,10 +57,26 @@ async def _fold_here(db: Database) -> set[date]:
     return await fold_vote_deltas(origin=process_origin(), db=db)
 
 
+def password_threads(settings: Settings) -> int:
+    """bcrypt threads for this process: as set, or the cores shared among the workers."""
+    if settings.password_hash_threads:
+        return settings.password_hash_threads
+    try:
+        workers = max(1, int(os.environ.get("GRANIAN_WORKERS", "1")))
+    except ValueError:
+        workers = 1
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
 def build_root(settings: Settings | None = None, db: Database | None = None) -> Root:
     """Build every collaborator (no I/O: connections open on first use)."""
     settings = settings or get_settings()
     db = db or get_database()
+    security.configure_password_work(
+        threads=password_threads(settings),
+        nice=None if settings.password_hash_nice < 0 else settings.password_hash_nice,
+        queue=settings.password_hash_queue,
+    )
     cache = RankingCache(
         ttl_seconds=settings.ranking_cache_ttl_seconds,
         max_entries=settings.ranking_cache_max_entries,

@@ -19,7 +19,7 @@ import bcrypt
 import jwt
 
 from movievote.config import Settings
-from movievote.errors import N_, InvalidToken
+from movievote.errors import N_, InvalidToken, ServerBusy
 
 T = TypeVar("T")
 ALGORITHM = "HS256"
@@ -37,13 +37,9 @@ def _check_sync(password: str, password_hash: str) -> bool:
         return False
 
 
-_hasher: ThreadPoolExecutor | None = None
-
-
 def _lower_priority() -> None:
-    """Schedule this thread as SCHED_IDLE (Linux sets it per thread; elsewhere, nice 19): a
-    burst of logins then takes only the CPU that request handling leaves, rather than raising
-    every vote's latency. Logins wait instead: they are rare, and slow by design."""
+    """Schedule this thread as SCHED_IDLE (Linux sets it per thread; elsewhere, nice 19): it
+    then takes only the CPU that nothing else wants (PasswordWork with nice=None)."""
     tid = threading.get_native_id()
     try:
         os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
@@ -52,16 +48,70 @@ def _lower_priority() -> None:
             os.setpriority(os.PRIO_PROCESS, tid, 19)
 
 
+class PasswordWork:
+    """Where bcrypt runs: `threads` threads of this process, scheduled at `nice` (0: like the
+    request handling; SCHED_IDLE if None), and at most `queue` pieces of work waiting for them:
+    beyond that the caller gets ServerBusy (503, Retry-After) at once.
+
+    Why not idle-priority threads (the first design): they only get CPU that nobody else
+    wants, and when several workers keep both cores busy with votes there is none: log-ins
+    waited 5-10 s and ran at a third of the rate asked (docs/performance.md, issue 16). At
+    normal priority a check takes its 68 ms of CPU (cost 10) when it is its turn, a bounded
+    number of threads bounds how much of the machine a wave of log-ins takes, and the bounded
+    queue turns a wave bigger than the machine into quick 503s instead of ever longer waits.
+    """
+
+    def __init__(self, *, threads: int = 1, nice: int | None = 0, queue: int = 32) -> None:
+        self.threads, self.nice, self.queue = max(1, threads), nice, max(1, queue)
+        self._pool: ThreadPoolExecutor | None = None
+        self.waiting = 0  # submitted and not finished (running included)
+        self.refused = 0
+
+    def _schedule(self) -> None:
+        """Runs in each thread at its start: Linux schedules threads one by one."""
+        tid = threading.get_native_id()
+        if self.nice is None:
+            _lower_priority()
+            return
+        with contextlib.suppress(AttributeError, OSError):
+            os.setpriority(os.PRIO_PROCESS, tid, self.nice)
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        if self.waiting >= self.queue + self.threads:
+            self.refused += 1
+            raise ServerBusy(
+                N_("Too many people are logging in right now. Try again in a moment."),
+                retry_after=1,
+            )
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(
+                max_workers=self.threads, thread_name_prefix="bcrypt", initializer=self._schedule
+            )
+        self.waiting += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+        finally:
+            self.waiting -= 1
+
+
+_work = PasswordWork()
+
+
+def configure_password_work(*, threads: int, nice: int | None, queue: int) -> None:
+    """Set where bcrypt runs in this process (the composition root does, from the settings;
+    before any password work: threads already started keep their priority)."""
+    global _work
+    if (_work.threads, _work.nice, _work.queue) != (max(1, threads), nice, max(1, queue)):
+        _work = PasswordWork(threads=threads, nice=nice, queue=queue)
+
+
+def password_work() -> PasswordWork:
+    return _work
+
+
 async def _in_hasher(fn: Callable[..., T], *args: Any) -> T:
-    """Run CPU-heavy password work off the event loop, in the low-priority bcrypt threads."""
-    global _hasher
-    if _hasher is None:
-        _hasher = ThreadPoolExecutor(
-            max_workers=os.cpu_count() or 2,
-            thread_name_prefix="bcrypt",
-            initializer=_lower_priority,
-        )
-    return await asyncio.get_running_loop().run_in_executor(_hasher, fn, *args)
+    """Run CPU-heavy password work off the event loop, in the bcrypt threads."""
+    return await _work.run(fn, *args)
 
 
 async def hash_password(password: str, *, rounds: int) -> str:

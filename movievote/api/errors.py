@@ -83,6 +83,7 @@ STATUS_OF: dict[type[errors.DomainError], int] = {
     errors.MovieHidden: 409,  # the movie's state, not the caller's rights, refuses the vote
     errors.AlreadyVoted: 409,
     errors.TooManyAttempts: 429,
+    errors.ServerBusy: 503,  # a wave of log-ins: come back in a second, not queue for ten
     errors.EmailNotVerified: 403,
     errors.SignupClosed: 403,
     errors.InvalidLink: 404,
@@ -155,7 +156,7 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, errors.InvalidInput):
         return _json(status, InvalidInputBody(detail=detail, code=exc.code, field=exc.field))
     headers = {}
-    if isinstance(exc, errors.TooManyAttempts):
+    if isinstance(exc, errors.TooManyAttempts | errors.ServerBusy):
         headers["Retry-After"] = str(exc.retry_after)
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"

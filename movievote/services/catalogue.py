@@ -70,7 +70,10 @@ def to_public(row: sa.RowMapping, genres: dict[int, list[str]]) -> MoviePublic:
         overview=row["overview"],
         poster_url=row["poster_url"],
         genres=genres.get(row["id"], []),
-        hidden=row.get("hidden_at") is not None,  # only `get_movie` reads it
+        # only `get_movie` reads it (`in` first: a RowMapping's .get of a column it does not
+        # have raises and catches an error inside, which cost the ranking's recomputation
+        # after every fold about a third of its time)
+        hidden="hidden_at" in row and row["hidden_at"] is not None,
     )
 
 

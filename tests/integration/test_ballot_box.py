@@ -61,7 +61,10 @@ async def test_many_members_voting_at_once_are_each_stored_once_in_few_statement
     box = get_root().ballot_box
     before = box.batches
     results = await asyncio.gather(
-        *(_vote(u.id, movies[i % 5], s) for i, (u, s) in enumerate(zip(users, sessions)))
+        *(
+            _vote(u.id, movies[i % 5], s)
+            for i, (u, s) in enumerate(zip(users, sessions, strict=True))
+        )
     )
     votes = [vote for vote, _ in results]
     assert len({v.id for v in votes}) == 40
