@@ -23,12 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Generic, TypeVar
-
-import psycopg
 
 from movievote.db import Database
 
@@ -194,22 +192,37 @@ class BallotBox:
                 ballot.answer.set_result(answer)
 
     async def _insert(self, key: Key, group: list[Ballot[Any]]) -> list[Row]:
-        """One statement for the group, in autocommit, straight on psycopg (as the single vote)."""
+        """One statement for the group, in autocommit, straight on psycopg, on the box's own
+        connection (one batch is written at a time). The arrays go as PostgreSQL array
+        literals, one string each: psycopg's list adapter dumps element by element in Python,
+        which was most of the batch's own cost."""
         params: dict[str, Any] = {
-            "user_ids": [b.params["user_id"] for b in group],
-            "movie_ids": [b.params["movie_id"] for b in group],
-            "periods": [b.params["period"] for b in group],
-            "times": [b.params["created_at"] for b in group],
+            "user_ids": _array(str(b.params["user_id"]) for b in group),
+            "movie_ids": _array(str(b.params["movie_id"]) for b in group),
+            "periods": _array(b.params["period"].isoformat() for b in group),
+            "times": _array(_iso(b.params["created_at"]) for b in group),
         }
         if key[0]:
-            params["session_ids"] = [b.params["session_id"] for b in group]
-        async with self.db.autocommit() as conn:
-            driver: psycopg.AsyncConnection[Any] = (
-                await conn.get_raw_connection()
-            ).driver_connection  # type: ignore[assignment]
-            try:
-                cursor = await driver.execute(BATCH_CAST_VOTE[key], params)
-                return await cursor.fetchall()
-            except Exception:
-                await conn.invalidate()
-                raise
+            params["session_ids"] = _array(_quoted(b.params["session_id"]) for b in group)
+        async with self.db.direct("ballot box").use() as conn:
+            cursor = await conn.execute(BATCH_CAST_VOTE[key], params)
+            return await cursor.fetchall()
+
+
+def _array(elements: Iterable[str]) -> str:
+    """A PostgreSQL array literal of elements already written (and quoted where needed)."""
+    return "{" + ",".join(elements) + "}"
+
+
+def _quoted(text: str) -> str:
+    """A text element of an array literal: always quoted, its quotes and backslashes escaped."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _iso(instant: datetime | None) -> str:
+    """A timestamptz element (aware instants only; NULL for None)."""
+    if instant is None:
+        return "NULL"
+    if instant.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return '"' + instant.isoformat() + '"'

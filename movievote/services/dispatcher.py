@@ -7,8 +7,7 @@ import asyncio
 import json
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,22 +55,10 @@ PG_RECORD = """
 """
 
 
-@asynccontextmanager
-async def _driver(db: Database) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-    """psycopg's own connection under a pooled autocommit connection of the one engine."""
-    async with db.autocommit() as conn:
-        driver: psycopg.AsyncConnection[Any] = (await conn.get_raw_connection()).driver_connection  # type: ignore[assignment]
-        try:
-            yield driver
-        except Exception:
-            await conn.invalidate()
-            raise
-
-
 async def _record_pg(db: Database, rows: list[dict[str, Any]]) -> list[int]:
     """Store "vote registered" rows in one statement; their ids, in order (matched by member
     and vote, each row's own: the order RETURNING gives is not promised)."""
-    async with _driver(db) as driver:
+    async with db.direct("dispatcher").use() as driver:
         return await _insert_rows(driver, rows)
 
 
@@ -207,7 +194,7 @@ class NotificationDispatcher:
         driver parses and prepares each once, not per batch."""
         titles: dict[int, str] = {}
         translated: dict[int, dict[str, str]] = {}
-        async with _driver(self.db) as driver:
+        async with self.db.direct("dispatcher").use() as driver:
             users = await driver.execute(PG_CONTACTS, {"ids": sorted({j.user_id for j in batch})})
             contacts = {
                 row[0]: Contact(
@@ -256,12 +243,15 @@ class NotificationDispatcher:
             if not getattr(notifier, "instant", False):
                 others.append((index, contact, payload))
                 continue
-            status, attempts, error = await _deliver(
-                notifier,
-                contact,
-                render("vote_registered", payload, language=contact.language or "en"),
-                settings,
-            )
+            if getattr(notifier, "quiet", False):  # in-app with its log line off: the row is all
+                status, attempts, error = "sent", 1, None
+            else:
+                status, attempts, error = await _deliver(
+                    notifier,
+                    contact,
+                    render("vote_registered", payload, language=contact.language or "en"),
+                    settings,
+                )
             now = utcnow()
             instant_rows.append(
                 (

@@ -272,3 +272,46 @@ async def test_a_window_gathers_votes_into_one_statement(db, movies, make_user, 
         *(_vote(u.id, movies[0], s, box) for u, s in zip(users, sessions, strict=True))
     )
     assert (box.batches, box.ballots) == (1, 5)
+
+
+async def test_session_ids_are_passed_whole_whatever_their_characters(db, movies, make_user):
+    """The batch sends its arrays as literals: a session id with quotes, backslashes, commas or
+    braces must name exactly that session."""
+    odd, other = await make_user(), await make_user()
+    weird = 'a"b\\c,{d} NULL'
+    async with db.transaction() as conn:
+        await conn.execute(
+            sa.text(
+                "INSERT INTO sessions (id, user_id, created_at, expires_at) "
+                "VALUES (:s, :u, now(), now() + interval '1 day')"
+            ),
+            {"s": weird, "u": odd.id},
+        )
+    with pytest.raises(InvalidToken):  # nearly the same id: no such session
+        await _vote(other.id, movies[0], weird[:-1])
+    vote, _ = await _vote(odd.id, movies[0], weird)
+    assert await _scalar(db, "SELECT user_id FROM votes WHERE id = :i", i=vote.id) == odd.id
+
+
+async def test_the_box_keeps_one_connection_of_its_own(db, movies, make_user):
+    users = [await make_user() for _ in range(6)]
+    sessions = [await _session(u) for u in users]
+    box = BallotBox(db=get_root().db)
+    for user, session in zip(users[:3], sessions[:3], strict=True):
+        await _vote(user.id, movies[0], session, box)
+    direct = get_root().db.direct("ballot box")
+    assert direct.connections == 1
+    # the server ends it (a restart, an administrator): the next batch connects anew
+    async with db.autocommit() as conn:
+        await conn.execute(
+            sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = 'movievote ballot box' AND datname = current_database()"
+            )
+        )
+    await asyncio.sleep(0.2)
+    await asyncio.gather(
+        *(_vote(u.id, movies[1], s, box) for u, s in zip(users[3:], sessions[3:], strict=True))
+    )
+    assert direct.connections == 2
+    assert await _scalar(db, "SELECT count(*) FROM votes") == 6

@@ -1,0 +1,60 @@
+"""Where bcrypt runs (security.PasswordWork): bounded threads at a set priority, and a bounded
+queue that answers "busy" at once rather than letting waits grow."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+
+import pytest
+
+from movievote import security
+from movievote.errors import ServerBusy
+
+
+def _slow(seconds: float) -> int:
+    time.sleep(seconds)
+    return threading.get_native_id()
+
+
+def _nice() -> int:
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+async def test_work_beyond_the_threads_and_the_queue_is_refused_at_once():
+    work = security.PasswordWork(threads=1, nice=0, queue=2)
+    jobs = [asyncio.ensure_future(work.run(_slow, 0.2)) for _ in range(3)]  # 1 runs, 2 wait
+    await asyncio.sleep(0.01)
+    started = time.monotonic()
+    with pytest.raises(ServerBusy) as refused:
+        await work.run(_slow, 0.2)
+    assert time.monotonic() - started < 0.05  # no wait behind the others
+    assert refused.value.retry_after == 1 and refused.value.code == "busy"
+    threads = await asyncio.gather(*jobs)
+    assert len(set(threads)) == 1  # one thread did all three, one after the other
+    assert work.waiting == 0 and work.refused == 1
+    assert await work.run(_slow, 0) == threads[0]  # and takes work again
+
+
+async def test_threads_run_at_the_priority_asked():
+    assert await security.PasswordWork(threads=1, nice=5).run(_nice) == 5
+    own = _nice()
+    assert await security.PasswordWork(threads=1, nice=own).run(_nice) == own
+
+
+async def test_the_root_configures_the_process_s_password_work(monkeypatch):
+    from movievote.config import Settings
+    from movievote.root import build_root, password_threads
+
+    monkeypatch.setenv("GRANIAN_WORKERS", "2")
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert password_threads(Settings()) == 1
+    monkeypatch.setenv("GRANIAN_WORKERS", "1")
+    assert password_threads(Settings()) == 2
+    assert password_threads(Settings(password_hash_threads=3)) == 3
+    build_root(Settings(password_hash_threads=3, password_hash_queue=4, password_hash_nice=2))
+    work = security.password_work()
+    assert (work.threads, work.queue, work.nice) == (3, 4, 2)
+    build_root(Settings())  # back to the defaults for the other tests
