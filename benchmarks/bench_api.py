@@ -236,7 +236,6 @@ def main() -> None:
                     args.dsn, workers=args.workers, log_path="/tmp/movievote-bench-api-plain.log"
                 )
             )
-        port = int(base.rsplit(":", 1)[1])
         movies = list(range(1, 444))
         lock = threading.Lock()
 
@@ -274,15 +273,16 @@ def main() -> None:
             if other:
                 drive(other, args.clients, 3, vote_request)
         plain, with_logins, logins, before, yardstick = [], [], [], [], []
+        before_with_logins, before_logins = [], []
         stop_logins = threading.Event()
 
-        def login_loop(recorder: Recorder, rate: float) -> None:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        def login_loop(target: str, recorder: Recorder, rate: float) -> None:
+            conn = http.client.HTTPConnection(
+                "127.0.0.1", int(target.rsplit(":", 1)[1]), timeout=30
+            )
             interval = 1 / rate
             next_at = time.monotonic()
-            n = 0
             while not stop_logins.is_set():
-                n += 1
                 who = random.randint(1, 1000)
                 body = urllib.parse.urlencode(
                     {"username": f"bench{who}@example.com", "password": LOGIN_PASSWORD}
@@ -300,6 +300,25 @@ def main() -> None:
                 next_at += interval
                 time.sleep(max(0.0, next_at - time.monotonic()))
 
+        def votes_with_logins(target: str):
+            """A vote run with `--logins-per-second` logins alongside: (the run, the logins)."""
+            login_rec = Recorder()
+            stop_logins.clear()
+            # each login thread paces itself to its share of the rate; enough of them that a
+            # slow login (bcrypt) never holds the rate back
+            per_thread = args.logins_per_second / 5
+            threads = [
+                threading.Thread(target=login_loop, args=(target, login_rec, per_thread))
+                for _ in range(5)
+            ]
+            for t in threads:
+                t.start()
+            run = drive(target, args.clients, args.seconds, vote_request)
+            stop_logins.set()
+            for t in threads:
+                t.join()
+            return run, login_rec
+
         for n in range(args.rounds):
             plain.append(drive(base, args.clients, args.seconds, vote_request))
             if baseline:
@@ -313,21 +332,13 @@ def main() -> None:
                 )
             if not args.logins_per_second:
                 continue
-            login_rec = Recorder()
-            stop_logins.clear()
-            # each login thread paces itself to its share of the rate; enough of them that a
-            # slow login (bcrypt) never holds the rate back
-            per_thread = args.logins_per_second / 5
-            threads = [
-                threading.Thread(target=login_loop, args=(login_rec, per_thread)) for _ in range(5)
-            ]
-            for t in threads:
-                t.start()
-            with_logins.append(drive(base, args.clients, args.seconds, vote_request))
-            stop_logins.set()
-            for t in threads:
-                t.join()
+            run, login_rec = votes_with_logins(base)
+            with_logins.append(run)
             logins.append(login_rec)
+            if baseline:
+                run, login_rec = votes_with_logins(baseline)
+                before_with_logins.append(run)
+                before_logins.append(login_rec)
         ranking = drive(base, args.clients, args.seconds / 2, ranking_request)
         if args.py_spy:
             profile(args, base, vote_request, "app")
@@ -364,23 +375,28 @@ def main() -> None:
                 f"{'  the app / the plain app':<34} {now_rate / plain_rate:>7.2f}x"
                 f"   (round by round: {rounds}; target >= 1.0, aim 1.3)"
             )
+
+        def login_summary(name: str, p99_votes: float, runs, recorders) -> None:
+            p99_logins = summary(f"{name} + {args.logins_per_second:.0f} logins/s", runs)
+            latencies = [x for r in recorders for x in r.latencies]
+            count = sum(n for r in recorders for status, n in r.statuses.items() if status == 200)
+            statuses = dict(
+                sorted({s: n for r in recorders for s, n in r.statuses.items()}.items())
+            )
+            print(
+                f"{'  the logins alongside':<34} {count / (args.rounds * args.seconds):>7,.1f} logins/s  "
+                f"p50 {pct(latencies, 0.5):6.1f} ms   p99 {pct(latencies, 0.99):6.1f} ms   "
+                f"statuses {statuses}   (target >= 10/s, p99 < 1,500 ms)"
+            )
+            print(
+                f"{'  vote p99 change with logins':<34} {(p99_logins / p99_votes - 1) * 100:+7.0f}%   (target < +30%)"
+            )
+
         if logins:
-            p99_logins = summary(
-                f"POST /api/vote + {args.logins_per_second:.0f} logins/s", with_logins
-            )
-            login_latencies = [x for r in logins for x in r.latencies]
-            login_count = sum(
-                n for r in logins for status, n in r.statuses.items() if status == 200
-            )
-            print(
-                f"{'  the logins alongside':<34} {login_count / (args.rounds * args.seconds):>7,.1f} logins/s  "
-                f"p50 {pct(login_latencies, 0.5):6.1f} ms   p99 {pct(login_latencies, 0.99):6.1f} ms   "
-                f"statuses {dict(sorted({s: n for r in logins for s, n in r.statuses.items()}.items()))}"
-                "   (target >= 10/s, p99 < 1,500 ms)"
-            )
-            print(
-                f"{'  vote p99 change with logins':<34} {(p99_logins / p99_plain - 1) * 100:+7.0f}%   (target < +30%)"
-            )
+            login_summary("POST /api/vote", p99_plain, with_logins, logins)
+        if before_logins:
+            p99_before = statistics.median(pct(r.latencies, 0.99) for r, _, _ in before)
+            login_summary(f"at {args.baseline_ref}", p99_before, before_with_logins, before_logins)
         rec, elapsed, client = ranking
         print(
             f"{'GET /api/ranking (cached)':<34} {len(rec.latencies) / elapsed:>7,.0f} req/s     p50 "

@@ -7,8 +7,9 @@ import contextlib
 import math
 import select
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -177,6 +178,29 @@ class DirectConnection:
         if conn is not None:
             with contextlib.suppress(Exception):
                 await conn.close()
+
+
+def pg_array(elements: Iterable[str]) -> str:
+    """A PostgreSQL array literal of elements already written (`pg_text`, `pg_instant`, str of
+    an int), for a statement that casts it (`%(ids)s::int[]`): one string, where psycopg's
+    list adapter dumps element by element in Python."""
+    return "{" + ",".join(elements) + "}"
+
+
+def pg_text(text: str | None) -> str:
+    """A text element of an array literal: quoted, its quotes and backslashes escaped."""
+    if text is None:
+        return "NULL"
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def pg_instant(instant: datetime | None) -> str:
+    """A timestamptz element of an array literal (aware instants only)."""
+    if instant is None:
+        return "NULL"
+    if instant.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return '"' + instant.isoformat() + '"'
 
 
 def _hung_up(driver: Any) -> bool:

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Generic, TypeVar
 
-from movievote.db import Database
+from movievote.db import Database, pg_array, pg_instant, pg_text
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -197,32 +197,13 @@ class BallotBox:
         literals, one string each: psycopg's list adapter dumps element by element in Python,
         which was most of the batch's own cost."""
         params: dict[str, Any] = {
-            "user_ids": _array(str(b.params["user_id"]) for b in group),
-            "movie_ids": _array(str(b.params["movie_id"]) for b in group),
-            "periods": _array(b.params["period"].isoformat() for b in group),
-            "times": _array(_iso(b.params["created_at"]) for b in group),
+            "user_ids": pg_array(str(b.params["user_id"]) for b in group),
+            "movie_ids": pg_array(str(b.params["movie_id"]) for b in group),
+            "periods": pg_array(b.params["period"].isoformat() for b in group),
+            "times": pg_array(pg_instant(b.params["created_at"]) for b in group),
         }
         if key[0]:
-            params["session_ids"] = _array(_quoted(b.params["session_id"]) for b in group)
+            params["session_ids"] = pg_array(pg_text(b.params["session_id"]) for b in group)
         async with self.db.direct("ballot box").use() as conn:
             cursor = await conn.execute(BATCH_CAST_VOTE[key], params)
             return await cursor.fetchall()
-
-
-def _array(elements: Iterable[str]) -> str:
-    """A PostgreSQL array literal of elements already written (and quoted where needed)."""
-    return "{" + ",".join(elements) + "}"
-
-
-def _quoted(text: str) -> str:
-    """A text element of an array literal: always quoted, its quotes and backslashes escaped."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _iso(instant: datetime | None) -> str:
-    """A timestamptz element (aware instants only; NULL for None)."""
-    if instant is None:
-        return "NULL"
-    if instant.tzinfo is None:
-        raise ValueError("naive datetime given to a UTC column")
-    return '"' + instant.isoformat() + '"'

@@ -60,8 +60,13 @@ async def genres_of(conn: AsyncConnection, movie_ids: Sequence[int]) -> dict[int
     return found
 
 
-def to_public(row: sa.RowMapping, genres: dict[int, list[str]]) -> MoviePublic:
-    return MoviePublic(
+def to_public(
+    row: sa.RowMapping, genres: dict[int, list[str]], *, validate: bool = True
+) -> MoviePublic:
+    """A movie from a row of the catalogue; `validate=False` builds it without pydantic's
+    checks (the database's typed values, for reads that build many: the ranking's)."""
+    build = MoviePublic if validate else MoviePublic.model_construct
+    return build(
         id=row["id"],
         title=row["title"],
         original_title=row["original_title"],

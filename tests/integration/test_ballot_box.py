@@ -315,3 +315,21 @@ async def test_the_box_keeps_one_connection_of_its_own(db, movies, make_user):
     )
     assert direct.connections == 2
     assert await _scalar(db, "SELECT count(*) FROM votes") == 6
+
+
+async def test_notes_keep_titles_with_quotes_backslashes_and_accents(db, movies, make_user):
+    title = 'Le "Fabuleux" \\ Destin d\'Amélie, {1}'
+    async with db.transaction() as conn:
+        await conn.execute(
+            sa.text("UPDATE movies SET title = :t WHERE id = :m"), {"t": title, "m": movies[4]}
+        )
+    user = await make_user()
+    vote, notified = await _vote(user.id, movies[4], await _session(user))
+    note = await notified
+    assert note.payload["movie_title"] == title and note.payload["vote_id"] == vote.id
+    await get_root().dispatcher.settle()
+    async with db.engine.connect() as conn:
+        stored = await conn.scalar(
+            sa.text("SELECT payload FROM notifications WHERE id = :i"), {"i": note.id}
+        )
+    assert stored["movie_title"] == title and stored["vote_id"] == vote.id
