@@ -350,7 +350,11 @@ def main() -> None:
             p50 = statistics.median(pct(r.latencies, 0.50) for r, _, _ in runs)
             p99 = statistics.median(pct(r.latencies, 0.99) for r, _, _ in runs)
             client = statistics.median(c for _, _, c in runs)
-            other = {s: n for r, _, _ in runs for s, n in r.statuses.items() if s != 201}
+            other: dict[int, int] = {}
+            for r, _, _ in runs:
+                for status, n in r.statuses.items():
+                    if status != 201:
+                        other[status] = other.get(status, 0) + n
             print(
                 f"{name:<34} {statistics.median(rates):>7,.0f} votes/s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms"
                 f"   (client CPU {client:.0f}%){'   other statuses ' + str(other) if other else ''}"
@@ -380,9 +384,11 @@ def main() -> None:
             p99_logins = summary(f"{name} + {args.logins_per_second:.0f} logins/s", runs)
             latencies = [x for r in recorders for x in r.latencies]
             count = sum(n for r in recorders for status, n in r.statuses.items() if status == 200)
-            statuses = dict(
-                sorted({s: n for r in recorders for s, n in r.statuses.items()}.items())
-            )
+            statuses: dict[int, int] = {}
+            for r in recorders:
+                for status, n in r.statuses.items():
+                    statuses[status] = statuses.get(status, 0) + n
+            statuses = dict(sorted(statuses.items()))
             print(
                 f"{'  the logins alongside':<34} {count / (args.rounds * args.seconds):>7,.1f} logins/s  "
                 f"p50 {pct(latencies, 0.5):6.1f} ms   p99 {pct(latencies, 0.99):6.1f} ms   "
