@@ -19,9 +19,10 @@ measure a server with, see DATABASE_NOTES.md):
   4. GET /api/ranking (the cached ranking).
 Runs 1-3 alternate `--rounds` times; medians are printed. The client's own CPU use is printed next to
 every figure: on 2 cores the client, the server and PostgreSQL share the machine.
-With `--py-spy PREFIX`, one more vote round of the app (and of the plain app), not counted in
-the figures, is recorded by py-spy (`PREFIX-app.txt`, `PREFIX-plain.txt`, collapsed stacks)
-and summarised (`benchmarks/flame_summary.py`).
+With `--py-spy PREFIX`, one more vote round of the app (and of the baseline revision and the
+plain app), not counted in the figures, is recorded by py-spy (`PREFIX-app.txt`,
+`PREFIX-baseline.txt`, `PREFIX-plain.txt`, collapsed stacks, every thread) and summarised
+(`benchmarks/flame_summary.py`).
 """
 
 from __future__ import annotations
@@ -342,6 +343,8 @@ def main() -> None:
         ranking = drive(base, args.clients, args.seconds / 2, ranking_request)
         if args.py_spy:
             profile(args, base, vote_request, "app")
+            if baseline:
+                profile(args, baseline, vote_request, "baseline")
             if plain_base:
                 profile(args, plain_base, vote_request, "plain")
 
@@ -422,7 +425,7 @@ def rate_of(run) -> float:
 def profile(args: argparse.Namespace, base: str, make_request, name: str) -> None:
     """One more vote round (not counted in the figures), its server recorded by py-spy: every
     process of it, on-CPU samples only (no --idle), without pausing it (--nonblocking)."""
-    pids = server_pids(base) if name == "app" else []
+    pids = server_pids(base) if name != "plain" else []
     if not pids:  # uvicorn: its workers carry the app's module on their command line
         port = base.rsplit(":", 1)[1].encode()
         pids = [

@@ -39,14 +39,11 @@ class Settings(BaseSettings):
     access_token_minutes: int = Field(default=60 * 24, ge=1)
     # 10 is OWASP's floor for bcrypt; each step doubles the cost (68 ms at 10 on these cores)
     bcrypt_rounds: int = Field(default=10, ge=4, le=16)
-    # where bcrypt runs (security.PasswordWork): idle threads first (SCHED_IDLE), and a copy on
-    # normal threads after PASSWORD_HASH_HEDGE_SECONDS (-1: idle threads only, the old design;
-    # 0: normal threads only); threads per process of each kind (0: the cores shared among
-    # the workers, GRANIAN_WORKERS, at least 1); the normal threads' nice value; how many
-    # checks may wait beyond the threads before a log-in is answered 503 busy
+    # where bcrypt runs (security.PasswordWork): threads per process (0: the cores shared by
+    # the workers, GRANIAN_WORKERS, at least 1), their nice value (-1: SCHED_IDLE, which
+    # starves log-ins when the workers keep the cores busy), how many checks may wait
     password_hash_threads: int = Field(default=0, ge=0, le=64)
-    password_hash_nice: int = Field(default=0, ge=0, le=19)
-    password_hash_hedge_seconds: float = Field(default=0.3, ge=-1, le=60)
+    password_hash_nice: int = Field(default=0, ge=-1, le=19)
     password_hash_queue: int = Field(default=8, ge=1, le=10_000)
     vote_timezone: str = "UTC"
     # after a month ends (in the vote time zone), how long admins may still void or restore its

@@ -72,12 +72,9 @@ def build_root(settings: Settings | None = None, db: Database | None = None) -> 
     """Build every collaborator (no I/O: connections open on first use)."""
     settings = settings or get_settings()
     db = db or get_database()
-    hedge = settings.password_hash_hedge_seconds
     security.configure_password_work(
         threads=password_threads(settings),
-        idle_threads=password_threads(settings),
-        nice=settings.password_hash_nice,
-        hedge_after=None if hedge < 0 else hedge,
+        nice=None if settings.password_hash_nice < 0 else settings.password_hash_nice,
         queue=settings.password_hash_queue,
     )
     cache = RankingCache(

@@ -53,119 +53,64 @@ def _lower_priority() -> None:
 
 
 class PasswordWork:
-    """Where bcrypt runs, in two small thread pools of this process, and how much may wait.
+    """Where bcrypt runs: `threads` threads of this process, scheduled at `nice` (0: like the
+    request handling; SCHED_IDLE if None), and at most `queue` pieces of work waiting for them:
+    beyond that the caller gets ServerBusy (503, Retry-After) at once.
 
-    Each piece of work (a log-in's check, a sign-up's hash) first goes to the idle threads
-    (`idle_threads`, SCHED_IDLE: they take only CPU that nothing else wants, so a log-in costs
-    the votes nothing while the cores have any to spare). If it has not finished after
-    `hedge_after` seconds, the same work is also given to the normal threads (`threads`, at
-    `nice`), and the first answer wins; the other copy is dropped if it has not started (a
-    started bcrypt cannot be stopped; on an idle thread it only burns idle CPU). bcrypt is
-    deterministic for a check, and any salt does for a new hash, so running it twice is safe.
-    `hedge_after=None`: idle threads only (the first design); 0: normal threads only.
-
-    At most `queue` pieces of work wait beyond the threads: beyond that the caller gets
-    ServerBusy (503 with Retry-After) at once, not an ever longer wait.
-
-    Why: with idle threads only, when several workers kept both cores busy with votes there
-    was no idle CPU, and log-ins waited 5-10 s at a third of the rate asked; with normal
-    threads only, every log-in took its 68 ms (cost 10) from the votes even when the cores had
-    time to spare (docs/performance.md, issue 16). The threads cannot move themselves from
-    SCHED_IDLE back to normal (that needs CAP_SYS_NICE, which containers drop), hence a copy.
+    Why not idle-priority threads (the first design): they only get CPU that nobody else
+    wants, and when several workers keep both cores busy with votes there is none: log-ins
+    waited 5-10 s and ran at a third of the rate asked (docs/performance.md, issue 16). At
+    normal priority a check takes its 68 ms of CPU (cost 10) when it is its turn (and an idle
+    core, when there is one, as an idle thread would), a bounded number of threads bounds how
+    much of the machine a wave of log-ins takes, and the bounded queue turns a wave bigger
+    than the machine into quick 503s instead of ever longer waits. Measured side by side
+    under vote load, idle threads first with a copy on normal threads after 0.3 s (a hedge)
+    did worse than normal threads alone: under load the idle copy never ran, so the hedge
+    only delayed every log-in.
     """
 
-    def __init__(
-        self,
-        *,
-        threads: int = 1,
-        idle_threads: int = 1,
-        nice: int = 0,
-        hedge_after: float | None = 0.3,
-        queue: int = 32,
-    ) -> None:
-        self.threads, self.idle_threads = max(1, threads), max(1, idle_threads)
-        self.nice, self.hedge_after, self.queue = nice, hedge_after, max(1, queue)
-        self._normal: ThreadPoolExecutor | None = None
-        self._idle: ThreadPoolExecutor | None = None
+    def __init__(self, *, threads: int = 1, nice: int | None = 0, queue: int = 32) -> None:
+        self.threads, self.nice, self.queue = max(1, threads), nice, max(1, queue)
+        self._pool: ThreadPoolExecutor | None = None
         self.waiting = 0  # submitted and not finished (running included)
         self.refused = 0
-        self.hedged = 0  # pieces of work also given to the normal threads
 
-    @property
-    def settings(self) -> tuple[int, int, int, float | None, int]:
-        return self.threads, self.idle_threads, self.nice, self.hedge_after, self.queue
-
-    def _at_nice(self) -> None:
-        """Runs in each normal thread at its start: Linux schedules threads one by one."""
+    def _schedule(self) -> None:
+        """Runs in each thread at its start: Linux schedules threads one by one."""
+        tid = threading.get_native_id()
+        if self.nice is None:
+            _lower_priority()
+            return
         with contextlib.suppress(AttributeError, OSError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.nice)
-
-    def _pools(self) -> tuple[ThreadPoolExecutor, ThreadPoolExecutor]:
-        if self._normal is None or self._idle is None:
-            self._normal = ThreadPoolExecutor(
-                max_workers=self.threads, thread_name_prefix="bcrypt", initializer=self._at_nice
-            )
-            self._idle = ThreadPoolExecutor(
-                max_workers=self.idle_threads,
-                thread_name_prefix="bcrypt-idle",
-                initializer=_lower_priority,
-            )
-        return self._normal, self._idle
+            os.setpriority(os.PRIO_PROCESS, tid, self.nice)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        if self.waiting >= self.queue + self.threads + self.idle_threads:
+        if self.waiting >= self.queue + self.threads:
             self.refused += 1
             raise ServerBusy(
                 N_("Too many people are logging in right now. Try again in a moment."),
                 retry_after=1,
             )
-        normal, idle = self._pools()
-        loop = asyncio.get_running_loop()
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(
+                max_workers=self.threads, thread_name_prefix="bcrypt", initializer=self._schedule
+            )
         self.waiting += 1
         try:
-            if self.hedge_after is not None and self.hedge_after <= 0:
-                return await loop.run_in_executor(normal, fn, *args)
-            first = idle.submit(fn, *args)
-            waiting = asyncio.wrap_future(first)
-            if self.hedge_after is None:
-                return await waiting
-            done, _ = await asyncio.wait({waiting}, timeout=self.hedge_after)
-            if done:
-                return waiting.result()
-            self.hedged += 1
-            second = asyncio.wrap_future(normal.submit(fn, *args))
-            done, _ = await asyncio.wait({waiting, second}, return_when=asyncio.FIRST_COMPLETED)
-            winner = waiting if waiting in done else second
-            for copy in (first, second):
-                copy.cancel()  # the copy still queued, if any; a started one runs out
-            if winner is not waiting:
-                waiting.add_done_callback(_ignore_outcome)
-            else:
-                second.add_done_callback(_ignore_outcome)
-            return winner.result()
+            return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
         finally:
             self.waiting -= 1
-
-
-def _ignore_outcome(future: asyncio.Future[Any]) -> None:
-    if not future.cancelled():
-        future.exception()  # the losing copy's error, if any, is not the caller's
 
 
 _work = PasswordWork()
 
 
-def configure_password_work(
-    *, threads: int, idle_threads: int, nice: int, hedge_after: float | None, queue: int
-) -> None:
+def configure_password_work(*, threads: int, nice: int | None, queue: int) -> None:
     """Set where bcrypt runs in this process (the composition root does, from the settings;
     before any password work: threads already started keep their priority)."""
     global _work
-    wanted = PasswordWork(
-        threads=threads, idle_threads=idle_threads, nice=nice, hedge_after=hedge_after, queue=queue
-    )
-    if wanted.settings != _work.settings:
-        _work = wanted
+    if (_work.threads, _work.nice, _work.queue) != (max(1, threads), nice, max(1, queue)):
+        _work = PasswordWork(threads=threads, nice=nice, queue=queue)
 
 
 def password_work() -> PasswordWork:
