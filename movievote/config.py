@@ -39,8 +39,8 @@ class Settings(BaseSettings):
     access_token_minutes: int = Field(default=60 * 24, ge=1)
     # 10 is OWASP's floor for bcrypt; each step doubles the cost (68 ms at 10 on these cores)
     bcrypt_rounds: int = Field(default=10, ge=4, le=16)
-    # where bcrypt runs (security.PasswordWork): threads per process (0: the cores shared by
-    # the workers, GRANIAN_WORKERS, at least 1), their nice value (-1: SCHED_IDLE, which
+    # where bcrypt runs (security.PasswordWork): threads per process (0: half the cores
+    # shared by the workers, GRANIAN_WORKERS, at least 1), their nice value (-1: SCHED_IDLE, which
     # starves log-ins when the workers keep the cores busy), how many checks may wait
     password_hash_threads: int = Field(default=0, ge=0, le=64)
     password_hash_nice: int = Field(default=0, ge=-1, le=19)

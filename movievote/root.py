@@ -58,14 +58,16 @@ async def _fold_here(db: Database) -> set[date]:
 
 
 def password_threads(settings: Settings) -> int:
-    """bcrypt threads for this process: as set, or the cores shared among the workers."""
+    """bcrypt threads for this process: as set, or half the cores shared among the workers
+    (GRANIAN_WORKERS), at least one: a wave of log-ins may take at most about half the machine
+    from the votes (one worker on 2 cores with 2 threads: votes fell 70% under 10 log-ins/s)."""
     if settings.password_hash_threads:
         return settings.password_hash_threads
     try:
         workers = max(1, int(os.environ.get("GRANIAN_WORKERS", "1")))
     except ValueError:
         workers = 1
-    return max(1, (os.cpu_count() or 1) // workers)
+    return max(1, (os.cpu_count() or 1) // (2 * workers))
 
 
 def build_root(settings: Settings | None = None, db: Database | None = None) -> Root:

@@ -53,7 +53,11 @@ async def test_the_root_configures_the_process_s_password_work(monkeypatch):
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     assert password_threads(Settings()) == 1
     monkeypatch.setenv("GRANIAN_WORKERS", "1")
-    assert password_threads(Settings()) == 2
+    assert password_threads(Settings()) == 1  # at most half the cores
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert password_threads(Settings()) == 4
+    monkeypatch.setenv("GRANIAN_WORKERS", "8")
+    assert password_threads(Settings()) == 1
     assert password_threads(Settings(password_hash_threads=3)) == 3
     build_root(Settings(password_hash_threads=3, password_hash_queue=4, password_hash_nice=2))
     work = security.password_work()
