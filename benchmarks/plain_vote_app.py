@@ -47,7 +47,9 @@ REFUSAL = """
 """
 pool = AsyncConnectionPool(
     sa.make_url(settings.database_url).set(drivername="postgresql").render_as_string(False),
-    min_size=int(os.environ.get("PLAIN_POOL_SIZE", "20")),
+    # grows to 20 under load, as the app's SQLAlchemy pool does; starting with 20 a worker held
+    # connections a shared server (max_connections 100) then refused to other processes
+    min_size=4,
     max_size=int(os.environ.get("PLAIN_POOL_SIZE", "20")),
     kwargs={"autocommit": True},
     open=False,

@@ -201,7 +201,9 @@ class NotificationDispatcher:
         titles: dict[int, str] = {}
         translated: dict[int, dict[str, str]] = {}
         async with self.db.direct("dispatcher").use() as driver:
-            users = await driver.execute(PG_CONTACTS, {"ids": sorted({j.user_id for j in batch})})
+            users = await driver.execute(
+                PG_CONTACTS, {"ids": pg_array(str(i) for i in sorted({j.user_id for j in batch}))}
+            )
             contacts = {
                 row[0]: Contact(
                     id=row[0],
@@ -213,7 +215,8 @@ class NotificationDispatcher:
                 for row in await users.fetchall()
             }
             movies = await driver.execute(
-                PG_TITLES, {"ids": sorted({job.vote.movie_id for job in batch})}
+                PG_TITLES,
+                {"ids": pg_array(str(i) for i in sorted({j.vote.movie_id for j in batch}))},
             )
             for movie_id, title, language, translation in await movies.fetchall():
                 titles[movie_id] = title
