@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     # shared by the workers, GRANIAN_WORKERS, at least 1), their nice value (-1: SCHED_IDLE, which
     # starves log-ins when the workers keep the cores busy), how many checks may wait
     password_hash_threads: int = Field(default=0, ge=0, le=64)
-    password_hash_nice: int = Field(default=0, ge=-1, le=19)
+    password_hash_nice: int = Field(default=5, ge=-1, le=19)
     password_hash_queue: int = Field(default=8, ge=1, le=10_000)
     vote_timezone: str = "UTC"
     # after a month ends (in the vote time zone), how long admins may still void or restore its

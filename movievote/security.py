@@ -66,7 +66,8 @@ class PasswordWork:
     than the machine into quick 503s instead of ever longer waits. Measured side by side
     under vote load, idle threads first with a copy on normal threads after 0.3 s (a hedge)
     did worse than normal threads alone: under load the idle copy never ran, so the hedge
-    only delayed every log-in.
+    only delayed every log-in. The default nice value is 5 (PASSWORD_HASH_NICE): log-ins
+    nearly as fast as at 0, votes taking the log-ins' load better (bench_logins).
     """
 
     def __init__(self, *, threads: int = 1, nice: int | None = 0, queue: int = 32) -> None:

@@ -65,4 +65,4 @@ async def test_the_root_configures_the_process_s_password_work(monkeypatch):
     build_root(Settings(password_hash_nice=-1))
     assert security.password_work().nice is None  # SCHED_IDLE, the first design
     build_root(Settings())  # back to the defaults for the other tests
-    assert security.password_work().nice == 0
+    assert security.password_work().nice == 5
