@@ -41,10 +41,12 @@ class Settings(BaseSettings):
     bcrypt_rounds: int = Field(default=10, ge=4, le=16)
     # where bcrypt runs (security.PasswordWork): threads per process (0: half the cores
     # shared by the workers, GRANIAN_WORKERS, at least 1), their nice value (-1: SCHED_IDLE, which
-    # starves log-ins when the workers keep the cores busy), how many checks may wait
+    # starves log-ins when the workers keep the cores busy), how many checks may wait at most
     password_hash_threads: int = Field(default=0, ge=0, le=64)
     password_hash_nice: int = Field(default=5, ge=-1, le=19)
-    password_hash_queue: int = Field(default=8, ge=1, le=10_000)
+    password_hash_queue: int = Field(default=32, ge=1, le=10_000)
+    # a log-in that would wait longer than this for bcrypt's threads is answered 503 busy at once
+    password_hash_max_wait_seconds: float = Field(default=1.0, gt=0, le=60)
     vote_timezone: str = "UTC"
     # after a month ends (in the vote time zone), how long admins may still void or restore its
     # votes; then its result is published and final

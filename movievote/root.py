@@ -78,6 +78,7 @@ def build_root(settings: Settings | None = None, db: Database | None = None) -> 
         threads=password_threads(settings),
         nice=None if settings.password_hash_nice < 0 else settings.password_hash_nice,
         queue=settings.password_hash_queue,
+        max_wait_seconds=settings.password_hash_max_wait_seconds,
     )
     cache = RankingCache(
         ttl_seconds=settings.ranking_cache_ttl_seconds,

@@ -12,6 +12,7 @@ import os
 import re
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -54,8 +55,9 @@ def _lower_priority() -> None:
 
 class PasswordWork:
     """Where bcrypt runs: `threads` threads of this process, scheduled at `nice` (0: like the
-    request handling; SCHED_IDLE if None), and at most `queue` pieces of work waiting for them:
-    beyond that the caller gets ServerBusy (503, Retry-After) at once.
+    request handling; SCHED_IDLE if None); work that would wait more than `max_wait_seconds`
+    (or behind more than `queue` others) is refused at once: the caller gets ServerBusy (503,
+    Retry-After).
 
     Why not idle-priority threads (the first design): they only get CPU that nobody else
     wants, and when several workers keep both cores busy with votes there is none: log-ins
@@ -70,11 +72,24 @@ class PasswordWork:
     nearly as fast as at 0, votes taking the log-ins' load better (bench_logins).
     """
 
-    def __init__(self, *, threads: int = 1, nice: int | None = 0, queue: int = 32) -> None:
+    def __init__(
+        self,
+        *,
+        threads: int = 1,
+        nice: int | None = 0,
+        queue: int = 32,
+        max_wait_seconds: float = 1.0,
+    ) -> None:
         self.threads, self.nice, self.queue = max(1, threads), nice, max(1, queue)
+        self.max_wait_seconds = max_wait_seconds
         self._pool: ThreadPoolExecutor | None = None
         self.waiting = 0  # submitted and not finished (running included)
         self.refused = 0
+        self.seconds_each: float | None = None  # a moving average of a piece of work's time
+
+    @property
+    def settings(self) -> tuple[int, int | None, int, float]:
+        return self.threads, self.nice, self.queue, self.max_wait_seconds
 
     def _schedule(self) -> None:
         """Runs in each thread at its start: Linux schedules threads one by one."""
@@ -85,8 +100,30 @@ class PasswordWork:
         with contextlib.suppress(AttributeError, OSError):
             os.setpriority(os.PRIO_PROCESS, tid, self.nice)
 
+    def _busy(self) -> bool:
+        """Whether new work would wait too long: more than `queue` pieces already waiting for
+        the threads, or a wait (those ahead, at the time a piece takes lately) over
+        `max_wait_seconds`. The time per piece follows the bcrypt cost and the machine's load:
+        a test's cost 4 takes a millisecond, cost 10 under vote load some hundreds."""
+        ahead = self.waiting - self.threads + 1
+        if ahead <= 0:
+            return False
+        if ahead > self.queue:
+            return True
+        each = self.seconds_each
+        return each is not None and ahead * each / self.threads > self.max_wait_seconds
+
+    def _timed(self, fn: Callable[..., T], *args: Any) -> T:
+        started = time.perf_counter()
+        try:
+            return fn(*args)
+        finally:
+            took = time.perf_counter() - started
+            each = self.seconds_each
+            self.seconds_each = took if each is None else 0.8 * each + 0.2 * took
+
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        if self.waiting >= self.queue + self.threads:
+        if self._busy():
             self.refused += 1
             raise ServerBusy(
                 N_("Too many people are logging in right now. Try again in a moment."),
@@ -98,7 +135,9 @@ class PasswordWork:
             )
         self.waiting += 1
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+            return await asyncio.get_running_loop().run_in_executor(
+                self._pool, self._timed, fn, *args
+            )
         finally:
             self.waiting -= 1
 
@@ -106,12 +145,17 @@ class PasswordWork:
 _work = PasswordWork()
 
 
-def configure_password_work(*, threads: int, nice: int | None, queue: int) -> None:
+def configure_password_work(
+    *, threads: int, nice: int | None, queue: int, max_wait_seconds: float
+) -> None:
     """Set where bcrypt runs in this process (the composition root does, from the settings;
     before any password work: threads already started keep their priority)."""
     global _work
-    if (_work.threads, _work.nice, _work.queue) != (max(1, threads), nice, max(1, queue)):
-        _work = PasswordWork(threads=threads, nice=nice, queue=queue)
+    wanted = PasswordWork(
+        threads=threads, nice=nice, queue=queue, max_wait_seconds=max_wait_seconds
+    )
+    if wanted.settings != _work.settings:
+        _work = wanted
 
 
 def password_work() -> PasswordWork:
