@@ -142,6 +142,7 @@ class BallotBox:
         return batch
 
     async def _drain(self) -> None:
+        batch: list[Ballot[Any]] = []
         try:
             while self._queue:
                 if self.window_seconds > 0 and len(self._queue) < self.max_batch:
@@ -153,7 +154,7 @@ class BallotBox:
                 for key, group in groups.items():
                     await self._write(key, group)
         except BaseException as exc:  # cancelled (shutdown): nobody is left waiting
-            for ballot in self._queue:
+            for ballot in [*batch, *self._queue]:
                 if not ballot.answer.done():
                     ballot.answer.set_exception(
                         exc if isinstance(exc, Exception) else RuntimeError("shutting down")

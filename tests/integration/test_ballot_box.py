@@ -333,3 +333,46 @@ async def test_notes_keep_titles_with_quotes_backslashes_and_accents(db, movies,
             sa.text("SELECT payload FROM notifications WHERE id = :i"), {"i": note.id}
         )
     assert stored["movie_title"] == title and stored["vote_id"] == vote.id
+
+
+async def test_a_writer_stopped_mid_batch_leaves_no_caller_waiting(
+    db, movies, make_user, monkeypatch
+):
+    """Shutdown cancels the writer: every caller of the batch being written, of the batch's
+    other statements (votes with and without a session) and of the queue gets an error."""
+    users = [await make_user() for _ in range(4)]
+    sessions = [await _session(u) for u in users]
+    box = BallotBox(db=get_root().db)
+    started = asyncio.Event()
+
+    async def stuck(key, group):  # type: ignore[no-untyped-def]
+        started.set()
+        await asyncio.sleep(30)
+
+    monkeypatch.setattr(box, "_insert", stuck)
+    root = get_root()
+    with_session = [
+        asyncio.ensure_future(_vote(u.id, movies[0], s, box))
+        for u, s in zip(users[:2], sessions[:2], strict=True)
+    ]
+    without = [
+        asyncio.ensure_future(
+            voting.cast_vote(
+                user_id=u.id,
+                movie_id=movies[0],
+                session_id=None,
+                subject=root.subject,
+                settings=root.settings,
+                db=root.db,
+                ballot_box=box,
+            )
+        )
+        for u in users[2:]
+    ]
+    await asyncio.wait_for(started.wait(), 5)
+    assert box._task is not None
+    box._task.cancel()
+    results = await asyncio.wait_for(
+        asyncio.gather(*with_session, *without, return_exceptions=True), 5
+    )
+    assert all(isinstance(r, BaseException) for r in results), results
