@@ -7,7 +7,7 @@ from typing import Any
 
 import reflex as rx
 
-from movievote.components.i18n import LANG, month_text, nt, number_text, percent_text, t
+from movievote.components.i18n import month_text, nt, number_text, percent_text, t
 from movievote.components.layout import page
 from movievote.components.movie_card import poster_src
 from movievote.languages import DEFAULT_LANGUAGE, LANGUAGES
@@ -71,9 +71,16 @@ RANKING_CSS = """
 .ranking tr > :not(:nth-child(3)) { width: 1%; white-space: nowrap; }
 .ranking tr > :nth-child(n+4) { text-align: right; font-variant-numeric: tabular-nums; }
 .ranking .poster { display: block; width: 2.5em; min-width: 2.5em; max-width: none;
-  height: 3.75em; object-fit: cover; border-radius: var(--radius-2); }
+  height: 3.75em; object-fit: cover; border-radius: var(--radius-2); will-change: transform; }
 .ranking .title { font-weight: var(--font-weight-medium); }
 .ranking .year { font-size: var(--font-size-1); color: var(--gray-a11); }
+.bars { display: grid; gap: var(--space-2); width: 100%; padding: var(--space-1) 0; }
+.bar { display: grid; grid-template-columns: minmax(0, 170px) 1fr minmax(2ch, auto);
+  align-items: center; gap: var(--space-2); font-size: 13px; color: var(--gray-11); }
+.bar-label { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; text-align: right; }
+.bar-fill { display: block; height: 18px; background: var(--accent-9); transform-origin: left;
+  border-radius: 0 var(--radius-1) var(--radius-1) 0; }
+.bar-value { font-variant-numeric: tabular-nums; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0;
   border: 0; overflow: hidden; clip: rect(0 0 0 0); clip-path: inset(50%); white-space: nowrap; }
 """
@@ -96,6 +103,7 @@ def _row(row: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
         ),
         rx.el.td(number_text(row["votes"]), class_name="votes"),
         rx.el.td(percent_text(row["share"])),
+        key=row["id"],  # a movie keeps its row (and its poster) when the order changes
         class_name="ranking-row",
     )
 
@@ -121,45 +129,31 @@ def _table(rows: rx.Var) -> rx.Component:
     )
 
 
+def _bar(row: rx.vars.ObjectVar[dict[str, Any]], most: rx.Var[int]) -> rx.Component:
+    """One movie's bar: its title, the bar (its length the movie's votes against the
+    leader's, drawn by a transform: no layout when it changes) and its votes."""
+    scale = rx.Var(f"({{transform: `scaleX(${{({row})?.votes / ({most})}})`}})")
+    return rx.el.div(
+        rx.el.span(row_title(row), class_name="bar-label"),
+        rx.el.span(rx.el.span(class_name="bar-fill", custom_attrs={"style": scale})),
+        rx.el.span(number_text(row["votes"]), class_name="bar-value"),
+        key=row["id"],  # a movie keeps its bar when the order changes: moved, not redrawn
+        class_name="bar",
+    )
+
+
 def _chart(rows: rx.Var) -> rx.Component:
-    """Horizontal bars named by their movies; whole-vote ticks on an axis that ends at the
-    leader's count (one vote: 0 and 1, not 0 to 4)."""
-    most = rx.Var(f"Math.max(1, ...({rows}).map((r) => r.votes))", _var_type=int).to(int)
-    return rx.recharts.bar_chart(
-        rx.recharts.bar(
-            data_key="votes",
-            name=t("Votes"),
-            fill="var(--accent-9)",
-            is_animation_active=False,
-            bar_size=18,
-        ),
-        rx.recharts.x_axis(
-            type_="number",
-            data_key="votes",
-            allow_decimals=False,
-            domain=[0, "dataMax"],
-            tick_count=rx.cond(most < 5, most + 1, 6),
-            stroke="var(--gray-11)",
-        ),
-        rx.recharts.y_axis(
-            type_="category",
-            # the title in the page's language (recharts takes a function as the key)
-            data_key=rx.Var(f"((r) => r?.titles?.[{LANG}] ?? r?.title)", _var_type=str),
-            width=170,
-            interval=0,
-            # a long title keeps its start and an ellipsis: the table below has it whole
-            tick_formatter="(t) => (t && t.length > 24 ? t.slice(0, 23).trimEnd() + '…' : t)",
-            tick={"fontSize": 13},
-            tick_line=False,
-            stroke="var(--gray-11)",
-        ),
-        rx.recharts.graphing_tooltip(cursor=False),
-        data=rows,
-        layout="vertical",
-        width="100%",
-        height=rx.Var(f"44 + 30 * ({rows}).length", _var_type=int),
-        margin={"left": 0, "right": 16, "top": 4, "bottom": 4},
+    """Horizontal bars named by their movies, longest for the leader: plain elements styled
+    by RANKING_CSS. A chart library (recharts) cost each page about 5 ms of main thread at
+    every update, re-creating its SVG (docs/performance.md); the table below has the numbers,
+    so the chart is one image to a screen reader."""
+    most = rx.Var(f"Math.max(1, ({rows})?.[0]?.votes ?? 1)", _var_type=int)
+    return rx.el.div(
+        rx.foreach(rows, lambda row: _bar(row, most)),
         id="ranking-chart",
+        class_name="bars",
+        role="img",
+        aria_label=t("Votes per movie (the table below has the numbers)"),
     )
 
 

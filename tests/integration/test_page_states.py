@@ -3,6 +3,7 @@ comes from the verified token, the vote goes through the service, the live ranki
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -144,13 +145,15 @@ class Sockets:
         self.sent.append((to, {k.removesuffix("_rx_state_"): v for k, v in values.items()}))
 
 
-def feed_for(sockets: Sockets, latest: Any = None) -> LiveFeed:
-    """A live feed as the app's lifespan builds it, sending to these fake sockets."""
+def feed_for(sockets: Sockets, latest: Any = None, push_interval: float = 0.0) -> LiveFeed:
+    """A live feed as the app's lifespan builds it, sending to these fake sockets (every
+    change pushed at once unless `push_interval` says otherwise)."""
     root = get_root()
     return LiveFeed(
         SimpleNamespace(event_namespace=sockets),  # type: ignore[arg-type]
         latest=latest or latest_of(root),
         zone=root.settings.zone,
+        push_interval=push_interval,
     )
 
 
@@ -201,6 +204,30 @@ async def test_the_live_feed_sends_each_ranking_once_to_each_live_page(db, movie
     feed._swept -= REGISTRATION_SECONDS + 1
     await feed.link("tab-e")
     assert list(feed._pages) == ["tab-e"]
+
+
+async def test_a_stream_of_changes_reaches_the_pages_at_most_once_per_interval(
+    db, movies, make_user
+):
+    """A lone vote goes out at once; the votes after it within the interval go out together,
+    as the ranking they made, when it is over; none is lost."""
+    sockets = Sockets()
+    feed = feed_for(sockets, push_interval=0.3)
+    sockets.connect("tab-a", "sid-a")
+    await feed.link("tab-a")  # the process's first: read and sent to every page
+    await asyncio.sleep(0.35)
+    sent = len(sockets.sent)
+    await vote_and_announce(feed, make_user, movies[0])
+    assert len(sockets.sent) == sent + 1 and sockets.sent[-1][1]["month_total"] == 1
+    for movie in (movies[1], movies[2]):
+        await vote_and_announce(feed, make_user, movie)
+    assert len(sockets.sent) == sent + 1  # within the interval: held back
+    await asyncio.sleep(0.5)
+    assert len(sockets.sent) == sent + 2  # one push, with both votes
+    assert sockets.sent[-1][1]["month_total"] == 3
+    await asyncio.sleep(0.4)
+    await vote_and_announce(feed, make_user, movies[3])  # quiet since: at once again
+    assert len(sockets.sent) == sent + 3 and sockets.sent[-1][1]["month_total"] == 4
 
 
 async def vote_and_announce(feed: LiveFeed, make_user: Any, movie_id: int) -> None:
