@@ -40,6 +40,7 @@ import resource
 import statistics
 import time
 import urllib.parse
+from dataclasses import dataclass
 from typing import Any
 
 import psutil
@@ -219,8 +220,10 @@ class Voter:
             raise SystemExit(f"vote: HTTP {response.status}")
         return time.time()
 
-    def rate(self, clients: int, seconds: float) -> tuple[float, float, float, dict[int, int]]:
-        """Votes/s, p50 and p99 (ms) at `clients` at once for `seconds`, and the statuses."""
+    def rate(self, clients: int, seconds: float) -> Rate:
+        """Votes at `clients` at once for `seconds`: the rate, its latency, and the server's
+        CPU per vote (all its processes: on a shared machine a steadier figure than the rate,
+        which moves with what else runs)."""
         import threading
 
         lock = threading.Lock()
@@ -231,15 +234,33 @@ class Voter:
             movie = hash(token) % MOVIES + 1
             return "POST", f"/api/vote/{movie}", None, {"Authorization": f"Bearer {token}"}
 
-        recorder, elapsed, _ = drive(
-            f"http://{self.parsed.hostname}:{self.parsed.port}", clients, seconds, request
-        )
+        base = f"http://{self.parsed.hostname}:{self.parsed.port}"
+        cpu = server_cpu_seconds(base)
+        recorder, elapsed, _ = drive(base, clients, seconds, request)
+        time.sleep(1.5)  # the last folds and pushes
+        cpu = server_cpu_seconds(base) - cpu
         ok = recorder.statuses.get(201, 0)
-        return (
+        return Rate(
             ok / elapsed,
             pct(recorder.latencies, 0.5),
             pct(recorder.latencies, 0.99),
             recorder.statuses,
+            cpu / max(ok, 1) * 1000,
+        )
+
+
+@dataclass
+class Rate:
+    per_second: float
+    p50: float  # ms
+    p99: float  # ms
+    statuses: dict[int, int]
+    cpu_ms: float  # server CPU per vote
+
+    def __str__(self) -> str:
+        return (
+            f"{self.per_second:,.0f} votes/s (p50 {self.p50:.0f} ms, p99 {self.p99:.0f} ms; "
+            f"server CPU {self.cpu_ms:.2f} ms per vote)"
         )
 
 
@@ -369,12 +390,12 @@ def main() -> None:
         print(
             f"no page open: server RSS {idle_rss:.0f} MB"
             + (f", Redis {idle_redis:.1f} MB" if args.redis_url else "")
-            + f"; {none[0]:,.0f} votes/s at {args.vote_clients} clients "
-            f"(p50 {none[1]:.0f} ms, p99 {none[2]:.0f} ms)\n",
+            + f"; at {args.vote_clients} clients {none}\n",
             flush=True,
         )
         clients = Clients(base, script, args.client_procs, args.tick_seconds)
         opened = 0
+        rates: list[tuple[int, Rate]] = []
         for n in counts:
             took = clients.open(n - opened, args.open_concurrency)
             opened = n
@@ -409,10 +430,11 @@ def main() -> None:
                     else ""
                 )
             )
+            rates.append((n, with_pages))
             print(
-                f"  votes/s with the pages open: {with_pages[0]:,.0f} (p50 {with_pages[1]:.0f} ms, "
-                f"p99 {with_pages[2]:.0f} ms) = {with_pages[0] / none[0] * 100:.0f}% of none "
-                f"({none[0]:,.0f}); statuses {with_pages[3]}"
+                f"  with the pages open: {with_pages}; {with_pages.per_second / none.per_second:.0%}"
+                f" of the rate and {none.cpu_ms / with_pages.cpu_ms:.0%} of the capacity (CPU per"
+                f" vote) with none before; statuses {with_pages.statuses}"
             )
             status = clients.status()
             print(
@@ -423,6 +445,23 @@ def main() -> None:
             )
         if not args.no_restart:
             storm(server, clients, opened)
+        clients.close()
+        clients = None
+        time.sleep(2)
+        after = voter.rate(args.vote_clients, args.vote_seconds)
+        rate = (none.per_second + after.per_second) / 2
+        cpu = (none.cpu_ms + after.cpu_ms) / 2
+        print(
+            f"\nno page open again: {after}\n"
+            f"with none open, before and after: {rate:,.0f} votes/s, {cpu:.2f} ms of CPU per vote"
+        )
+        for n, with_pages in rates:
+            print(
+                f"  with {n:,} pages open: {with_pages.per_second:,.0f} votes/s = "
+                f"{with_pages.per_second / rate:.0%} of the rate; CPU per vote "
+                f"{with_pages.cpu_ms:.2f} ms = {cpu / with_pages.cpu_ms:.0%} of the capacity"
+            )
+        print(f"load average {os.getloadavg()[0]:.2f}")
     finally:
         if clients is not None:
             clients.close()

@@ -327,8 +327,6 @@ async def _serve(conn: Any, host: str, port: int, script: Script, tick_seconds: 
     loop = asyncio.get_running_loop()
     stats = Stats()
     pages: list[LightPage] = []
-    commands: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
-    loop.add_reader(conn.fileno(), lambda: commands.put_nowait(conn.recv()))
 
     async def open_pages(count: int, concurrency: int) -> float:
         """Open `count` more pages, `concurrency` handshakes at a time; wait until each is
@@ -350,8 +348,8 @@ async def _serve(conn: Any, host: str, port: int, script: Script, tick_seconds: 
         await asyncio.gather(*(one(p) for p in new))
         return time.monotonic() - started
 
-    while True:
-        command, argument = await commands.get()
+    while True:  # the pipe is read in a thread: its descriptor stays blocking for the replies
+        command, argument = await loop.run_in_executor(None, conn.recv)
         if command == "open":
             count, concurrency = argument
             conn.send(await open_pages(count, concurrency))

@@ -49,10 +49,15 @@ from movievote.services.observer import RankingChange
 logger = logging.getLogger(__name__)
 TOP = 10
 REGISTRATION_SECONDS = 150.0  # pages re-link at least every 60 s; forget one silent this long
-# At most this often a new ranking goes out to every page: a lone vote is sent at once, a
-# stream of votes (the ranking subject folds one every 50 ms under load) as its latest
-# ranking 4 times a second, so the pages' share of the server does not grow with the vote rate
+# How often at most a new ranking goes out to every page: a lone vote is sent at once; a
+# stream of votes (the ranking subject folds one batch every 50 ms under load) as its latest
+# ranking once per interval, so the pages' share of the server does not grow with the vote
+# rate. The interval grows with the pages this process serves, because a push costs each of
+# them a socket write (about 30-70 us of this process's CPU, measured): 250 ms up to 500
+# pages, then 0.5 ms per page (2,000 pages: 1 s), which keeps pushes under a stream of votes
+# to about a tenth of a core however many pages are open (docs/performance.md, "Fan-out").
 PUSH_INTERVAL_SECONDS = 0.25
+PUSH_SECONDS_PER_PAGE = 0.0005
 
 
 def rows_of(
@@ -181,11 +186,13 @@ class LiveFeed:
         latest: Rankings,
         zone: ZoneInfo,
         push_interval: float = PUSH_INTERVAL_SECONDS,
+        push_seconds_per_page: float = PUSH_SECONDS_PER_PAGE,
     ) -> None:
         self.app = app
         self.latest = latest  # reads the rankings (through the cache)
         self.zone = zone
         self.push_interval = push_interval
+        self.push_seconds_per_page = push_seconds_per_page
         self.values: dict[str, Any] = {}
         self.version = 0  # bumped whenever `values` shows a different ranking
         self._pages: dict[str, _Page] = {}  # client token -> what it has
@@ -195,13 +202,17 @@ class LiveFeed:
         self._stale = False  # a change came that no push has read yet
         self._pusher: asyncio.Task[None] | None = None
 
+    def interval(self) -> float:
+        """The least time between two pushes to every page, for the pages registered now."""
+        return max(self.push_interval, len(self._pages) * self.push_seconds_per_page)
+
     async def ranking_changed(self, change: RankingChange) -> None:
-        """Push the new ranking at once if none went out in the last `push_interval`;
+        """Push the new ranking at once if none went out in the last `interval()`;
         otherwise when that is over (whatever the ranking is by then), without waiting."""
         self._stale = True
         if self._pusher is not None and not self._pusher.done():
             return  # a push is due: it will read this change too
-        if time.monotonic() - self._last_push >= self.push_interval:
+        if time.monotonic() - self._last_push >= self.interval():
             self._stale = False
             async with self._lock:
                 await self._push_if_changed()
@@ -212,7 +223,7 @@ class LiveFeed:
 
     async def _push_when_due(self) -> None:
         while self._stale:
-            wait = self._last_push + self.push_interval - time.monotonic()
+            wait = self._last_push + self.interval() - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
             self._stale = False

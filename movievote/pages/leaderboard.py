@@ -132,7 +132,9 @@ def _table(rows: rx.Var) -> rx.Component:
 def _bar(row: rx.vars.ObjectVar[dict[str, Any]], most: rx.Var[int]) -> rx.Component:
     """One movie's bar: its title, the bar (its length the movie's votes against the
     leader's, drawn by a transform: no layout when it changes) and its votes."""
-    scale = rx.Var(f"({{transform: `scaleX(${{({row})?.votes / ({most})}})`}})")
+    scale: rx.Var[dict[str, str]] = rx.Var(
+        f"({{transform: `scaleX(${{({row})?.votes / ({most})}})`}})"
+    )
     return rx.el.div(
         rx.el.span(row_title(row), class_name="bar-label"),
         rx.el.span(rx.el.span(class_name="bar-fill", custom_attrs={"style": scale})),
@@ -147,7 +149,7 @@ def _chart(rows: rx.Var) -> rx.Component:
     by RANKING_CSS. A chart library (recharts) cost each page about 5 ms of main thread at
     every update, re-creating its SVG (docs/performance.md); the table below has the numbers,
     so the chart is one image to a screen reader."""
-    most = rx.Var(f"Math.max(1, ({rows})?.[0]?.votes ?? 1)", _var_type=int)
+    most: rx.Var[int] = rx.Var(f"Math.max(1, ({rows})?.[0]?.votes ?? 1)", _var_type=int)
     return rx.el.div(
         rx.foreach(rows, lambda row: _bar(row, most)),
         id="ranking-chart",

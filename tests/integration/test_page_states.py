@@ -18,6 +18,7 @@ from movievote.errors import InvalidToken
 from movievote.live import (
     REGISTRATION_SECONDS,
     LiveFeed,
+    _Page,
     latest_of,
     seconds_until_the_month_ends,
 )
@@ -145,16 +146,26 @@ class Sockets:
         self.sent.append((to, {k.removesuffix("_rx_state_"): v for k, v in values.items()}))
 
 
-def feed_for(sockets: Sockets, latest: Any = None, push_interval: float = 0.0) -> LiveFeed:
+def feed_for(
+    sockets: Sockets, latest: Any = None, push_interval: float = 0.0, per_page: float = 0.0
+) -> LiveFeed:
     """A live feed as the app's lifespan builds it, sending to these fake sockets (every
-    change pushed at once unless `push_interval` says otherwise)."""
+    change pushed at once unless `push_interval` and `per_page` say otherwise)."""
     root = get_root()
     return LiveFeed(
         SimpleNamespace(event_namespace=sockets),  # type: ignore[arg-type]
         latest=latest or latest_of(root),
         zone=root.settings.zone,
         push_interval=push_interval,
+        push_seconds_per_page=per_page,
     )
+
+
+def test_the_interval_between_pushes_grows_with_the_pages():
+    feed = feed_for(Sockets(), push_interval=0.25, per_page=0.0005)
+    assert feed.interval() == 0.25
+    feed._pages = {f"tab-{n}": _Page(expires=0.0) for n in range(2000)}
+    assert feed.interval() == pytest.approx(1.0)
 
 
 async def test_the_live_feed_sends_each_ranking_once_to_each_live_page(db, movies, make_user):
