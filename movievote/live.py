@@ -21,6 +21,7 @@ so every browser gets one update per change.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -389,6 +390,21 @@ def tune_engineio() -> None:
     engineio.async_socket.AsyncSocket.poll = _poll
 
 
+def tune_the_garbage_collector() -> None:
+    """Keep the cyclic garbage collector off the event loop while many pages are open.
+
+    What the process built before serving (the compiled app, its states and components, about
+    310,000 objects) is frozen out of its collections, and a young collection waits for 50,000
+    new objects instead of 700. A push to 2,000 pages keeps thousands of objects alive for a
+    moment (queued packets, woken tasks, timers); with Python's default thresholds they were
+    promoted and collected again and again: a third of the event loop's time while votes came
+    in (py-spy --native), against none with these (and about the same memory: what a young
+    collection would find dies by reference counting meanwhile)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+
+
 LIVE_FEED = "live_feed"  # its key in the root's extras
 
 
@@ -402,6 +418,7 @@ async def run_live_feed(app: rx.App) -> None:
     """Lifespan task: keep this process's LiveFeed subscribed to its ranking subject."""
     root = get_root()
     tune_engineio()
+    tune_the_garbage_collector()
     feed = LiveFeed(app, latest=latest_of(root), zone=root.settings.zone)
     root.extras[LIVE_FEED] = feed
     root.subject.subscribe(feed)
