@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from typing import Any
 
@@ -13,10 +14,34 @@ from movievote.components.movie_card import poster_src
 from movievote.languages import DEFAULT_LANGUAGE, LANGUAGES
 from movievote.live import TOP, LiveRanking, row_title, rows_of, titles_of
 from movievote.periods import current_period, format_period, parse_scope
-from movievote.root import get_root
+from movievote.root import Root, get_root
 from movievote.services import ranking, ranking_cache
 
 KEEPALIVE_MS = 60_000  # a person's page: re-link every minute (a screen: display.KEEPALIVE_MS)
+
+
+PAST_MONTHS = "leaderboard_past_months"  # its key in the root's extras
+PAST_MONTHS_SECONDS = 60.0
+
+
+async def past_months(root: Root) -> list[str]:
+    """The months before this one that have votes, newest first ("YYYY-MM"), read at most
+    once a minute per process: every page load asks, and a restart reloads every open page at
+    once (2,000 queries in a few seconds, when the database has connections to spare for
+    them). They change when a month ends (the cache is per month) or, rarely, when a past
+    month's last vote is taken away (seen within the minute)."""
+    current = format_period(current_period(root.settings.zone))
+    now = time.monotonic()
+    cached = root.extras.get(PAST_MONTHS)
+    if isinstance(cached, tuple) and cached[0] == current and cached[1] > now:
+        return list(cached[2])
+    months = [
+        format_period(p)
+        for p in await ranking.periods_with_votes(db=root.db)
+        if format_period(p) != current
+    ]
+    root.extras[PAST_MONTHS] = (current, now + PAST_MONTHS_SECONDS, months)
+    return list(months)
 
 
 class LeaderboardState(rx.State):
@@ -29,12 +54,7 @@ class LeaderboardState(rx.State):
 
     @rx.event
     async def load(self):  # type: ignore[no-untyped-def]
-        current = format_period(current_period(get_root().settings.zone))
-        self.months = [
-            format_period(p)
-            for p in await ranking.periods_with_votes(db=get_root().db)
-            if format_period(p) != current
-        ]
+        self.months = await past_months(get_root())
         return LiveRanking.link
 
     @rx.event

@@ -315,3 +315,25 @@ async def test_a_search_no_database_can_run_is_explained_on_the_page(db, movies)
     assert page.search_error and page.total == 0 and page.movies == []
     await MoviesState.set_query.fn(page, "godfather")
     assert page.search_error == "" and page.total == 1
+
+
+async def test_the_leaderboard_reads_the_past_months_at_most_once_a_minute(db, monkeypatch):
+    from movievote.pages import leaderboard
+
+    root, zone = get_root(), get_settings().zone
+    asked: list[int] = []
+
+    async def periods_with_votes(*, db: Any) -> list[Any]:
+        asked.append(1)
+        return [current_period(zone), datetime(2026, 10, 1).date()]
+
+    monkeypatch.setattr(leaderboard.ranking, "periods_with_votes", periods_with_votes)
+    assert await leaderboard.past_months(root) == ["2026-10"]  # this month is live, not listed
+    assert await leaderboard.past_months(root) == ["2026-10"] and len(asked) == 1
+    current, _, months = root.extras[leaderboard.PAST_MONTHS]
+    root.extras[leaderboard.PAST_MONTHS] = (current, 0.0, months)  # a minute later
+    await leaderboard.past_months(root)
+    assert len(asked) == 2
+    root.extras[leaderboard.PAST_MONTHS] = ("2000-01", float("inf"), months)  # a month ended
+    await leaderboard.past_months(root)
+    assert len(asked) == 3
