@@ -358,18 +358,25 @@ def seconds_until_the_month_ends(zone: ZoneInfo, now: datetime | None = None) ->
 
 
 async def _poll(self: engineio.async_socket.AsyncSocket) -> list[eio_packet.Packet]:
-    """`AsyncSocket.poll` (what a socket's writer task waits on) without `asyncio.wait_for`,
-    which on Python 3.11 wraps every wait in a task of its own: one task per message per
-    socket, most of the writers' time at 2,000 pages (profiled). Same behaviour: the packets
-    queued, [] once the socket closes (None queued), QueueEmpty after ping interval + timeout
-    with nothing to send or when cancelled."""
+    """`AsyncSocket.poll` (what a socket's writer task waits on) for many live sockets.
+
+    Engine.IO's wraps every wait in `asyncio.wait_for`, which on Python 3.11 makes a task of
+    its own and arms a timer (ping interval + timeout, 145 s) for each message sent: with
+    2,000 pages that was most of the writers' time (profiled). Here a websocket's writer
+    waits on its queue alone: it needs no timer, since its socket's receive loop, which keeps
+    its own, queues None when the connection ends, whatever ends it (the client, a ping
+    timeout, the server). A long-polling request still waits at most that long. The rest is
+    Engine.IO's: the packets queued, [] once the socket closes (the None stays queued),
+    QueueEmpty on the timeout or when cancelled."""
     queue = self.queue
     try:
-        if queue.empty():
+        if not queue.empty():
+            packets = [queue.get_nowait()]
+        elif self.upgraded:
+            packets = [await queue.get()]
+        else:
             async with asyncio.timeout(self.server.ping_interval + self.server.ping_timeout):
                 packets = [await queue.get()]
-        else:
-            packets = [queue.get_nowait()]
         queue.task_done()
     except (TimeoutError, asyncio.CancelledError):
         raise eio_exceptions.QueueEmpty() from None

@@ -94,3 +94,13 @@ async def test_the_poll_ends_when_the_socket_closes_and_after_the_ping_timeout(p
     cancelled.cancel()
     with pytest.raises(eio_exceptions.QueueEmpty):
         await cancelled
+
+
+async def test_a_websocket_writer_waits_without_a_timer_until_its_socket_ends():
+    socket = socket_with(0.01)  # a long-polling wait would time out at once
+    socket.upgraded = True  # a websocket: its receive loop queues None when it ends
+    waiting = asyncio.ensure_future(_poll(socket))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    socket.queue.put_nowait(None)
+    assert await waiting == []
