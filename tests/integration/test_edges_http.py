@@ -205,3 +205,21 @@ async def test_a_websocket_opens_only_for_allowed_origins(origin, opens):
         assert sent[1]["text"] == (origin or "(none)")  # Reflex reads the page's address there
     else:  # closed before the handshake is accepted: the server answers 403
         assert sent == [{"type": "websocket.close", "code": 1008}]
+
+
+async def test_an_opened_websocket_carries_the_servers_own_send_for_the_live_pages():
+    from movievote.api.edges import RAW_SEND
+
+    seen: dict = {}
+
+    async def app(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+        seen.update(scope)
+
+    edged = Edges(
+        app,
+        max_body_bytes=LIMIT,
+        headers=SecurityHeaders(page_csp="default-src 'self'", docs_csp="default-src 'self'"),
+        origins=OriginPolicy([]),
+    )
+    await _handshake(edged, "http://testserver")
+    assert callable(seen[RAW_SEND])  # what the server gave the edges, unwrapped

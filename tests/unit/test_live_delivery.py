@@ -104,3 +104,30 @@ async def test_a_websocket_writer_waits_without_a_timer_until_its_socket_ends():
     assert not waiting.done()
     socket.queue.put_nowait(None)
     assert await waiting == []
+
+
+async def test_once_accepted_a_websocket_sends_straight_to_the_server():
+    from engineio.async_drivers.asgi import WebSocket
+
+    from movievote.api.edges import RAW_SEND as EDGES_RAW_SEND
+    from movievote.live import RAW_SEND, _accept_then_send_raw
+
+    assert RAW_SEND == EDGES_RAW_SEND
+    through_middleware, straight = [], []
+
+    async def wrapped(message):  # type: ignore[no-untyped-def]
+        through_middleware.append(message)
+
+    async def raw(message):  # type: ignore[no-untyped-def]
+        straight.append(message)
+
+    async def handler(ws):  # type: ignore[no-untyped-def]
+        await ws.send("42/_event,[]")
+
+    environ = {"asgi.receive": None, "asgi.send": wrapped, "asgi.scope": {RAW_SEND: raw}}
+    assert await _accept_then_send_raw(WebSocket(handler, None), environ) == ""
+    assert through_middleware == [{"type": "websocket.accept"}]  # Reflex adds its subprotocol
+    assert straight == [{"type": "websocket.send", "bytes": None, "text": "42/_event,[]"}]
+    without = {"asgi.receive": None, "asgi.send": wrapped, "asgi.scope": {}}
+    await _accept_then_send_raw(WebSocket(handler, None), without)  # no edges: as Engine.IO
+    assert len(through_middleware) == 3
