@@ -3,6 +3,10 @@
     python -m benchmarks.bench_live [--dsn postgresql://postgres@127.0.0.1:5432/movievote_bench_live]
                                  [--pages 50] [--votes 40] [--interval 1] [--warmup 3]
                                  [--workers 1] [--redis-url URL] [--route /leaderboard]
+    python -m benchmarks.bench_live --cdp-metrics [--votes 20] [--interval 1.5]
+
+`--cdp-metrics`: one page alone, and its main thread's work per update instead (DevTools
+Performance metrics; see `main_thread_per_update`). Otherwise:
 
 Starts `reflex run --env prod` on a fresh PostgreSQL database (catalogue and users), opens
 `--pages` /leaderboard pages in one Debian Chromium (a browser context each, so each is its own
