@@ -55,11 +55,12 @@ REGISTRATION_SECONDS = 150.0  # pages re-link at least every 60 s; forget one si
 # stream of votes (the ranking subject folds one batch every 50 ms under load) as its latest
 # ranking once per interval, so the pages' share of the server does not grow with the vote
 # rate. The interval grows with the pages this process serves, because a push costs each of
-# them a socket write (about 30-70 us of this process's CPU, measured): 250 ms up to 500
-# pages, then 0.5 ms per page (2,000 pages: 1 s), which keeps pushes under a stream of votes
-# to about a tenth of a core however many pages are open (docs/performance.md, "Fan-out").
+# them a socket write (about 60-70 us of this process's CPU here, measured): 250 ms up to
+# 833 pages, then 0.3 ms per page (2,000 pages: 0.6 s), which keeps pushes under a stream of
+# votes to about a fifth of a core however many pages are open, and a vote a second (not a
+# stream) is not held back (docs/performance.md, "Fan-out").
 PUSH_INTERVAL_SECONDS = 0.25
-PUSH_SECONDS_PER_PAGE = 0.0005
+PUSH_SECONDS_PER_PAGE = 0.0003
 
 
 def rows_of(

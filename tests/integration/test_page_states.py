@@ -162,10 +162,10 @@ def feed_for(
 
 
 def test_the_interval_between_pushes_grows_with_the_pages():
-    feed = feed_for(Sockets(), push_interval=0.25, per_page=0.0005)
+    feed = feed_for(Sockets(), push_interval=0.25, per_page=0.0003)
     assert feed.interval() == 0.25
     feed._pages = {f"tab-{n}": _Page(expires=0.0) for n in range(2000)}
-    assert feed.interval() == pytest.approx(1.0)
+    assert feed.interval() == pytest.approx(0.6)
 
 
 async def test_the_live_feed_sends_each_ranking_once_to_each_live_page(db, movies, make_user):
