@@ -51,16 +51,19 @@ from movievote.services.observer import RankingChange
 logger = logging.getLogger(__name__)
 TOP = 10
 REGISTRATION_SECONDS = 150.0  # pages re-link at least every 60 s; forget one silent this long
-# How often at most a new ranking goes out to every page: a lone vote is sent at once; a
+# How often a new ranking goes out to every page: a vote now and then is sent at once; a
 # stream of votes (the ranking subject folds one batch every 50 ms under load) as its latest
 # ranking once per interval, so the pages' share of the server does not grow with the vote
 # rate. The interval grows with the pages this process serves, because a push costs each of
-# them a socket write (about 60-70 us of this process's CPU here, measured): 250 ms up to
-# 833 pages, then 0.3 ms per page (2,000 pages: 0.6 s), which keeps pushes under a stream of
-# votes to about a fifth of a core however many pages are open, and a vote a second (not a
-# stream) is not held back (docs/performance.md, "Fan-out").
+# them a socket write (about 60-70 us of this process's CPU here, measured): 250 ms up to 500
+# pages, then 0.5 ms per page (2,000 pages: 1 s), which keeps pushes under a stream of votes
+# to about an eighth of a core however many pages are open. Up to PUSH_BURST pushes may go
+# back to back (a token bucket, refilled one push per interval): a vote a second at 2,000
+# pages is not held back by the jitter of when each one is counted (docs/performance.md,
+# "Fan-out").
 PUSH_INTERVAL_SECONDS = 0.25
-PUSH_SECONDS_PER_PAGE = 0.0003
+PUSH_SECONDS_PER_PAGE = 0.0005
+PUSH_BURST = 2.0
 
 
 def rows_of(
@@ -190,6 +193,7 @@ class LiveFeed:
         zone: ZoneInfo,
         push_interval: float = PUSH_INTERVAL_SECONDS,
         push_seconds_per_page: float = PUSH_SECONDS_PER_PAGE,
+        push_burst: float = PUSH_BURST,
     ) -> None:
         self.app = app
         self.latest = latest  # reads the rankings (through the cache)
@@ -201,21 +205,31 @@ class LiveFeed:
         self._pages: dict[str, _Page] = {}  # client token -> what it has
         self._swept = time.monotonic()
         self._lock = asyncio.Lock()  # one writer at a time: each socket gets rankings in order
-        self._last_push = float("-inf")  # monotonic time of the latest push to every page
+        self.push_burst = push_burst
+        self._credit = push_burst  # pushes to every page that may go out now
+        self._credited_at = time.monotonic()
         self._stale = False  # a change came that no push has read yet
         self._pusher: asyncio.Task[None] | None = None
 
     def interval(self) -> float:
-        """The least time between two pushes to every page, for the pages registered now."""
+        """One push to every page per this long, sustained, for the pages registered now."""
         return max(self.push_interval, len(self._pages) * self.push_seconds_per_page)
 
+    def _earn(self) -> float:
+        """The pushes that may go out now (one more per `interval()`, at most `push_burst`)."""
+        now = time.monotonic()
+        earned = (now - self._credited_at) / self.interval()
+        self._credit = min(self.push_burst, self._credit + earned)
+        self._credited_at = now
+        return self._credit
+
     async def ranking_changed(self, change: RankingChange) -> None:
-        """Push the new ranking at once if none went out in the last `interval()`;
-        otherwise when that is over (whatever the ranking is by then), without waiting."""
+        """Push the new ranking at once if a push may go out; otherwise as soon as one may
+        (whatever the ranking is by then), without waiting for it."""
         self._stale = True
         if self._pusher is not None and not self._pusher.done():
             return  # a push is due: it will read this change too
-        if time.monotonic() - self._last_push >= self.interval():
+        if self._earn() >= 1:
             self._stale = False
             async with self._lock:
                 await self._push_if_changed()
@@ -226,9 +240,9 @@ class LiveFeed:
 
     async def _push_when_due(self) -> None:
         while self._stale:
-            wait = self._last_push + self.interval() - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
+            short = 1 - self._earn()
+            if short > 0:
+                await asyncio.sleep(short * self.interval())
             self._stale = False
             try:
                 async with self._lock:
@@ -286,7 +300,8 @@ class LiveFeed:
             return False
         self._forget_silent_pages(time.monotonic())
         await self._send(list(self._pages))
-        self._last_push = time.monotonic()
+        self._earn()
+        self._credit -= 1
         return True
 
     async def _refresh(self) -> bool:
