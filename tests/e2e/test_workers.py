@@ -50,13 +50,18 @@ def workers_app(tmp_path_factory, migrated_database, prod_app) -> ProdApp:  # ty
     app.stop()
 
 
+def listens(process: psutil.Process) -> bool:
+    """Whether a process of the server's tree listens on TCP; short-lived children (the
+    recommender's training process) may exit between the listing and the question."""
+    try:
+        return any(c.status == psutil.CONN_LISTEN for c in process.net_connections("tcp"))
+    except psutil.NoSuchProcess:
+        return False
+
+
 def worker_pids(app: ProdApp) -> list[int]:
     root = psutil.Process(app.server.proc.pid)  # type: ignore[union-attr]
-    return [
-        p.pid
-        for p in root.children(recursive=True)
-        if any(c.status == psutil.CONN_LISTEN for c in p.net_connections("tcp"))
-    ]
+    return [p.pid for p in root.children(recursive=True) if listens(p)]
 
 
 def owners_of_connections(app: ProdApp) -> set[int]:
