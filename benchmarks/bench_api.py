@@ -2,18 +2,27 @@
 
     python -m benchmarks.bench_api [--dsn postgresql://postgres@127.0.0.1:5432/movievote_bench_api]
                                 [--clients 32] [--seconds 10] [--rounds 3] [--workers 1]
-                                [--redis-url URL]
+                                [--redis-url URL] [--no-plain] [--logins-per-second 10]
+                                [--baseline-ref REV] [--py-spy PREFIX]
     python -m benchmarks.bench_api --dev [--clients 32] [--seconds 10]
 
 Starts `reflex run --env prod` (one port, granian, GRANIAN_WORKERS workers) on a fresh
-PostgreSQL database with the catalogue and 150,000 users, then drives it over real HTTP with
+PostgreSQL database with the catalogue and `--users` users, then drives it over real HTTP with
 a lean load generator (persistent `http.client` connections in threads; httpx is too slow to
 measure a server with, see DATABASE_NOTES.md):
   1. POST /api/vote/{id}, each request a different user's token, `--clients` at once;
-  2. GET /api/ranking (the cached ranking);
-  3. the votes again while 10 logins per second (POST /api/token, real bcrypt) run alongside.
-Runs 1 and 3 alternate `--rounds` times; medians are printed. The client's own CPU use is printed next to
+  2. the same against the plain FastAPI + psycopg app of the same vote contract
+     (`benchmarks/plain_vote_app.py`, uvicorn, as many workers), on the same database: the
+     yardstick of issue 16, whose ratio is printed;
+  3. the app's votes again while 10 logins per second (POST /api/token, real bcrypt) run
+     alongside (`--logins-per-second 0`: not run);
+  4. GET /api/ranking (the cached ranking).
+Runs 1-3 alternate `--rounds` times; medians are printed. The client's own CPU use is printed next to
 every figure: on 2 cores the client, the server and PostgreSQL share the machine.
+With `--py-spy PREFIX`, one more vote round of the app (and of the baseline revision and the
+plain app), not counted in the figures, is recorded by py-spy (`PREFIX-app.txt`,
+`PREFIX-baseline.txt`, `PREFIX-plain.txt`, collapsed stacks, every thread) and summarised
+(`benchmarks/flame_summary.py`).
 """
 
 from __future__ import annotations
@@ -21,27 +30,33 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
+import itertools
 import json
 import os
 import random
 import resource
 import sqlite3
 import statistics
+import subprocess
+import sys
 import threading
 import time
 import urllib.parse
+from pathlib import Path
 
 from benchmarks.common import PASSWORD as LOGIN_PASSWORD
 from benchmarks.common import (
     baseline_tree,
     dev_server,
     pct,
+    plain_vote_server,
     prepare_database,
     production_server,
+    server_pids,
     tokens_for,
 )
 
-USERS = 150_000
+USERS = 400_000  # a vote round at ~2,000/s spends 20,000 members
 DEV_USERS = 2_000
 ERROR = 0  # the status recorded for a request whose connection broke
 
@@ -56,7 +71,14 @@ def parse() -> argparse.Namespace:
     p.add_argument("--rounds", type=int, default=3, help="alternations of runs 1 and 3")
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--redis-url", default="", help="REFLEX_REDIS_URL for the server (many workers)")
-    p.add_argument("--logins-per-second", type=float, default=10.0)
+    p.add_argument("--users", type=int, default=USERS)
+    p.add_argument("--logins-per-second", type=float, default=10.0, help="0: no rounds with logins")
+    p.add_argument(
+        "--no-plain",
+        action="store_true",
+        help="do not serve the plain FastAPI + psycopg app beside the app (no ratio)",
+    )
+    p.add_argument("--py-spy", default="", help="record an extra round with py-spy to PREFIX-*.txt")
     p.add_argument(
         "--baseline-ref",
         default="",
@@ -183,8 +205,10 @@ def main() -> None:
         return
     os.environ["DATABASE_URL"] = args.dsn
     print(f"preparing {args.dsn} ...", flush=True)
-    prepare_database(args.dsn, USERS)
-    tokens = iter(tokens_for(USERS))
+    prepare_database(args.dsn, args.users)
+    all_tokens = tokens_for(args.users)
+    tokens = iter(all_tokens)
+    spent = threading.Event()
     with contextlib.ExitStack() as stack:
         base = stack.enter_context(
             production_server(
@@ -206,13 +230,24 @@ def main() -> None:
                     project=tree,
                 )
             )
-        port = int(base.rsplit(":", 1)[1])
+        plain_base = ""
+        if not args.no_plain:
+            plain_base = stack.enter_context(
+                plain_vote_server(
+                    args.dsn, workers=args.workers, log_path="/tmp/movievote-bench-api-plain.log"
+                )
+            )
         movies = list(range(1, 444))
         lock = threading.Lock()
 
         def vote_request():
+            nonlocal tokens
             with lock:
-                token = next(tokens)
+                token = next(tokens, None)
+                if token is None:  # every member voted: the rest are 409s, counted apart
+                    spent.set()
+                    tokens = itertools.cycle(all_tokens)
+                    token = next(tokens)
             return (
                 "POST",
                 f"/api/vote/{random.choice(movies)}",
@@ -225,22 +260,30 @@ def main() -> None:
 
         print(
             f"server up: reflex run --env prod, {args.workers} worker(s), {args.clients} clients, "
-            f"{args.seconds:.0f} s per run\n",
+            f"{args.seconds:.0f} s per run"
+            + (
+                f"; plain FastAPI + psycopg app on uvicorn, {args.workers} worker(s)"
+                if plain_base
+                else ""
+            )
+            + "\n",
             flush=True,
         )
         drive(base, args.clients, 3, vote_request)  # warm-up
-        if baseline:
-            drive(baseline, args.clients, 3, vote_request)
-        plain, with_logins, logins, before = [], [], [], []
+        for other in (baseline, plain_base):
+            if other:
+                drive(other, args.clients, 3, vote_request)
+        plain, with_logins, logins, before, yardstick = [], [], [], [], []
+        before_with_logins, before_logins = [], []
         stop_logins = threading.Event()
 
-        def login_loop(recorder: Recorder, rate: float) -> None:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        def login_loop(target: str, recorder: Recorder, rate: float) -> None:
+            conn = http.client.HTTPConnection(
+                "127.0.0.1", int(target.rsplit(":", 1)[1]), timeout=30
+            )
             interval = 1 / rate
             next_at = time.monotonic()
-            n = 0
             while not stop_logins.is_set():
-                n += 1
                 who = random.randint(1, 1000)
                 body = urllib.parse.urlencode(
                     {"username": f"bench{who}@example.com", "password": LOGIN_PASSWORD}
@@ -258,62 +301,157 @@ def main() -> None:
                 next_at += interval
                 time.sleep(max(0.0, next_at - time.monotonic()))
 
-        for _ in range(args.rounds):
-            plain.append(drive(base, args.clients, args.seconds, vote_request))
-            if baseline:
-                before.append(drive(baseline, args.clients, args.seconds, vote_request))
+        def votes_with_logins(target: str):
+            """A vote run with `--logins-per-second` logins alongside: (the run, the logins)."""
             login_rec = Recorder()
             stop_logins.clear()
             # each login thread paces itself to its share of the rate; enough of them that a
             # slow login (bcrypt) never holds the rate back
             per_thread = args.logins_per_second / 5
             threads = [
-                threading.Thread(target=login_loop, args=(login_rec, per_thread)) for _ in range(5)
+                threading.Thread(target=login_loop, args=(target, login_rec, per_thread))
+                for _ in range(5)
             ]
             for t in threads:
                 t.start()
-            with_logins.append(drive(base, args.clients, args.seconds, vote_request))
+            run = drive(target, args.clients, args.seconds, vote_request)
             stop_logins.set()
             for t in threads:
                 t.join()
+            return run, login_rec
+
+        for n in range(args.rounds):
+            plain.append(drive(base, args.clients, args.seconds, vote_request))
+            if baseline:
+                before.append(drive(baseline, args.clients, args.seconds, vote_request))
+            if plain_base:
+                yardstick.append(drive(plain_base, args.clients, args.seconds, vote_request))
+                print(
+                    f"  round {n + 1}: app {rate_of(plain[-1]):,.0f} votes/s, "
+                    f"plain {rate_of(yardstick[-1]):,.0f} votes/s",
+                    flush=True,
+                )
+            if not args.logins_per_second:
+                continue
+            run, login_rec = votes_with_logins(base)
+            with_logins.append(run)
             logins.append(login_rec)
+            if baseline:
+                run, login_rec = votes_with_logins(baseline)
+                before_with_logins.append(run)
+                before_logins.append(login_rec)
         ranking = drive(base, args.clients, args.seconds / 2, ranking_request)
+        if args.py_spy:
+            profile(args, base, vote_request, "app")
+            if baseline:
+                profile(args, baseline, vote_request, "baseline")
+            if plain_base:
+                profile(args, plain_base, vote_request, "plain")
 
         def summary(name: str, runs) -> float:
-            rates = [r.statuses.get(201, 0) / elapsed for r, elapsed, _ in runs]
+            rates = [rate_of(run) for run in runs]
             p50 = statistics.median(pct(r.latencies, 0.50) for r, _, _ in runs)
             p99 = statistics.median(pct(r.latencies, 0.99) for r, _, _ in runs)
             client = statistics.median(c for _, _, c in runs)
-            other = {s: n for r, _, _ in runs for s, n in r.statuses.items() if s != 201}
+            other: dict[int, int] = {}
+            for r, _, _ in runs:
+                for status, n in r.statuses.items():
+                    if status != 201:
+                        other[status] = other.get(status, 0) + n
             print(
                 f"{name:<34} {statistics.median(rates):>7,.0f} votes/s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms"
                 f"   (client CPU {client:.0f}%){'   other statuses ' + str(other) if other else ''}"
             )
             return p99
 
+        print()
         p99_plain = summary("POST /api/vote", plain)
         if baseline:
             summary(f"POST /api/vote at {args.baseline_ref}", before)
-            now_rate = statistics.median(r.statuses.get(201, 0) / e for r, e, _ in plain)
-            old_rate = statistics.median(r.statuses.get(201, 0) / e for r, e, _ in before)
+            now_rate = statistics.median(rate_of(run) for run in plain)
+            old_rate = statistics.median(rate_of(run) for run in before)
             print(f"{'  this tree / the baseline':<34} {now_rate / old_rate:>7.2f}x")
-        p99_logins = summary(f"POST /api/vote + {args.logins_per_second:.0f} logins/s", with_logins)
-        login_latencies = [x for r in logins for x in r.latencies]
-        login_count = sum(len(r.latencies) for r in logins)
-        print(
-            f"{'  the logins alongside':<34} {login_count / (args.rounds * args.seconds):>7,.1f} logins/s  "
-            f"p50 {pct(login_latencies, 0.5):6.1f} ms   p99 {pct(login_latencies, 0.99):6.1f} ms   "
-            f"statuses {dict(sorted({s: n for r in logins for s, n in r.statuses.items()}.items()))}"
-        )
-        print(
-            f"{'  vote p99 change with logins':<34} {(p99_logins / p99_plain - 1) * 100:+7.0f}%   (target < +20%)"
-        )
+        if plain_base:
+            summary("POST /api/vote, plain FastAPI+psycopg", yardstick)
+            now_rate = statistics.median(rate_of(run) for run in plain)
+            plain_rate = statistics.median(rate_of(run) for run in yardstick)
+            rounds = ", ".join(
+                f"{rate_of(a) / rate_of(b):.2f}" for a, b in zip(plain, yardstick, strict=True)
+            )
+            print(
+                f"{'  the app / the plain app':<34} {now_rate / plain_rate:>7.2f}x"
+                f"   (round by round: {rounds}; target >= 1.0, aim 1.3)"
+            )
+
+        def login_summary(name: str, p99_votes: float, runs, recorders) -> None:
+            p99_logins = summary(f"{name} + {args.logins_per_second:.0f} logins/s", runs)
+            latencies = [x for r in recorders for x in r.latencies]
+            count = sum(n for r in recorders for status, n in r.statuses.items() if status == 200)
+            statuses: dict[int, int] = {}
+            for r in recorders:
+                for status, n in r.statuses.items():
+                    statuses[status] = statuses.get(status, 0) + n
+            statuses = dict(sorted(statuses.items()))
+            print(
+                f"{'  the logins alongside':<34} {count / (args.rounds * args.seconds):>7,.1f} logins/s  "
+                f"p50 {pct(latencies, 0.5):6.1f} ms   p99 {pct(latencies, 0.99):6.1f} ms   "
+                f"statuses {statuses}   (target >= 10/s, p99 < 1,500 ms)"
+            )
+            print(
+                f"{'  vote p99 change with logins':<34} {(p99_logins / p99_votes - 1) * 100:+7.0f}%   (target < +30%)"
+            )
+
+        if logins:
+            login_summary("POST /api/vote", p99_plain, with_logins, logins)
+        if before_logins:
+            p99_before = statistics.median(pct(r.latencies, 0.99) for r, _, _ in before)
+            login_summary(f"at {args.baseline_ref}", p99_before, before_with_logins, before_logins)
         rec, elapsed, client = ranking
         print(
             f"{'GET /api/ranking (cached)':<34} {len(rec.latencies) / elapsed:>7,.0f} req/s     p50 "
             f"{pct(rec.latencies, 0.5):6.1f} ms   p99 {pct(rec.latencies, 0.99):6.1f} ms   (client CPU {client:.0f}%)"
             f"   statuses {rec.statuses}"
         )
+        if spent.is_set():
+            print(f"note: all {args.users:,} members had voted; later votes were 409s (--users)")
+
+
+def rate_of(run) -> float:
+    """Votes stored per second (201s) in one run of `drive`."""
+    recorder, elapsed, _ = run
+    return recorder.statuses.get(201, 0) / elapsed
+
+
+def profile(args: argparse.Namespace, base: str, make_request, name: str) -> None:
+    """One more vote round (not counted in the figures), its server recorded by py-spy: every
+    process of it, on-CPU samples only (no --idle), without pausing it (--nonblocking)."""
+    pids = server_pids(base) if name != "plain" else []
+    if not pids:  # uvicorn: its workers carry the app's module on their command line
+        port = base.rsplit(":", 1)[1].encode()
+        pids = [
+            int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and port in _cmdline(p)
+        ]
+    root = min(pids)
+    out = f"{args.py_spy}-{name}.txt"
+    spy = str(Path(sys.executable).parent / "py-spy")
+    seconds = max(3, int(args.seconds))
+    recorder = subprocess.Popen(
+        [spy, "record", "--pid", str(root), "--subprocesses", "--threads", "--nonblocking", "--rate", "100",
+         "--duration", str(seconds), "--format", "raw", "--output", out],
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    time.sleep(1)
+    run = drive(base, args.clients, seconds, make_request)
+    recorder.wait()
+    print(f"\npy-spy, {name} ({rate_of(run):,.0f} votes/s while recorded): {out}", flush=True)
+    subprocess.run([sys.executable, "-m", "benchmarks.flame_summary", out], check=False)
+
+
+def _cmdline(proc: Path) -> bytes:
+    try:
+        return (proc / "cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 if __name__ == "__main__":

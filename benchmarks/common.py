@@ -118,6 +118,57 @@ def production_server(
 
 
 @contextmanager
+def plain_vote_server(dsn: str, *, workers: int = 1, log_path: str) -> Iterator[str]:
+    """The plain FastAPI + psycopg vote app (`benchmarks/plain_vote_app.py`) under uvicorn
+    (uvloop, httptools, no access log), `workers` processes, on `dsn`; yields its base URL."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": dsn}
+    args = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "benchmarks.plain_vote_app:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            _wait_for(port, "/api/health", server, log_path)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            _stop(server)
+
+
+def server_pids(base_url: str) -> list[int]:
+    """The processes of the server at `base_url` (`reflex run` and its granian workers, which
+    carry its port on their command line)."""
+    port = base_url.rsplit(":", 1)[1].encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            args = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"--backend-port" in args and port in args:
+            found.append(int(proc.name))
+    return sorted(found)
+
+
+@contextmanager
 def dev_server(*, log_path: str) -> Iterator[tuple[str, Callable[[], int], Path]]:
     """The README's run command (`scripts/run.sh`: the development server, SQLite) on a fresh
     data folder inside the project's hidden `.data/`, where the default database lives. Yields

@@ -39,6 +39,14 @@ class Settings(BaseSettings):
     access_token_minutes: int = Field(default=60 * 24, ge=1)
     # 10 is OWASP's floor for bcrypt; each step doubles the cost (68 ms at 10 on these cores)
     bcrypt_rounds: int = Field(default=10, ge=4, le=16)
+    # where bcrypt runs (security.PasswordWork): threads per process (0: half the cores
+    # shared by the workers, GRANIAN_WORKERS, at least 1), their nice value (-1: SCHED_IDLE, which
+    # starves log-ins when the workers keep the cores busy), how many checks may wait at most
+    password_hash_threads: int = Field(default=0, ge=0, le=64)
+    password_hash_nice: int = Field(default=5, ge=-1, le=19)
+    password_hash_queue: int = Field(default=32, ge=1, le=10_000)
+    # a log-in that would wait longer than this for bcrypt's threads is answered 503 busy at once
+    password_hash_max_wait_seconds: float = Field(default=1.0, gt=0, le=60)
     vote_timezone: str = "UTC"
     # after a month ends (in the vote time zone), how long admins may still void or restore its
     # votes; then its result is published and final
@@ -50,6 +58,10 @@ class Settings(BaseSettings):
     ranking_refresh_delay_seconds: float = Field(default=0.05, ge=0, le=0.9)
     ranking_fold_interval_seconds: float = Field(default=1.0, gt=0)
     database_pool_size: int = Field(default=20, ge=1)
+    # group commit of votes on PostgreSQL (services.ballot_box): at most this many votes per
+    # statement; and how long a batch that is not full waits for more (0: never waits)
+    vote_batch_max: int = Field(default=500, ge=1, le=5000)
+    vote_batch_window_seconds: float = Field(default=0.0, ge=0, le=0.05)
     login_failures_per_account: int = Field(default=5, ge=1)
     login_failures_per_client: int = Field(default=20, ge=1)
     login_failure_window_seconds: int = Field(default=15 * 60, ge=1)

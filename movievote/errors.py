@@ -60,6 +60,17 @@ class TooManyAttempts(DomainError):
         self.retry_after = retry_after
 
 
+class ServerBusy(DomainError):
+    """Too much password work already waiting in this process (a wave of log-ins): try again
+    after `retry_after` seconds rather than wait behind it."""
+
+    code = "busy"
+
+    def __init__(self, message: str, /, *, retry_after: int, **params: object) -> None:
+        super().__init__(message, **params)
+        self.retry_after = retry_after
+
+
 class EmailNotVerified(DomainError):
     """The account's email address is not verified yet: it may browse, not vote."""
 

@@ -101,8 +101,13 @@ def supported(language: str | None) -> str:
 
 
 def babel_locale(language: str) -> Locale:
-    """Babel's locale for a language code ("pt-BR" -> pt_BR)."""
-    return Locale.parse(supported(language), sep="-")
+    """Babel's locale for a language code ("pt-BR" -> pt_BR); parsed once per language."""
+    return _parsed_locale(supported(language))
+
+
+@cache
+def _parsed_locale(language: str) -> Locale:
+    return Locale.parse(language, sep="-")
 
 
 def _catalogue_path(language: str) -> Path:

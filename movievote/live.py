@@ -177,6 +177,10 @@ class LiveFeed:
 
     async def ranking_changed(self, change: RankingChange) -> None:
         async with self._lock:
+            self._forget_silent_pages(time.monotonic())
+            if not self._pages:  # nobody to tell: the next page to link reads it afresh
+                self.values = {}
+                return
             await self._push_if_changed()
 
     async def roll_over(self) -> bool:

@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from movievote.api.app import mount_api, reach_every_path
+from movievote.api.app import mount_api, reach_every_path, vote_route_in_front
 from movievote.components.i18n import t
 from movievote.config import get_settings
 from movievote.i18n import N_
@@ -42,10 +42,15 @@ def title(text: str) -> rx.Var:
 
 
 class App(rx.App):
-    """Reflex's app, whose top-level mounts route every path (`reach_every_path`)."""
+    """Reflex's app, whose top-level mounts route every path (`reach_every_path`), with the
+    vote route in front of its ASGI stack (api.vote_route)."""
 
     def __call__(self):  # type: ignore[no-untyped-def]
-        return reach_every_path(super().__call__())
+        return vote_route_in_front(
+            reach_every_path(super().__call__()),
+            get_settings(),
+            before=self._set_contexts_internal,
+        )
 
 
 app = App(api_transformer=mount_api, toaster=rx.toast.provider(position="bottom-right"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
@@ -20,6 +21,7 @@ from movievote.config import Settings, get_settings
 from movievote.db import Database, get_database, postgres_connect_args
 from movievote.periods import current_period
 from movievote.recommend.service import Recommendations
+from movievote.services.ballot_box import BallotBox
 from movievote.services.changes import ChangeListener, process_origin
 from movievote.services.dispatcher import NotificationDispatcher
 from movievote.services.observer import RankingBroadcast, RankingSubject
@@ -49,6 +51,7 @@ class Root:
     throttle: LoginThrottle
     ratings: RatingFolder  # folds rating deltas into the rating tallies
     recommendations: Recommendations  # the trained model, its background training, serving
+    ballot_box: BallotBox  # group commit of votes (PostgreSQL; SQLite votes one at a time)
     http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=10))
     extras: dict[str, object] = field(default_factory=dict)  # edges hang theirs here
 
@@ -59,10 +62,29 @@ async def _fold_here(db: Database) -> set[date]:
     return await fold_vote_deltas(origin=process_origin(), db=db)
 
 
+def password_threads(settings: Settings) -> int:
+    """bcrypt threads for this process: as set, or half the cores shared among the workers
+    (GRANIAN_WORKERS), at least one: a wave of log-ins may take at most about half the machine
+    from the votes (one worker on 2 cores with 2 threads: votes fell 70% under 10 log-ins/s)."""
+    if settings.password_hash_threads:
+        return settings.password_hash_threads
+    try:
+        workers = max(1, int(os.environ.get("GRANIAN_WORKERS", "1")))
+    except ValueError:
+        workers = 1
+    return max(1, (os.cpu_count() or 1) // (2 * workers))
+
+
 def build_root(settings: Settings | None = None, db: Database | None = None) -> Root:
     """Build every collaborator (no I/O: connections open on first use)."""
     settings = settings or get_settings()
     db = db or get_database()
+    security.configure_password_work(
+        threads=password_threads(settings),
+        nice=None if settings.password_hash_nice < 0 else settings.password_hash_nice,
+        queue=settings.password_hash_queue,
+        max_wait_seconds=settings.password_hash_max_wait_seconds,
+    )
     cache = RankingCache(
         ttl_seconds=settings.ranking_cache_ttl_seconds,
         max_entries=settings.ranking_cache_max_entries,
@@ -85,6 +107,11 @@ def build_root(settings: Settings | None = None, db: Database | None = None) -> 
         ratings=RatingFolder(db=db, delay_seconds=settings.ranking_refresh_delay_seconds),
         recommendations=Recommendations(
             db=db, cache=cache, zone=settings.zone, retrain_after=settings.recommend_retrain_after
+        ),
+        ballot_box=BallotBox(
+            db=db,
+            max_batch=settings.vote_batch_max,
+            window_seconds=settings.vote_batch_window_seconds,
         ),
     )
 

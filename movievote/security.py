@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
+import hmac
+import json
 import os
+import re
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,7 +24,7 @@ import bcrypt
 import jwt
 
 from movievote.config import Settings
-from movievote.errors import N_, InvalidToken
+from movievote.errors import N_, InvalidToken, ServerBusy
 
 T = TypeVar("T")
 ALGORITHM = "HS256"
@@ -37,13 +42,9 @@ def _check_sync(password: str, password_hash: str) -> bool:
         return False
 
 
-_hasher: ThreadPoolExecutor | None = None
-
-
 def _lower_priority() -> None:
-    """Schedule this thread as SCHED_IDLE (Linux sets it per thread; elsewhere, nice 19): a
-    burst of logins then takes only the CPU that request handling leaves, rather than raising
-    every vote's latency. Logins wait instead: they are rare, and slow by design."""
+    """Schedule this thread as SCHED_IDLE (Linux sets it per thread; elsewhere, nice 19): it
+    then takes only the CPU that nothing else wants (PasswordWork with nice=None)."""
     tid = threading.get_native_id()
     try:
         os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
@@ -52,16 +53,118 @@ def _lower_priority() -> None:
             os.setpriority(os.PRIO_PROCESS, tid, 19)
 
 
+class PasswordWork:
+    """Where bcrypt runs: `threads` threads of this process, scheduled at `nice` (0: like the
+    request handling; SCHED_IDLE if None); work that would wait more than `max_wait_seconds`
+    (or behind more than `queue` others) is refused at once: the caller gets ServerBusy (503,
+    Retry-After).
+
+    Why not idle-priority threads (the first design): they only get CPU that nobody else
+    wants, and when several workers keep both cores busy with votes there is none: log-ins
+    waited 5-10 s and ran at a third of the rate asked (docs/performance.md, issue 16). At
+    normal priority a check takes its 68 ms of CPU (cost 10) when it is its turn (and an idle
+    core, when there is one, as an idle thread would), a bounded number of threads bounds how
+    much of the machine a wave of log-ins takes, and the bounded queue turns a wave bigger
+    than the machine into quick 503s instead of ever longer waits. Measured side by side
+    under vote load, idle threads first with a copy on normal threads after 0.3 s (a hedge)
+    did worse than normal threads alone: under load the idle copy never ran, so the hedge
+    only delayed every log-in. The default nice value is 5 (PASSWORD_HASH_NICE): log-ins
+    nearly as fast as at 0, votes taking the log-ins' load better (bench_logins).
+    """
+
+    def __init__(
+        self,
+        *,
+        threads: int = 1,
+        nice: int | None = 0,
+        queue: int = 32,
+        max_wait_seconds: float = 1.0,
+    ) -> None:
+        self.threads, self.nice, self.queue = max(1, threads), nice, max(1, queue)
+        self.max_wait_seconds = max_wait_seconds
+        self._pool: ThreadPoolExecutor | None = None
+        self.waiting = 0  # submitted and not finished (running included)
+        self.refused = 0
+        self.seconds_each: float | None = None  # a moving average of a piece of work's time
+
+    @property
+    def settings(self) -> tuple[int, int | None, int, float]:
+        return self.threads, self.nice, self.queue, self.max_wait_seconds
+
+    def _schedule(self) -> None:
+        """Runs in each thread at its start: Linux schedules threads one by one."""
+        tid = threading.get_native_id()
+        if self.nice is None:
+            _lower_priority()
+            return
+        with contextlib.suppress(AttributeError, OSError):
+            os.setpriority(os.PRIO_PROCESS, tid, self.nice)
+
+    def _busy(self) -> bool:
+        """Whether new work would wait too long: more than `queue` pieces already waiting for
+        the threads, or a wait (those ahead, at the time a piece takes lately) over
+        `max_wait_seconds`. The time per piece follows the bcrypt cost and the machine's load:
+        a test's cost 4 takes a millisecond, cost 10 under vote load some hundreds."""
+        ahead = self.waiting - self.threads + 1
+        if ahead <= 0:
+            return False
+        if ahead > self.queue:
+            return True
+        each = self.seconds_each
+        return each is not None and ahead * each / self.threads > self.max_wait_seconds
+
+    def _timed(self, fn: Callable[..., T], *args: Any) -> T:
+        started = time.perf_counter()
+        try:
+            return fn(*args)
+        finally:
+            took = time.perf_counter() - started
+            each = self.seconds_each
+            self.seconds_each = took if each is None else 0.8 * each + 0.2 * took
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._busy():
+            self.refused += 1
+            raise ServerBusy(
+                N_("Too many people are logging in right now. Try again in a moment."),
+                retry_after=1,
+            )
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(
+                max_workers=self.threads, thread_name_prefix="bcrypt", initializer=self._schedule
+            )
+        self.waiting += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._pool, self._timed, fn, *args
+            )
+        finally:
+            self.waiting -= 1
+
+
+_work = PasswordWork()
+
+
+def configure_password_work(
+    *, threads: int, nice: int | None, queue: int, max_wait_seconds: float
+) -> None:
+    """Set where bcrypt runs in this process (the composition root does, from the settings;
+    before any password work: threads already started keep their priority)."""
+    global _work
+    wanted = PasswordWork(
+        threads=threads, nice=nice, queue=queue, max_wait_seconds=max_wait_seconds
+    )
+    if wanted.settings != _work.settings:
+        _work = wanted
+
+
+def password_work() -> PasswordWork:
+    return _work
+
+
 async def _in_hasher(fn: Callable[..., T], *args: Any) -> T:
-    """Run CPU-heavy password work off the event loop, in the low-priority bcrypt threads."""
-    global _hasher
-    if _hasher is None:
-        _hasher = ThreadPoolExecutor(
-            max_workers=os.cpu_count() or 2,
-            thread_name_prefix="bcrypt",
-            initializer=_lower_priority,
-        )
-    return await asyncio.get_running_loop().run_in_executor(_hasher, fn, *args)
+    """Run CPU-heavy password work off the event loop, in the bcrypt threads."""
+    return await _work.run(fn, *args)
 
 
 async def hash_password(password: str, *, rounds: int) -> str:
@@ -119,11 +222,61 @@ def create_access_token(
     return token, int(lifetime.total_seconds())
 
 
+# The header of every token create_access_token signs, as PyJWT writes it.
+_OUR_HEADER = jwt.encode({}, "k" * 32, algorithm=ALGORITHM).split(".")[0]
+_SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
+_OUR_CLAIMS = frozenset({"sub", "sid", "iat", "exp"})
+
+
+def _b64decode(segment: str) -> bytes:
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+def _plainly_valid(token: str, key: bytes) -> TokenClaims | None:
+    """The claims of a token exactly as create_access_token makes them, checked without
+    PyJWT's generality (which cost about 5% of a worker's event loop under vote load); None for
+    anything else, which PyJWT then judges. So it never accepts a token PyJWT would refuse: our
+    exact header (HS256 pinned, nothing else), a signature that verifies (constant-time),
+    base64url segments with no stray character, and exactly our four claims, `sub` a string of
+    digits, `sid` a string, `iat` and `exp` integers, `exp` still ahead and `iat` not ahead
+    (PyJWT's rules, with its default leeway of 0)."""
+    header, _, rest = token.partition(".")
+    payload, _, signature = rest.partition(".")
+    if (
+        header != _OUR_HEADER
+        or not _SEGMENT.fullmatch(payload)
+        or not _SEGMENT.fullmatch(signature)
+    ):
+        return None
+    try:
+        given = _b64decode(signature)
+        claims = json.loads(_b64decode(payload))
+    except ValueError:
+        return None
+    expected = hmac.new(key, f"{header}.{payload}".encode("ascii"), hashlib.sha256).digest()
+    if not hmac.compare_digest(expected, given):
+        return None
+    if not isinstance(claims, dict) or claims.keys() != _OUR_CLAIMS:
+        return None
+    sub, sid, iat, exp = claims["sub"], claims["sid"], claims["iat"], claims["exp"]
+    if not (isinstance(sub, str) and sub.isascii() and sub.isdigit() and isinstance(sid, str)):
+        return None
+    if type(iat) is not int or type(exp) is not int:
+        return None
+    now = datetime.now(tz=UTC).timestamp()
+    if exp <= now or iat > now or not 0 < len(sid) <= 43:
+        return None
+    return TokenClaims(user_id=int(sub), session_id=sid)
+
+
 def decode_access_token(token: str, *, settings: Settings) -> TokenClaims:
     """What a valid token names; InvalidToken for anything expired, forged or malformed.
 
     The signature and expiry only: whether its session is still open is the database's to say.
     """
+    plain = _plainly_valid(token, settings.secret_key.encode())
+    if plain is not None:
+        return plain
     try:
         claims = jwt.decode(
             token,

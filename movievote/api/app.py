@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import Depends, FastAPI, Request
@@ -32,6 +33,7 @@ from movievote.api.headers import (
     socket_sources,
 )
 from movievote.api.origins import OriginPolicy, allowed_origins
+from movievote.api.vote_route import VoteRoute
 from movievote.clients import trusted_networks
 from movievote.config import Settings, get_settings
 from movievote.text import storable
@@ -101,6 +103,23 @@ def reach_every_path(app: ASGIApp) -> ASGIApp:
             route.path_regex = re.compile(route.path_regex.pattern, re.DOTALL)
             reach_every_path(route.app)
     return app
+
+
+def vote_route_in_front(app: ASGIApp, settings: Settings, *, before: Any = None) -> VoteRoute:
+    """`app` (Reflex's whole ASGI stack, the edges and the API inside) with the vote route in
+    front of it (api.vote_route): the ordinary vote skips the stack; everything else, and any
+    vote the route does not answer itself, goes through it unchanged."""
+    return VoteRoute(
+        app,
+        headers=SecurityHeaders(
+            page_csp="",  # the route answers /api paths only: the API's policy
+            docs_csp="",
+            api_prefix=API_PREFIX,
+            trusted_proxies=trusted_networks(settings.forwarded_allow_ips),
+        ),
+        max_body_bytes=settings.max_request_body_bytes,
+        before=before,
+    )
 
 
 def socketio_follows(origins: OriginPolicy) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -84,6 +84,7 @@ STATUS_OF: dict[type[errors.DomainError], int] = {
     errors.MovieHidden: 409,  # the movie's state, not the caller's rights, refuses the vote
     errors.AlreadyVoted: 409,
     errors.TooManyAttempts: 429,
+    errors.ServerBusy: 503,  # a wave of log-ins: come back in a second, not queue for ten
     errors.EmailNotVerified: 403,
     errors.SignupClosed: 403,
     errors.InvalidLink: 404,
@@ -156,7 +157,7 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, errors.InvalidInput):
         return _json(status, InvalidInputBody(detail=detail, code=exc.code, field=exc.field))
     headers = {}
-    if isinstance(exc, errors.TooManyAttempts):
+    if isinstance(exc, errors.TooManyAttempts | errors.ServerBusy):
         headers["Retry-After"] = str(exc.retry_after)
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
@@ -266,11 +267,35 @@ async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
     return _json(500, ErrorBody(detail=detail, code="internal_error"))
 
 
+Handler = Callable[[Request, Exception], Awaitable[JSONResponse]]
+
+
+def handlers() -> list[tuple[type[Exception], Handler]]:
+    """Every error class with the handler that answers it (the most specific class wins)."""
+    return [
+        (errors.DomainError, _domain_error),
+        (ApiError, _api_error),
+        (RequestValidationError, _validation_error),
+        (StarletteHTTPException, _http_error),
+        *((error, _database_error) for error in UNAVAILABLE_ERRORS),
+        (Exception, _internal_error),
+    ]
+
+
 def install(api: FastAPI) -> None:
-    api.add_exception_handler(errors.DomainError, _domain_error)
-    api.add_exception_handler(ApiError, _api_error)
-    api.add_exception_handler(RequestValidationError, _validation_error)
-    api.add_exception_handler(StarletteHTTPException, _http_error)
-    for error in UNAVAILABLE_ERRORS:
-        api.add_exception_handler(error, _database_error)
-    api.add_exception_handler(Exception, _internal_error)
+    for error, handler in handlers():
+        api.add_exception_handler(error, handler)
+
+
+async def response_for(request: Request, exc: Exception) -> JSONResponse:
+    """The answer FastAPI's handlers give `exc` (found as Starlette finds them: the first class
+    of its MRO with a handler), for a route answered outside FastAPI (api.vote_route). An
+    unexpected error is logged here, as Starlette's ServerErrorMiddleware would."""
+    known = dict(handlers())
+    for cls in type(exc).__mro__:
+        handler = known.get(cls)
+        if handler is not None:
+            if cls is Exception:
+                logger.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+            return await handler(request, exc)
+    raise exc  # a BaseException that is not an Exception (cancellation): not ours to answer

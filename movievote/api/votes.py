@@ -56,6 +56,7 @@ async def vote(movie_id: MovieId, claims: CurrentClaims, root: RootDep) -> VoteP
         session_id=claims.session_id,
         subject=root.subject,
         dispatcher=root.dispatcher,
+        ballot_box=root.ballot_box,
     )
     return cast
 

@@ -240,6 +240,7 @@ class MoviesState(rx.State):
                 session_id=claims.session_id,
                 subject=root.subject,
                 dispatcher=root.dispatcher,
+                ballot_box=root.ballot_box,
             )
         except DomainError as exc:
             self.vote_error = await auth._explain(exc)

@@ -102,6 +102,6 @@ class ChangeListener:
                     except ValueError:  # someone else's NOTIFY on our channel: not a fold
                         logger.warning("ignored notification %r", note.payload)
                         continue
-                    if origin != self.origin:
-                        await self.subject.announce(periods)
+                    if origin != self.origin:  # coalesced with this process's own refreshes
+                        self.subject.changed_elsewhere(periods)
                 await conn.execute("SELECT 1")  # quiet for a while: is the server still there?

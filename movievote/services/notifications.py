@@ -58,6 +58,11 @@ class InAppNotifier:
     async def send(self, *, user: Recipient, message: Message) -> None:
         logger.info("in-app notification for user %s: %s", user.id, message.body)
 
+    @property
+    def quiet(self) -> bool:
+        """Sending would do nothing (its log line is off): callers may skip wording it."""
+        return not logger.isEnabledFor(logging.INFO)
+
 
 def create_notifier(
     channel: str, *, settings: Settings, http: httpx.AsyncClient | None = None

@@ -38,7 +38,8 @@ class RankingSubject:
         self._fold = fold
         self.delay_seconds = delay_seconds
         self._observers: list[RankingObserver] = []
-        self._pending: set[date] = set()
+        self._pending: set[date] = set()  # months of votes cast here, not folded yet
+        self._elsewhere: set[date] = set()  # months other processes folded, not announced yet
         self._dirty = False
         self._task: asyncio.Task[None] | None = None
         self._last_ended = float("-inf")  # loop time at which the latest refresh ended
@@ -60,6 +61,17 @@ class RankingSubject:
     def vote_cast(self, *, period: date) -> None:
         """A vote was committed in `period`: schedule one coalesced refresh (never blocks)."""
         self._pending.add(period)
+        self._schedule()
+
+    def changed_elsewhere(self, periods: set[date]) -> None:
+        """Another process folded votes of these months (its NOTIFY): announce them with the
+        next coalesced refresh, as this process's own votes are (never blocks). Under load
+        every process hears every other's folds: coalesced, N workers cost each one
+        announcement per window, not N."""
+        self._elsewhere |= periods
+        self._schedule()
+
+    def _schedule(self) -> None:
         self._dirty = True
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run(), name="ranking-refresh")
@@ -72,21 +84,24 @@ class RankingSubject:
                 await asyncio.sleep(wait)
             self._dirty = False
             try:
-                await self.refresh()
+                await self.refresh(fold=bool(self._pending))
             except Exception:  # keep serving; the next vote or the periodic fold retries
                 logger.exception("ranking refresh failed")
             finally:
                 self._last_ended = loop.time()
 
-    async def refresh(self) -> RankingChange | None:
-        """Fold pending votes into the tallies and notify observers if anything changed."""
+    async def refresh(self, *, fold: bool = True) -> RankingChange | None:
+        """Fold pending votes into the tallies (unless `fold` is false: only other processes'
+        folds to announce) and notify observers if anything changed."""
         local, self._pending = self._pending, set()
+        elsewhere, self._elsewhere = self._elsewhere, set()
         try:
-            folded = await self._fold()
+            folded = await self._fold() if fold or local else set()
         except Exception:
             self._pending |= local
+            self._elsewhere |= elsewhere
             raise
-        return await self.announce(local | folded)
+        return await self.announce(local | folded | elsewhere)
 
     async def announce(self, periods: set[date]) -> RankingChange | None:
         """Tell the observers that these months changed (already folded, here or elsewhere).

@@ -40,6 +40,7 @@ from movievote.periods import (
     next_vote_opens,
     period_of,
 )
+from movievote.services.ballot_box import BallotBox
 from movievote.services.dispatcher import NotificationDispatcher
 from movievote.services.observer import RankingSubject
 
@@ -142,6 +143,7 @@ async def cast_vote(
     settings: Settings,
     subject: RankingSubject,
     db: Database,
+    ballot_box: BallotBox | None = None,
 ) -> VotePublic:
     """Record the user's vote for this month.
 
@@ -152,33 +154,21 @@ async def cast_vote(
     (AlreadyVoted), the account is blocked (AccountBlocked), the session has ended
     (InvalidToken), the address is not verified
     (EmailNotVerified), an admin hid the movie (MovieHidden), or the movie or user does not
-    exist.
+    exist. With a `ballot_box` (PostgreSQL), the statement is the box's next batch, written
+    with the votes of other callers (group commit); the answer is the same.
     """
-    instant = now or utcnow()
-    period = period_of(instant, settings.zone)
-    params: dict[str, Any] = {
-        "user_id": user_id,
-        "movie_id": movie_id,
-        "period": period,
-        "created_at": instant,
-    }
-    if session_id is not None:
-        params["session_id"] = session_id
-    key = (session_id is not None, settings.email_verification == "required")
-    row = await _insert_vote(db, params, key)
-    if row is None:
-        async with db.engine.connect() as conn:
-            await _raise_refusal(
-                conn,
-                user_id=user_id,
-                movie_id=movie_id,
-                period=period,
-                session_id=session_id,
-                settings=settings,
-            )
-    assert row is not None
-    subject.vote_cast(period=period)
-    return _public(row, settings)
+    vote, _ = await _cast(
+        user_id=user_id,
+        movie_id=movie_id,
+        session_id=session_id,
+        now=now,
+        settings=settings,
+        subject=subject,
+        dispatcher=None,
+        db=db,
+        ballot_box=ballot_box,
+    )
+    return vote
 
 
 async def cast_and_notify(
@@ -191,20 +181,76 @@ async def cast_and_notify(
     now: datetime | None = None,
     settings: Settings,
     db: Database,
+    ballot_box: BallotBox | None = None,
 ) -> tuple[VotePublic, asyncio.Future[Notification | None]]:
     """Cast the vote, then hand its "vote registered" notification to the dispatcher without
     waiting for it: the one way the pages and the API vote. The future resolves once the
-    notification is sent and stored (the page shows it; the API does not wait)."""
-    cast = await cast_vote(
+    notification is sent and stored (the page shows it; the API does not wait). The ranking
+    subject and the dispatcher hear of the vote as soon as it is stored, before this caller
+    resumes: a caller that goes away then (a closed connection) cannot skip them."""
+    vote, notified = await _cast(
         user_id=user_id,
         movie_id=movie_id,
         session_id=session_id,
-        subject=subject,
         now=now,
         settings=settings,
+        subject=subject,
+        dispatcher=dispatcher,
         db=db,
+        ballot_box=ballot_box,
     )
-    return cast, dispatcher.submit(user_id=user_id, vote=cast)
+    assert notified is not None
+    return vote, notified
+
+
+async def _cast(
+    *,
+    user_id: int,
+    movie_id: int,
+    session_id: str | None,
+    now: datetime | None,
+    settings: Settings,
+    subject: RankingSubject,
+    dispatcher: NotificationDispatcher | None,
+    db: Database,
+    ballot_box: BallotBox | None,
+) -> tuple[VotePublic, asyncio.Future[Notification | None] | None]:
+    instant = now or utcnow()
+    period = period_of(instant, settings.zone)
+    params: dict[str, Any] = {
+        "user_id": user_id,
+        "movie_id": movie_id,
+        "period": period,
+        "created_at": instant,
+    }
+    if session_id is not None:
+        params["session_id"] = session_id
+    key = (session_id is not None, settings.email_verification == "required")
+
+    def committed(
+        row: Sequence[Any],
+    ) -> tuple[VotePublic, asyncio.Future[Notification | None] | None]:
+        subject.vote_cast(period=period)
+        vote = _public(row, settings)
+        return vote, dispatcher.submit(user_id=user_id, vote=vote) if dispatcher else None
+
+    if ballot_box is not None and db.dialect == "postgresql":
+        outcome = await ballot_box.cast(params, key, committed)
+    else:
+        row = await _insert_vote(db, params, key)
+        outcome = committed(row) if row is not None else None
+    if outcome is None:
+        async with db.engine.connect() as conn:
+            await _raise_refusal(
+                conn,
+                user_id=user_id,
+                movie_id=movie_id,
+                period=period,
+                session_id=session_id,
+                settings=settings,
+            )
+    assert outcome is not None
+    return outcome
 
 
 async def _raise_refusal(

@@ -1,0 +1,159 @@
+"""Log-ins under vote load, for several configurations of this tree side by side.
+
+    python -m benchmarks.bench_logins [--dsn postgresql://postgres@127.0.0.1:5432/movievote_bench_logins]
+        [--workers 2] [--redis-url redis://127.0.0.1:6379/9] [--rounds 2] [--seconds 10]
+        [--config NAME:VAR=VALUE,VAR=VALUE ...]
+
+Starts one production server (`reflex run --env prod`, `--workers` workers; each on its own
+Redis database, from `--redis-url`'s on) per `--config`, with those environment variables
+(e.g. `normal:PASSWORD_HASH_NICE=0` and `idle:PASSWORD_HASH_NICE=-1`), on one fresh database,
+and drives them in turn, round after round: 32 clients voting for `--seconds`, then the same
+with 10 log-ins per second alongside (5 threads, each pacing itself to 2 a second, as
+bench_api does). Prints each run, then per configuration the medians: votes/s and p99
+without and with the log-ins, and the log-ins' rate and latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import os
+import random
+import statistics
+import threading
+import time
+import urllib.parse
+
+from benchmarks.bench_api import Recorder, drive, rate_of
+from benchmarks.common import PASSWORD, pct, prepare_database, production_server, tokens_for
+
+
+def parse() -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--dsn", default="postgresql://postgres@127.0.0.1:5432/movievote_bench_logins")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--redis-url", default="redis://127.0.0.1:6379/9")
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--users", type=int, default=300_000)
+    p.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        help="NAME:VAR=VALUE,VAR=VALUE (repeat for each configuration)",
+    )
+    return p.parse_args()
+
+
+def main() -> None:
+    args = parse()
+    configs: dict[str, dict[str, str]] = {}
+    for spec in args.config or ["default:"]:
+        name, _, assignments = spec.partition(":")
+        configs[name] = dict(a.split("=", 1) for a in assignments.split(",") if a)
+    os.environ["DATABASE_URL"] = args.dsn
+    print(f"preparing {args.dsn} ...", flush=True)
+    prepare_database(args.dsn, args.users)
+    tokens = iter(tokens_for(args.users))
+    lock = threading.Lock()
+
+    def vote_request():
+        with lock:
+            token = next(tokens)
+        return (
+            "POST",
+            f"/api/vote/{random.randint(1, 443)}",
+            None,
+            {"Authorization": f"Bearer {token}"},
+        )
+
+    stop = threading.Event()
+
+    def login_loop(port: int, recorder: Recorder) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        next_at = time.monotonic()
+        while not stop.is_set():
+            body = urllib.parse.urlencode(
+                {"username": f"bench{random.randint(1, 1000)}@example.com", "password": PASSWORD}
+            )
+            started = time.perf_counter()
+            conn.request(
+                "POST",
+                "/api/token",
+                body=body,
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+            response = conn.getresponse()
+            response.read()
+            recorder.add(time.perf_counter() - started, response.status)
+            next_at += 0.5
+            time.sleep(max(0.0, next_at - time.monotonic()))
+
+    base_redis, _, first_db = args.redis_url.rpartition("/")
+    results: dict[str, dict[str, list]] = {name: {"votes": [], "logins": []} for name in configs}
+    with contextlib.ExitStack() as stack:
+        servers = {}
+        for n, (name, env) in enumerate(configs.items()):
+            saved = dict(os.environ)
+            os.environ.update(env)
+            try:
+                servers[name] = stack.enter_context(
+                    production_server(
+                        args.dsn,
+                        workers=args.workers,
+                        redis_url=f"{base_redis}/{int(first_db or 0) + n}",
+                        log_path=f"/tmp/movievote-bench-logins-{name}.log",
+                    )
+                )
+            finally:
+                os.environ.clear()
+                os.environ.update(saved)
+            drive(servers[name], 32, 3, vote_request)  # warm-up
+        print(f"servers up: {', '.join(f'{k} {v}' for k, v in configs.items())}\n", flush=True)
+        for n in range(args.rounds):
+            for name, base in servers.items():
+                votes = drive(base, 32, args.seconds, vote_request)
+                recorder = Recorder()
+                stop.clear()
+                port = int(base.rsplit(":", 1)[1])
+                threads = [
+                    threading.Thread(target=login_loop, args=(port, recorder)) for _ in range(5)
+                ]
+                for t in threads:
+                    t.start()
+                with_logins = drive(base, 32, args.seconds, vote_request)
+                stop.set()
+                for t in threads:
+                    t.join()
+                results[name]["votes"].append(votes)
+                results[name]["logins"].append((with_logins, recorder))
+                print(
+                    f"  round {n + 1} {name:<10} votes {rate_of(votes):6,.0f}/s p99 "
+                    f"{pct(votes[0].latencies, 0.99):6.1f} ms | with log-ins "
+                    f"{rate_of(with_logins):6,.0f}/s p99 {pct(with_logins[0].latencies, 0.99):6.1f} ms"
+                    f" | log-ins {recorder.statuses.get(200, 0) / args.seconds:4.1f}/s p50 "
+                    f"{pct(recorder.latencies, 0.5):5.0f} p99 {pct(recorder.latencies, 0.99):5.0f} ms "
+                    f"{recorder.statuses}",
+                    flush=True,
+                )
+    print()
+    for name, found in results.items():
+        votes, logins = found["votes"], found["logins"]
+        p99 = statistics.median(pct(r.latencies, 0.99) for r, _, _ in votes)
+        p99_logins = statistics.median(pct(run[0].latencies, 0.99) for run, _ in logins)
+        latencies = [x for _, rec in logins for x in rec.latencies]
+        ok = sum(rec.statuses.get(200, 0) for _, rec in logins)
+        print(
+            f"{name:<10} votes {statistics.median(rate_of(r) for r in votes):6,.0f}/s p99 {p99:6.1f} ms"
+            f" | with log-ins {statistics.median(rate_of(run) for run, _ in logins):6,.0f}/s "
+            f"p99 {p99_logins:6.1f} ms ({(p99_logins / p99 - 1) * 100:+.0f}%) | log-ins "
+            f"{ok / (len(logins) * args.seconds):4.1f}/s p50 {pct(latencies, 0.5):5.0f} ms "
+            f"p99 {pct(latencies, 0.99):5.0f} ms"
+        )
+
+
+if __name__ == "__main__":
+    main()
