@@ -13,6 +13,14 @@ settings = get_settings()
 # folder, not the project's root, where the development server would watch it
 os.environ.setdefault("REFLEX_UPLOADED_FILES_DIR", str(settings.data_dir / "uploaded_files"))
 
+# Without Redis (one worker), each browser's state lives in this process's memory. Reflex's
+# default there keeps it on disk as well, and sweeps its folder every 2 s while states change:
+# a listing and a stat of every file (several per open page), in a thread that shares the GIL
+# with the event loop; with 2,000 live pages open that was 40% of a core doing nothing else
+# (docs/performance.md, "Fan-out"). A restart loses nothing a page needs: a reconnecting page
+# hydrates in full, with its browser storage (the session token), and loads again.
+memory_state = {} if settings.reflex_redis_url else {"state_manager_mode": "memory"}
+
 config = rx.Config(
     app_name="movievote",
     db_url=settings.sync_database_url,
@@ -25,4 +33,5 @@ config = rx.Config(
         rx.plugins.SitemapPlugin(),
         rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="amber", radius="large")),
     ],
+    **memory_state,
 )

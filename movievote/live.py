@@ -21,6 +21,7 @@ so every browser gets one update per change.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -29,9 +30,15 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import engineio.async_drivers.asgi
+import engineio.async_socket
 import reflex as rx
+import socketio
+from engineio import exceptions as eio_exceptions
+from engineio import packet as eio_packet
 from reflex.state import StateUpdate
 from reflex_base.constants.state import FIELD_MARKER
+from socketio import packet as sio_packet
 
 from movievote.components.i18n import LANG
 from movievote.languages import DEFAULT_LANGUAGE, LANGUAGES
@@ -44,6 +51,19 @@ from movievote.services.observer import RankingChange
 logger = logging.getLogger(__name__)
 TOP = 10
 REGISTRATION_SECONDS = 150.0  # pages re-link at least every 60 s; forget one silent this long
+# How often a new ranking goes out to every page: a vote now and then is sent at once; a
+# stream of votes (the ranking subject folds one batch every 50 ms under load) as its latest
+# ranking once per interval, so the pages' share of the server does not grow with the vote
+# rate. The interval grows with the pages this process serves, because a push costs each of
+# them a socket write (about 60-70 us of this process's CPU here, measured): 250 ms up to 500
+# pages, then 0.5 ms per page (2,000 pages: 1 s), which keeps pushes under a stream of votes
+# to about an eighth of a core however many pages are open. Up to PUSH_BURST pushes may go
+# back to back (a token bucket, refilled one push per interval): a vote a second at 2,000
+# pages is not held back by the jitter of when each one is counted (docs/performance.md,
+# "Fan-out").
+PUSH_INTERVAL_SECONDS = 0.25
+PUSH_SECONDS_PER_PAGE = 0.0005
+PUSH_BURST = 2.0
 
 
 def rows_of(
@@ -165,23 +185,74 @@ class _Page:
 class LiveFeed:
     """Ranking observer that keeps every live page connected to this process current."""
 
-    def __init__(self, app: rx.App, *, latest: Rankings, zone: ZoneInfo) -> None:
+    def __init__(
+        self,
+        app: rx.App,
+        *,
+        latest: Rankings,
+        zone: ZoneInfo,
+        push_interval: float = PUSH_INTERVAL_SECONDS,
+        push_seconds_per_page: float = PUSH_SECONDS_PER_PAGE,
+        push_burst: float = PUSH_BURST,
+    ) -> None:
         self.app = app
         self.latest = latest  # reads the rankings (through the cache)
         self.zone = zone
+        self.push_interval = push_interval
+        self.push_seconds_per_page = push_seconds_per_page
         self.values: dict[str, Any] = {}
         self.version = 0  # bumped whenever `values` shows a different ranking
         self._pages: dict[str, _Page] = {}  # client token -> what it has
         self._swept = time.monotonic()
         self._lock = asyncio.Lock()  # one writer at a time: each socket gets rankings in order
+        self.push_burst = push_burst
+        self._credit = push_burst  # pushes to every page that may go out now
+        self._credited_at = time.monotonic()
+        self._stale = False  # a change came that no push has read yet
+        self._pusher: asyncio.Task[None] | None = None
+
+    def interval(self) -> float:
+        """One push to every page per this long, sustained, for the pages registered now."""
+        return max(self.push_interval, len(self._pages) * self.push_seconds_per_page)
+
+    def _earn(self) -> float:
+        """The pushes that may go out now (one more per `interval()`, at most `push_burst`)."""
+        now = time.monotonic()
+        earned = (now - self._credited_at) / self.interval()
+        self._credit = min(self.push_burst, self._credit + earned)
+        self._credited_at = now
+        return self._credit
 
     async def ranking_changed(self, change: RankingChange) -> None:
-        async with self._lock:
-            self._forget_silent_pages(time.monotonic())
-            if not self._pages:  # nobody to tell: the next page to link reads it afresh
-                self.values = {}
-                return
-            await self._push_if_changed()
+        """Push the new ranking at once if a push may go out; otherwise as soon as one may
+        (whatever the ranking is by then), without waiting for it."""
+        self._forget_silent_pages(time.monotonic())
+        if not self._pages:  # nobody to tell: the next page to link reads it afresh
+            self.values = {}
+            return
+        self._stale = True
+        if self._pusher is not None and not self._pusher.done():
+            return  # a push is due: it will read this change too
+        if self._earn() >= 1:
+            self._stale = False
+            async with self._lock:
+                await self._push_if_changed()
+            return
+        self._pusher = asyncio.get_running_loop().create_task(
+            self._push_when_due(), name="live-feed-push"
+        )
+
+    async def _push_when_due(self) -> None:
+        while self._stale:
+            short = 1 - self._earn()
+            if short > 0:
+                await asyncio.sleep(short * self.interval())
+            self._stale = False
+            try:
+                async with self._lock:
+                    await self._push_if_changed()
+            except Exception:  # the database is away: the next change or link retries
+                logger.exception("could not push the ranking to the live pages")
 
     async def roll_over(self) -> bool:
         """If a new month has begun since the pages got their ranking, send them its (empty)
@@ -233,6 +304,8 @@ class LiveFeed:
             return False
         self._forget_silent_pages(time.monotonic())
         await self._send(list(self._pages))
+        self._earn()
+        self._credit -= 1
         return True
 
     async def _refresh(self) -> bool:
@@ -266,7 +339,35 @@ class LiveFeed:
             return
         name = LiveRanking.get_full_name()
         update = StateUpdate(delta={name: {k + FIELD_MARKER: v for k, v in self.values.items()}})
-        await namespace.emit(str(rx.constants.SocketEvent.EVENT), update, to=sids)
+        await deliver(namespace, sids, str(rx.constants.SocketEvent.EVENT), update)
+
+
+async def deliver(namespace: Any, sids: list[str], event: str, data: Any) -> None:
+    """Send one Socket.IO event to the sockets `sids`: encoded once, and the same Engine.IO
+    packet put straight into each socket's send queue, whose writer task sends it.
+
+    `AsyncServer.emit` does the same with a task per recipient (to call `send_packet`, which
+    checks the socket's ping and awaits the queue), then waits for them all: at 2,000 pages
+    that was most of the server's time per update (profiled, docs/performance.md "Fan-out").
+    The queue keeps each socket's order: Reflex's own emits to a socket are queued before
+    its emit returns. Without a Socket.IO server (tests), the namespace's `emit`."""
+    server = getattr(namespace, "server", None)
+    if not isinstance(server, socketio.AsyncServer):
+        await namespace.emit(event, data, to=sids)
+        return
+    name = namespace.namespace
+    encoded = server.packet_class(sio_packet.EVENT, namespace=name, data=[event, data]).encode()
+    if not isinstance(encoded, str):  # binary attachments: not a state delta
+        await namespace.emit(event, data, to=sids)
+        return
+    packet = eio_packet.Packet(eio_packet.MESSAGE, encoded)
+    packet.encode()  # the text every writer sends, computed once (Packet caches it)
+    sockets, manager = server.eio.sockets, server.manager
+    for sid in sids:
+        eio_sid = manager.eio_sid_from_sid(sid, name)
+        socket = sockets.get(eio_sid) if eio_sid is not None else None
+        if socket is not None and not socket.closed:
+            socket.queue.put_nowait(packet)
 
 
 def seconds_until_the_month_ends(zone: ZoneInfo, now: datetime | None = None) -> float:
@@ -275,6 +376,83 @@ def seconds_until_the_month_ends(zone: ZoneInfo, now: datetime | None = None) ->
     now = now or datetime.now(UTC)
     closes = next_vote_opens(current_period(zone, now), zone)
     return max(0.0, min((closes - now).total_seconds(), 3600.0))
+
+
+async def _poll(self: engineio.async_socket.AsyncSocket) -> list[eio_packet.Packet]:
+    """`AsyncSocket.poll` (what a socket's writer task waits on) for many live sockets.
+
+    Engine.IO's wraps every wait in `asyncio.wait_for`, which on Python 3.11 makes a task of
+    its own and arms a timer (ping interval + timeout, 145 s) for each message sent: with
+    2,000 pages that was most of the writers' time (profiled). Here a websocket's writer
+    waits on its queue alone: it needs no timer, since its socket's receive loop, which keeps
+    its own, queues None when the connection ends, whatever ends it (the client, a ping
+    timeout, the server). A long-polling request still waits at most that long. The rest is
+    Engine.IO's: the packets queued, [] once the socket closes (the None stays queued),
+    QueueEmpty on the timeout or when cancelled."""
+    queue = self.queue
+    try:
+        if not queue.empty():
+            packets = [queue.get_nowait()]
+        elif self.upgraded:
+            packets = [await queue.get()]
+        else:
+            async with asyncio.timeout(self.server.ping_interval + self.server.ping_timeout):
+                packets = [await queue.get()]
+        queue.task_done()
+    except (TimeoutError, asyncio.CancelledError):
+        raise eio_exceptions.QueueEmpty() from None
+    if packets == [None]:
+        return []
+    while not queue.empty():
+        pkt = queue.get_nowait()
+        queue.task_done()
+        if pkt is None:
+            queue.put_nowait(None)
+            break
+        packets.append(pkt)
+    return packets
+
+
+RAW_SEND = "movievote.raw_send"  # movievote.api.edges.RAW_SEND: the server's own `send`
+
+
+async def _accept_then_send_raw(self: Any, environ: dict[str, Any]) -> str:
+    """Engine.IO's ASGI `WebSocket.__call__`, but once the socket is accepted (through the
+    app's middleware, which answers with Reflex's subprotocol) its messages go straight to
+    the server's `send` that the edges put in the scope, not through every middleware's
+    wrapper of it: Starlette's two and Reflex's pass every websocket message through three
+    coroutines that only watch for the start of an HTTP response (about a seventh of the
+    writers' time at 2,000 pages, profiled)."""
+    self.asgi_receive = environ["asgi.receive"]
+    self.asgi_send = environ["asgi.send"]
+    await self.asgi_send({"type": "websocket.accept"})
+    raw = environ.get("asgi.scope", {}).get(RAW_SEND)
+    if raw is not None:
+        self.asgi_send = raw
+    await self.handler(self)
+    return ""  # send nothing as response
+
+
+def tune_engineio() -> None:
+    """Give Engine.IO's websocket writers the poll above, and their sends the server's own
+    `send` (once per process)."""
+    engineio.async_socket.AsyncSocket.poll = _poll
+    engineio.async_drivers.asgi.WebSocket.__call__ = _accept_then_send_raw
+
+
+def tune_the_garbage_collector() -> None:
+    """Keep the cyclic garbage collector off the event loop while many pages are open.
+
+    What the process built before serving (the compiled app, its states and components, about
+    310,000 objects) is frozen out of its collections, and a young collection waits for 50,000
+    new objects instead of 700. A push to 2,000 pages keeps thousands of objects alive for a
+    moment (queued packets, woken tasks, timers); with Python's default thresholds they were
+    promoted and collected again and again: a third of the event loop's time while votes came
+    in (py-spy --native), against none with these (and about the same memory: what a young
+    collection would find dies by reference counting meanwhile)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
 
 
 LIVE_FEED = "live_feed"  # its key in the root's extras
@@ -289,6 +467,8 @@ def get_live_feed(root: Root) -> LiveFeed | None:
 async def run_live_feed(app: rx.App) -> None:
     """Lifespan task: keep this process's LiveFeed subscribed to its ranking subject."""
     root = get_root()
+    tune_engineio()
+    tune_the_garbage_collector()
     feed = LiveFeed(app, latest=latest_of(root), zone=root.settings.zone)
     root.extras[LIVE_FEED] = feed
     root.subject.subscribe(feed)

@@ -16,6 +16,9 @@ from movievote.api.origins import OriginPolicy
 from movievote.i18n import N_, gettext, negotiate
 
 logger = logging.getLogger(__name__)
+# A websocket's scope carries the server's own `send` under this key, for the live pages'
+# writers to send through once the socket is accepted (movievote.live.tune_engineio)
+RAW_SEND = "movievote.raw_send"
 
 
 class BodyTooLarge(Exception):
@@ -76,6 +79,7 @@ class Edges:
             logger.warning("refused a websocket from origin %r", origin)
             await send({"type": "websocket.close", "code": 1008})
             return
+        scope[RAW_SEND] = send
         await self.app(scope, receive, send)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -2,21 +2,46 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from typing import Any
 
 import reflex as rx
 
-from movievote.components.i18n import LANG, month_text, nt, number_text, percent_text, t
+from movievote.components.i18n import month_text, nt, number_text, percent_text, t
 from movievote.components.layout import page
 from movievote.components.movie_card import poster_src
 from movievote.languages import DEFAULT_LANGUAGE, LANGUAGES
 from movievote.live import TOP, LiveRanking, row_title, rows_of, titles_of
 from movievote.periods import current_period, format_period, parse_scope
-from movievote.root import get_root
+from movievote.root import Root, get_root
 from movievote.services import ranking, ranking_cache
 
 KEEPALIVE_MS = 60_000  # a person's page: re-link every minute (a screen: display.KEEPALIVE_MS)
+
+
+PAST_MONTHS = "leaderboard_past_months"  # its key in the root's extras
+PAST_MONTHS_SECONDS = 60.0
+
+
+async def past_months(root: Root) -> list[str]:
+    """The months before this one that have votes, newest first ("YYYY-MM"), read at most
+    once a minute per process: every page load asks, and a restart reloads every open page at
+    once (2,000 queries in a few seconds, when the database has connections to spare for
+    them). They change when a month ends (the cache is per month) or, rarely, when a past
+    month's last vote is taken away (seen within the minute)."""
+    current = format_period(current_period(root.settings.zone))
+    now = time.monotonic()
+    cached = root.extras.get(PAST_MONTHS)
+    if isinstance(cached, tuple) and cached[0] == current and cached[1] > now:
+        return list(cached[2])
+    months = [
+        format_period(p)
+        for p in await ranking.periods_with_votes(db=root.db)
+        if format_period(p) != current
+    ]
+    root.extras[PAST_MONTHS] = (current, now + PAST_MONTHS_SECONDS, months)
+    return list(months)
 
 
 class LeaderboardState(rx.State):
@@ -29,12 +54,7 @@ class LeaderboardState(rx.State):
 
     @rx.event
     async def load(self):  # type: ignore[no-untyped-def]
-        current = format_period(current_period(get_root().settings.zone))
-        self.months = [
-            format_period(p)
-            for p in await ranking.periods_with_votes(db=get_root().db)
-            if format_period(p) != current
-        ]
+        self.months = await past_months(get_root())
         return LiveRanking.link
 
     @rx.event
@@ -71,9 +91,16 @@ RANKING_CSS = """
 .ranking tr > :not(:nth-child(3)) { width: 1%; white-space: nowrap; }
 .ranking tr > :nth-child(n+4) { text-align: right; font-variant-numeric: tabular-nums; }
 .ranking .poster { display: block; width: 2.5em; min-width: 2.5em; max-width: none;
-  height: 3.75em; object-fit: cover; border-radius: var(--radius-2); }
+  height: 3.75em; object-fit: cover; border-radius: var(--radius-2); will-change: transform; }
 .ranking .title { font-weight: var(--font-weight-medium); }
 .ranking .year { font-size: var(--font-size-1); color: var(--gray-a11); }
+.bars { display: grid; gap: var(--space-2); width: 100%; padding: var(--space-1) 0; }
+.bar { display: grid; grid-template-columns: minmax(0, 170px) 1fr minmax(2ch, auto);
+  align-items: center; gap: var(--space-2); font-size: 13px; color: var(--gray-11); }
+.bar-label { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; text-align: right; }
+.bar-fill { display: block; height: 18px; background: var(--accent-9); transform-origin: left;
+  border-radius: 0 var(--radius-1) var(--radius-1) 0; }
+.bar-value { font-variant-numeric: tabular-nums; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0;
   border: 0; overflow: hidden; clip: rect(0 0 0 0); clip-path: inset(50%); white-space: nowrap; }
 """
@@ -96,6 +123,7 @@ def _row(row: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
         ),
         rx.el.td(number_text(row["votes"]), class_name="votes"),
         rx.el.td(percent_text(row["share"])),
+        key=row["id"],  # a movie keeps its row (and its poster) when the order changes
         class_name="ranking-row",
     )
 
@@ -122,45 +150,33 @@ def ranking_table(rows: rx.Var) -> rx.Component:
     )
 
 
+def _bar(row: rx.vars.ObjectVar[dict[str, Any]], most: rx.Var[int]) -> rx.Component:
+    """One movie's bar: its title, the bar (its length the movie's votes against the
+    leader's, drawn by a transform: no layout when it changes) and its votes."""
+    scale: rx.Var[dict[str, str]] = rx.Var(
+        f"({{transform: `scaleX(${{({row})?.votes / ({most})}})`}})"
+    )
+    return rx.el.div(
+        rx.el.span(row_title(row), class_name="bar-label"),
+        rx.el.span(rx.el.span(class_name="bar-fill", custom_attrs={"style": scale})),
+        rx.el.span(number_text(row["votes"]), class_name="bar-value"),
+        key=row["id"],  # a movie keeps its bar when the order changes: moved, not redrawn
+        class_name="bar",
+    )
+
+
 def _chart(rows: rx.Var) -> rx.Component:
-    """Horizontal bars named by their movies; whole-vote ticks on an axis that ends at the
-    leader's count (one vote: 0 and 1, not 0 to 4)."""
-    most = rx.Var(f"Math.max(1, ...({rows}).map((r) => r.votes))", _var_type=int).to(int)
-    return rx.recharts.bar_chart(
-        rx.recharts.bar(
-            data_key="votes",
-            name=t("Votes"),
-            fill="var(--accent-9)",
-            is_animation_active=False,
-            bar_size=18,
-        ),
-        rx.recharts.x_axis(
-            type_="number",
-            data_key="votes",
-            allow_decimals=False,
-            domain=[0, "dataMax"],
-            tick_count=rx.cond(most < 5, most + 1, 6),
-            stroke="var(--gray-11)",
-        ),
-        rx.recharts.y_axis(
-            type_="category",
-            # the title in the page's language (recharts takes a function as the key)
-            data_key=rx.Var(f"((r) => r?.titles?.[{LANG}] ?? r?.title)", _var_type=str),
-            width=170,
-            interval=0,
-            # a long title keeps its start and an ellipsis: the table below has it whole
-            tick_formatter="(t) => (t && t.length > 24 ? t.slice(0, 23).trimEnd() + '…' : t)",
-            tick={"fontSize": 13},
-            tick_line=False,
-            stroke="var(--gray-11)",
-        ),
-        rx.recharts.graphing_tooltip(cursor=False),
-        data=rows,
-        layout="vertical",
-        width="100%",
-        height=rx.Var(f"44 + 30 * ({rows}).length", _var_type=int),
-        margin={"left": 0, "right": 16, "top": 4, "bottom": 4},
+    """Horizontal bars named by their movies, longest for the leader: plain elements styled
+    by RANKING_CSS. A chart library (recharts) cost each page about 5 ms of main thread at
+    every update, re-creating its SVG (docs/performance.md); the table below has the numbers,
+    so the chart is one image to a screen reader."""
+    most: rx.Var[int] = rx.Var(f"Math.max(1, ({rows})?.[0]?.votes ?? 1)", _var_type=int)
+    return rx.el.div(
+        rx.foreach(rows, lambda row: _bar(row, most)),
         id="ranking-chart",
+        class_name="bars",
+        role="img",
+        aria_label=t("Votes per movie (the table below has the numbers)"),
     )
 
 

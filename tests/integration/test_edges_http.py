@@ -233,3 +233,21 @@ async def test_a_path_with_a_newline_reaches_the_api_through_reflex_s_top_mount(
                 assert is_json is fixed, (path, answer.status_code, answer.text)
                 if fixed:
                     assert answer.status_code in (404, 422) and "detail" in answer.json()
+
+
+async def test_an_opened_websocket_carries_the_servers_own_send_for_the_live_pages():
+    from movievote.api.edges import RAW_SEND
+
+    seen: dict = {}
+
+    async def app(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+        seen.update(scope)
+
+    edged = Edges(
+        app,
+        max_body_bytes=LIMIT,
+        headers=SecurityHeaders(page_csp="default-src 'self'", docs_csp="default-src 'self'"),
+        origins=OriginPolicy([]),
+    )
+    await _handshake(edged, "http://testserver")
+    assert callable(seen[RAW_SEND])  # what the server gave the edges, unwrapped

@@ -3,6 +3,7 @@ comes from the verified token, the vote goes through the service, the live ranki
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -17,6 +18,7 @@ from movievote.errors import InvalidToken
 from movievote.live import (
     REGISTRATION_SECONDS,
     LiveFeed,
+    _Page,
     latest_of,
     seconds_until_the_month_ends,
 )
@@ -144,14 +146,31 @@ class Sockets:
         self.sent.append((to, {k.removesuffix("_rx_state_"): v for k, v in values.items()}))
 
 
-def feed_for(sockets: Sockets, latest: Any = None) -> LiveFeed:
-    """A live feed as the app's lifespan builds it, sending to these fake sockets."""
+def feed_for(
+    sockets: Sockets,
+    latest: Any = None,
+    push_interval: float = 1e-9,
+    per_page: float = 0.0,
+    burst: float = 1e9,
+) -> LiveFeed:
+    """A live feed as the app's lifespan builds it, sending to these fake sockets (every
+    change pushed at once unless the push settings say otherwise)."""
     root = get_root()
     return LiveFeed(
         SimpleNamespace(event_namespace=sockets),  # type: ignore[arg-type]
         latest=latest or latest_of(root),
         zone=root.settings.zone,
+        push_interval=push_interval,
+        push_seconds_per_page=per_page,
+        push_burst=burst,
     )
+
+
+def test_the_interval_between_pushes_grows_with_the_pages():
+    feed = feed_for(Sockets(), push_interval=0.25, per_page=0.0005)
+    assert feed.interval() == 0.25
+    feed._pages = {f"tab-{n}": _Page(expires=0.0) for n in range(2000)}
+    assert feed.interval() == pytest.approx(1.0)
 
 
 async def test_the_live_feed_sends_each_ranking_once_to_each_live_page(db, movies, make_user):
@@ -201,6 +220,32 @@ async def test_the_live_feed_sends_each_ranking_once_to_each_live_page(db, movie
     feed._swept -= REGISTRATION_SECONDS + 1
     await feed.link("tab-e")
     assert list(feed._pages) == ["tab-e"]
+
+
+async def test_a_stream_of_changes_reaches_the_pages_at_most_once_per_interval(
+    db, movies, make_user
+):
+    """Two votes go out at once (the burst); the votes after them within the interval go out
+    together, as the ranking they made, once it allows; none is lost; after a quiet spell a
+    vote goes out at once again."""
+    sockets = Sockets()
+    feed = feed_for(sockets, push_interval=0.3, burst=2)
+    sockets.connect("tab-a", "sid-a")
+    await feed.link("tab-a")  # the process's first: read and sent to every page (one push)
+    await asyncio.sleep(0.6)  # both pushes earned back
+    sent = len(sockets.sent)
+    for n, movie in enumerate(movies[:2], start=1):
+        await vote_and_announce(feed, make_user, movie)
+        assert len(sockets.sent) == sent + n and sockets.sent[-1][1]["month_total"] == n
+    for movie in movies[2:4]:
+        await vote_and_announce(feed, make_user, movie)
+    assert len(sockets.sent) == sent + 2  # the burst is spent: held back
+    await asyncio.sleep(0.45)
+    assert len(sockets.sent) == sent + 3  # one push, with both votes
+    assert sockets.sent[-1][1]["month_total"] == 4
+    await asyncio.sleep(0.4)
+    await vote_and_announce(feed, make_user, movies[4])  # earned again: at once
+    assert len(sockets.sent) == sent + 4 and sockets.sent[-1][1]["month_total"] == 5
 
 
 async def vote_and_announce(feed: LiveFeed, make_user: Any, movie_id: int) -> None:
@@ -277,3 +322,25 @@ async def test_a_search_no_database_can_run_is_explained_on_the_page(db, movies)
     assert page.search_error and page.total == 0 and page.movies == []
     await MoviesState.set_query.fn(page, "godfather")
     assert page.search_error == "" and page.total == 1
+
+
+async def test_the_leaderboard_reads_the_past_months_at_most_once_a_minute(db, monkeypatch):
+    from movievote.pages import leaderboard
+
+    root, zone = get_root(), get_settings().zone
+    asked: list[int] = []
+
+    async def periods_with_votes(*, db: Any) -> list[Any]:
+        asked.append(1)
+        return [current_period(zone), datetime(2026, 10, 1).date()]
+
+    monkeypatch.setattr(leaderboard.ranking, "periods_with_votes", periods_with_votes)
+    assert await leaderboard.past_months(root) == ["2026-10"]  # this month is live, not listed
+    assert await leaderboard.past_months(root) == ["2026-10"] and len(asked) == 1
+    current, _, months = root.extras[leaderboard.PAST_MONTHS]
+    root.extras[leaderboard.PAST_MONTHS] = (current, 0.0, months)  # a minute later
+    await leaderboard.past_months(root)
+    assert len(asked) == 2
+    root.extras[leaderboard.PAST_MONTHS] = ("2000-01", float("inf"), months)  # a month ended
+    await leaderboard.past_months(root)
+    assert len(asked) == 3
