@@ -188,21 +188,6 @@ def plain_vote_server(dsn: str, *, workers: int = 1, log_path: str) -> Iterator[
             _stop(server)
 
 
-def server_pids(base_url: str) -> list[int]:
-    """The processes of the server at `base_url` (`reflex run` and its granian workers, which
-    carry its port on their command line)."""
-    port = base_url.rsplit(":", 1)[1].encode()
-    found = []
-    for proc in Path("/proc").iterdir():
-        try:
-            args = (proc / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"--backend-port" in args and port in args:
-            found.append(int(proc.name))
-    return sorted(found)
-
-
 @contextmanager
 def dev_server(*, log_path: str) -> Iterator[tuple[str, Callable[[], int], Path]]:
     """The README's run command (`scripts/run.sh`: the development server, SQLite) on a fresh
@@ -292,7 +277,7 @@ def server_pids(base_url: str) -> list[int]:
                 pids.append(int(proc.name))
         except (OSError, ValueError):
             continue
-    return pids
+    return sorted(pids)
 
 
 def server_cpu_seconds(base_url: str) -> float:
