@@ -922,3 +922,31 @@ def reset_link_lifetime(settings: Settings) -> Duration:
 def is_verified(user: User, settings: Settings) -> bool:
     """May this member vote as far as the address goes (verified, or verification off)?"""
     return settings.email_verification == "off" or user.email_verified_at is not None
+
+
+async def check_member(conn: AsyncConnection, *, user_id: int, session_id: str | None) -> Any:
+    """Refuse a member who may not act (asked after a write that did not happen, to say why):
+    an account gone (UserNotFound), blocked (AccountBlocked), or a session that has ended
+    (InvalidToken). Returns the member's row (`email_verified_at`, `blocked_at`)."""
+    user = (
+        await conn.execute(
+            sa.select(users_t.c.email_verified_at, users_t.c.blocked_at).where(
+                users_t.c.id == user_id
+            )
+        )
+    ).first()
+    if user is None:
+        raise UserNotFound(N_("This account no longer exists."))
+    if user.blocked_at is not None:
+        raise AccountBlocked(N_("This account is blocked. Contact the people who run this vote."))
+    if session_id is not None:
+        open_session = await conn.scalar(
+            sa.select(sessions_t.c.id).where(
+                sessions_t.c.id == session_id,
+                sessions_t.c.user_id == user_id,
+                sessions_t.c.ended_at.is_(None),
+            )
+        )
+        if open_session is None:
+            raise InvalidToken(N_("Your session has ended. Please log in again."))
+    return user

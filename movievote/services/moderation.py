@@ -232,32 +232,17 @@ async def void_vote(
     (ResultFinal), a vote voided already (VoteVoided: two admins racing void it once)."""
     why = _reason(reason, required=True, missing=N_("Give a reason for voiding the vote."))
     instant = now or utcnow()
-    async with db.transaction() as conn:
-        row = await _hold(conn, db, vote_id)
-        await _check_open(conn, db, row.period, instant, settings)
-        changed = await conn.scalar(
-            sa.update(votes_t)
-            .where(votes_t.c.id == vote_id, votes_t.c.voided_at.is_(None))
-            .values(voided_at=instant, voided_by=actor.id, void_reason=why)
-            .returning(votes_t.c.id)
-        )
-        if changed is None:
-            raise VoteVoided(N_("This vote is voided already."))
-        await record(
-            conn,
-            actor=actor,
-            action="vote.void",
-            target_type="vote",
-            target_id=vote_id,
-            before=_facts(row, vote_id),
-            after=_facts(
-                row, vote_id, voided_at=_instant(instant), voided_by=actor.id, void_reason=why
-            ),
-            reason=why,
-        )
-        status = await _status(conn, vote_id)
-    subject.vote_cast(period=row.period)  # the fold and every live ranking, as for a vote
-    return status
+    return await _change_void(
+        vote_id=vote_id,
+        voiding=True,
+        stored={"voided_at": instant, "voided_by": actor.id, "void_reason": why},
+        why=why,
+        actor=actor,
+        instant=instant,
+        settings=settings,
+        db=db,
+        subject=subject,
+    )
 
 
 async def restore_vote(
@@ -273,31 +258,61 @@ async def restore_vote(
     """Count a voided vote again, with its audit row (`vote.restore`, recording the void it
     undoes), in one transaction; then fold it into the rankings at once. Refused: an unknown
     vote, a month whose result is final, a vote that is not voided (VoteNotVoided)."""
-    why = _reason(reason, required=False)
-    instant = now or utcnow()
+    return await _change_void(
+        vote_id=vote_id,
+        voiding=False,
+        stored={"voided_at": None, "voided_by": None, "void_reason": None},
+        why=_reason(reason, required=False),
+        actor=actor,
+        instant=now or utcnow(),
+        settings=settings,
+        db=db,
+        subject=subject,
+    )
+
+
+async def _change_void(
+    *,
+    vote_id: int,
+    voiding: bool,
+    stored: dict[str, Any],
+    why: str | None,
+    actor: Actor,
+    instant: datetime,
+    settings: Settings,
+    db: Database,
+    subject: RankingSubject,
+) -> VoteStatus:
+    """Void (`voiding`) or restore a vote: hold it, refuse a final month, write `stored` only
+    if the vote is in the other state (racing admins make one change), the audit row, all in
+    one transaction; then fold it into the rankings, as for a vote."""
+    voided = votes_t.c.voided_at.is_(None) if voiding else votes_t.c.voided_at.is_not(None)
     async with db.transaction() as conn:
         row = await _hold(conn, db, vote_id)
         await _check_open(conn, db, row.period, instant, settings)
         changed = await conn.scalar(
             sa.update(votes_t)
-            .where(votes_t.c.id == vote_id, votes_t.c.voided_at.is_not(None))
-            .values(voided_at=None, voided_by=None, void_reason=None)
+            .where(votes_t.c.id == vote_id, voided)
+            .values(**stored)
             .returning(votes_t.c.id)
         )
         if changed is None:
+            if voiding:
+                raise VoteVoided(N_("This vote is voided already."))
             raise VoteNotVoided(N_("This vote is not voided: it counts already."))
+        shown = {**stored, "voided_at": _instant(instant) if voiding else None}
         await record(
             conn,
             actor=actor,
-            action="vote.restore",
+            action="vote.void" if voiding else "vote.restore",
             target_type="vote",
             target_id=vote_id,
             before=_facts(row, vote_id),
-            after=_facts(row, vote_id, voided_at=None, voided_by=None, void_reason=None),
+            after=_facts(row, vote_id, **shown),
             reason=why,
         )
         status = await _status(conn, vote_id)
-    subject.vote_cast(period=row.period)
+    subject.vote_cast(period=row.period)  # the fold and every live ranking, as for a vote
     return status
 
 

@@ -43,13 +43,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from movievote.config import Settings
 from movievote.db import Database
 from movievote.errors import (
-    AccountBlocked,
     EmailNotVerified,
     InvalidInput,
-    InvalidToken,
     MovieHidden,
     MovieNotFound,
-    UserNotFound,
 )
 from movievote.i18n import N_, checked_language
 from movievote.languages import DEFAULT_LANGUAGE
@@ -70,6 +67,7 @@ from movievote.models import (
     UTCDateTime,
     utcnow,
 )
+from movievote.services.accounts import check_member
 from movievote.services.catalogue import in_language
 from movievote.text import storable
 
@@ -290,35 +288,10 @@ async def remove(
         folder.rated()
         return True
     async with db.engine.connect() as conn:
-        await _check_account(conn, user_id=user_id, session_id=session_id)
+        await check_member(conn, user_id=user_id, session_id=session_id)
         if await conn.scalar(sa.select(movies_t.c.id).where(movies_t.c.id == movie_id)) is None:
             raise MovieNotFound(N_("There is no movie with id {movie_id}."), movie_id=str(movie_id))
     return False
-
-
-async def _check_account(conn: AsyncConnection, *, user_id: int, session_id: str | None) -> Any:
-    user = (
-        await conn.execute(
-            sa.select(users_t.c.email_verified_at, users_t.c.blocked_at).where(
-                users_t.c.id == user_id
-            )
-        )
-    ).first()
-    if user is None:
-        raise UserNotFound(N_("This account no longer exists."))
-    if user.blocked_at is not None:
-        raise AccountBlocked(N_("This account is blocked. Contact the people who run this vote."))
-    if session_id is not None:
-        open_session = await conn.scalar(
-            sa.select(sessions_t.c.id).where(
-                sessions_t.c.id == session_id,
-                sessions_t.c.user_id == user_id,
-                sessions_t.c.ended_at.is_(None),
-            )
-        )
-        if open_session is None:
-            raise InvalidToken(N_("Your session has ended. Please log in again."))
-    return user
 
 
 async def _raise_refusal(
@@ -326,7 +299,7 @@ async def _raise_refusal(
 ) -> None:
     """Why a rating was not written (only asked when it was not)."""
     async with db.engine.connect() as conn:
-        user = await _check_account(conn, user_id=user_id, session_id=session_id)
+        user = await check_member(conn, user_id=user_id, session_id=session_id)
         if settings.email_verification == "required" and user.email_verified_at is None:
             raise EmailNotVerified(
                 N_(

@@ -15,13 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from movievote.config import Settings
 from movievote.db import Database
 from movievote.errors import (
-    AccountBlocked,
     AlreadyVoted,
     EmailNotVerified,
-    InvalidToken,
     MovieHidden,
     MovieNotFound,
-    UserNotFound,
 )
 from movievote.i18n import N_, Day, Month
 from movievote.models import (
@@ -40,6 +37,7 @@ from movievote.periods import (
     next_vote_opens,
     period_of,
 )
+from movievote.services.accounts import check_member
 from movievote.services.ballot_box import BallotBox
 from movievote.services.dispatcher import NotificationDispatcher
 from movievote.services.observer import RankingSubject
@@ -262,27 +260,7 @@ async def _raise_refusal(
     session_id: str | None,
     settings: Settings,
 ) -> None:
-    user = (
-        await conn.execute(
-            sa.select(users_t.c.id, users_t.c.email_verified_at, users_t.c.blocked_at).where(
-                users_t.c.id == user_id
-            )
-        )
-    ).first()
-    if user is None:
-        raise UserNotFound(N_("This account no longer exists."))
-    if user.blocked_at is not None:
-        raise AccountBlocked(N_("This account is blocked. Contact the people who run this vote."))
-    if session_id is not None:
-        open_session = await conn.scalar(
-            sa.select(sessions_t.c.id).where(
-                sessions_t.c.id == session_id,
-                sessions_t.c.user_id == user_id,
-                sessions_t.c.ended_at.is_(None),
-            )
-        )
-        if open_session is None:
-            raise InvalidToken(N_("Your session has ended. Please log in again."))
+    user = await check_member(conn, user_id=user_id, session_id=session_id)
     existing = (
         (
             await conn.execute(
