@@ -494,22 +494,34 @@ class ScreenHub:
     def __init__(self, app: rx.App, events: Mapping[str, Callable[[], Any]]) -> None:
         self.app = app
         self.events = events  # what -> a function making the event to send ("settings", ...)
-        self._tokens: dict[int, dict[str, float]] = {}  # screen id -> {client token: expiry}
+        self._screen_of: dict[str, tuple[int, float]] = {}  # token -> (screen id, expiry)
+        self._tokens: dict[int, set[str]] = {}  # screen id -> client tokens
 
     def register(self, screen_id: int, token: str) -> None:
-        now = time.monotonic()
-        for other, tokens in list(self._tokens.items()):  # a browser shows one screen
-            if other != screen_id and tokens.pop(token, None) is not None and not tokens:
-                del self._tokens[other]
-        tokens = self._tokens.setdefault(screen_id, {})
-        tokens[token] = now + SCREEN_REGISTRATION_SECONDS
-        for known, expires in list(tokens.items()):
-            if expires <= now:
-                del tokens[known]
+        """The display of client `token` shows screen `screen_id` (for the next 45 s)."""
+        before = self._screen_of.get(token)
+        if before is not None and before[0] != screen_id:  # a browser shows one screen
+            self._drop(token, before[0])
+        self._screen_of[token] = (screen_id, time.monotonic() + SCREEN_REGISTRATION_SECONDS)
+        self._tokens.setdefault(screen_id, set()).add(token)
+
+    def _drop(self, token: str, screen_id: int) -> None:
+        self._screen_of.pop(token, None)
+        tokens = self._tokens.get(screen_id)
+        if tokens is not None:
+            tokens.discard(token)
+            if not tokens:
+                del self._tokens[screen_id]
 
     def tokens_of(self, screen_id: int) -> list[str]:
-        now = time.monotonic()
-        return [t for t, expires in self._tokens.get(screen_id, {}).items() if expires > now]
+        """The live displays of a screen (forgetting those silent too long)."""
+        now, live = time.monotonic(), []
+        for token in list(self._tokens.get(screen_id, ())):
+            if self._screen_of.get(token, (0, 0.0))[1] > now:
+                live.append(token)
+            else:
+                self._drop(token, screen_id)
+        return live
 
     async def screen_changed(self, screen_id: int, what: str) -> None:
         make = self.events.get(what)

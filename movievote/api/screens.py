@@ -69,13 +69,8 @@ def _public(found: screens.ScreenHealth) -> ScreenPublic:
     return ScreenPublic.model_validate(found, from_attributes=True)
 
 
-def _common(user: User, root: Root) -> dict[str, object]:
-    return {
-        "actor": admin.Actor(user.id, user.email),
-        "db": root.db,
-        "bus": root.screens,
-        "origin": process_origin(),
-    }
+def _desk(user: User, root: Root) -> screens.Desk:
+    return screens.Desk(admin.Actor(user.id, user.email), root.db, root.screens, process_origin())
 
 
 @router.get(
@@ -108,7 +103,7 @@ async def pair_screen(body: PairRequest, user: CurrentAdmin, root: RootDep) -> S
             board=body.board,
             language=body.language,
             throttle=root.throttle,
-            **_common(user, root),  # type: ignore[arg-type]
+            desk=_desk(user, root),
         )
     )
 
@@ -132,17 +127,17 @@ async def get_screen(screen_id: ScreenId, _admin: CurrentAdmin, root: RootDep) -
 async def change_screen(
     screen_id: ScreenId, body: ScreenChange, user: CurrentAdmin, root: RootDep
 ) -> ScreenPublic:
-    common = _common(user, root)
+    desk = _desk(user, root)
     found = await screens.get_screen(screen_id=screen_id, db=root.db)
     if body.name is not None:
-        found = await screens.rename(screen_id=screen_id, name=body.name, **common)  # type: ignore[arg-type]
+        found = await screens.rename(screen_id=screen_id, name=body.name, desk=desk)
     if body.board is not None:
-        found = await screens.set_board(screen_id=screen_id, board=body.board, **common)  # type: ignore[arg-type]
+        found = await screens.set_board(screen_id=screen_id, board=body.board, desk=desk)
     if body.language is not None:
         found = await screens.set_language(
             screen_id=screen_id,
             language=body.language,
-            **common,  # type: ignore[arg-type]
+            desk=desk,
         )
     return _public(found)
 
@@ -154,7 +149,7 @@ async def change_screen(
     responses={**ADMIN_ONLY, **NO_SCREEN, **VALIDATION},
 )
 async def reload_screen(screen_id: ScreenId, user: CurrentAdmin, root: RootDep) -> ScreenPublic:
-    return _public(await screens.reload(screen_id=screen_id, **_common(user, root)))  # type: ignore[arg-type]
+    return _public(await screens.reload(screen_id=screen_id, desk=_desk(user, root)))
 
 
 @router.delete(
@@ -164,4 +159,4 @@ async def reload_screen(screen_id: ScreenId, user: CurrentAdmin, root: RootDep) 
     responses={**ADMIN_ONLY, **NO_SCREEN, **VALIDATION},
 )
 async def unpair_screen(screen_id: ScreenId, user: CurrentAdmin, root: RootDep) -> None:
-    await screens.unpair(screen_id=screen_id, **_common(user, root))  # type: ignore[arg-type]
+    await screens.unpair(screen_id=screen_id, desk=_desk(user, root))

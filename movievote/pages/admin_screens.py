@@ -109,12 +109,9 @@ class ScreensState(rx.State):
             return
         auth, user = found
         root = get_root()
-        common: dict[str, Any] = {
-            "actor": admin.Actor(user.id, user.email),
-            "db": root.db,
-            "bus": root.screens,
-            "origin": process_origin(),
-        }
+        desk = screens.Desk(
+            admin.Actor(user.id, user.email), root.db, root.screens, process_origin()
+        )
         try:
             if what == "pair":
                 paired = await screens.pair(
@@ -123,35 +120,35 @@ class ScreensState(rx.State):
                     board=str(form.get("board") or "month"),
                     language=str(form.get("language") or DEFAULT_LANGUAGE),
                     throttle=root.throttle,
-                    **common,
+                    desk=desk,
                 )
                 self.message = await auth._say(N_("{name} is paired."), name=paired.name)
             else:
                 screen_id = int(form.get("screen_id", ""))
                 if what == "rename":
                     changed = await screens.rename(
-                        screen_id=screen_id, name=str(form.get("name", "")), **common
+                        screen_id=screen_id, name=str(form.get("name", "")), desk=desk
                     )
                     self.message = await auth._say(N_("Renamed to {name}."), name=changed.name)
                 elif what == "board":
                     changed = await screens.set_board(
-                        screen_id=screen_id, board=str(form.get("board", "")), **common
+                        screen_id=screen_id, board=str(form.get("board", "")), desk=desk
                     )
                     self.message = await auth._say(
                         N_("{name} changes its board."), name=changed.name
                     )
                 elif what == "language":
                     changed = await screens.set_language(
-                        screen_id=screen_id, language=str(form.get("language", "")), **common
+                        screen_id=screen_id, language=str(form.get("language", "")), desk=desk
                     )
                     self.message = await auth._say(
                         N_("{name} changes its language."), name=changed.name
                     )
                 elif what == "reload":
-                    changed = await screens.reload(screen_id=screen_id, **common)
+                    changed = await screens.reload(screen_id=screen_id, desk=desk)
                     self.message = await auth._say(N_("{name} reloads."), name=changed.name)
                 elif what == "unpair":
-                    await screens.unpair(screen_id=screen_id, **common)
+                    await screens.unpair(screen_id=screen_id, desk=desk)
                     self.message = await auth._say(
                         N_("The screen is unpaired: it shows a new code.")
                     )

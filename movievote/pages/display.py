@@ -29,6 +29,9 @@ ROW_SIZE = "min(4.5vh, 6vw)"  # readable from five metres on a TV, still fits a 
 SMALL_SIZE = "min(3vh, 4vw)"
 KEEPALIVE_MS = 30_000  # re-link this often (a reconnect re-links at once, by itself)
 BEAT_MS = screens.BEAT_SECONDS * 1000  # the heartbeat (screen health, pairing code)
+# a screen reads its settings this often even unasked: a change whose push it missed (the
+# NOTIFY listener was reconnecting; several instances on one SQLite file) reaches it anyway
+REIDENTIFY_SECONDS = 60
 FAME_MS = 8_000  # the hall of fame shows each winner this long
 WINNER_CHECK_MS = 60_000  # whether last month's movie may have changed (a clock check)
 
@@ -66,6 +69,7 @@ class DisplayState(rx.State):
     code: str = ""  # the pairing code, as shown ("ACE-479"), while unpaired
     _code_until: float = 0.0  # a timestamp: ask for a new code from then on
     _screen_id: int = 0
+    _identified_at: float = 0.0  # a timestamp: when the settings were last read
     winners: list[dict[str, Any]] = []  # the hall of fame, when the screen shows it
     fame: int = 0  # which of them the rotation shows
 
@@ -88,7 +92,12 @@ class DisplayState(rx.State):
         """The heartbeat, every BEAT_SECONDS and whenever a paired screen gets a new ranking:
         what it shows, its browser and resolution (screen health); a new code when the last
         has expired."""
-        if not self._screen_id or (not self.paired and time.time() >= self._code_until):
+        now = time.time()
+        if (
+            not self._screen_id
+            or (not self.paired and now >= self._code_until)
+            or now - self._identified_at >= REIDENTIFY_SECONDS
+        ):
             await self._identify()
             return
         self._register()
@@ -124,6 +133,7 @@ class DisplayState(rx.State):
             logger.warning("could not identify a screen", exc_info=True)
             return
         self._screen_id, self.paired = found.id, found.paired
+        self._identified_at = time.time()
         self.board = found.board
         self.code = screens.code_text(found.code)
         self._code_until = found.code_expires_at.timestamp() if found.code_expires_at else 0.0

@@ -48,6 +48,7 @@ CODE_MINUTES = 10
 MAX_NAME_CHARS = 80
 BEAT_SECONDS = 5  # a display beats this often
 HEALTH_WRITE_SECONDS = 10  # ... and a beat that says nothing new is written this often
+MIN_WRITE_SECONDS = 2.0  # a screen's beats that say something new, at most this often
 RECONNECTING_SECONDS = HEALTH_WRITE_SECONDS + 2 * BEAT_SECONDS  # no write for this long: 20 s
 SILENT_SECONDS = 60  # a paired screen quiet this long is silent: an alert and a log line
 STALE_UNPAIRED_HOURS = 24  # unpaired screens not seen this long are forgotten
@@ -138,6 +139,17 @@ def parse_note(payload: str) -> tuple[str, int, str]:
     """A NOTIFY payload: (origin, screen id, what); ValueError if it is not ours."""
     origin, screen_id, what = payload.rsplit("|", 2)
     return origin, int(screen_id), what
+
+
+@dataclass(frozen=True)
+class Desk:
+    """Who acts at the admins' desk, and where a change goes: the database, this process's
+    bus (its displays), and this process's name in the NOTIFY the others hear."""
+
+    actor: Actor
+    db: Database
+    bus: ScreenBus
+    origin: str
 
 
 def _settings(row: Any) -> ScreenSettings:
@@ -231,12 +243,11 @@ def _public(row: Any) -> dict[str, Any]:
     return {"name": row.name, "board": row.board, "language": row.language}
 
 
-async def _tell(
-    conn: AsyncConnection, db: Database, origin: str, screen_id: int, what: str
-) -> None:
+async def _tell(conn: AsyncConnection, desk: Desk, screen_id: int, what: str) -> None:
     """On PostgreSQL, tell the other processes when the transaction commits."""
-    if db.dialect == "postgresql":
-        await conn.execute(sa.select(sa.func.pg_notify(CHANNEL, f"{origin}|{screen_id}|{what}")))
+    if desk.db.dialect == "postgresql":
+        note = f"{desk.origin}|{screen_id}|{what}"
+        await conn.execute(sa.select(sa.func.pg_notify(CHANNEL, note)))
 
 
 async def pair(
@@ -245,18 +256,15 @@ async def pair(
     name: str,
     board: str = "month",
     language: str = DEFAULT_LANGUAGE,
-    actor: Actor,
-    db: Database,
-    bus: ScreenBus,
-    origin: str,
+    desk: Desk,
     throttle: LoginThrottle,
 ) -> ScreenHealth:
     """Pair the unpaired screen showing `code` (not expired; the code is used up). Wrong
     codes are counted per admin (`LoginThrottle.check_pairing`)."""
     label, board, language = _name(name), _board(board), _language(language)
     typed, now = normalise_code(code), utcnow()
-    await throttle.check_pairing(actor=actor.label)
-    async with db.transaction() as conn:
+    await throttle.check_pairing(actor=desk.actor.label)
+    async with desk.db.transaction() as conn:
         row = (
             await conn.execute(
                 sa.update(screens_t)
@@ -278,7 +286,7 @@ async def pair(
             )
         ).first()
         if row is None or not typed:
-            await throttle.pairing_failed(actor=actor.label)
+            await throttle.pairing_failed(actor=desk.actor.label)
             raise InvalidInput(
                 N_(
                     "No screen shows the code {code}, or it has expired. Check the code on "
@@ -290,16 +298,16 @@ async def pair(
             )
         await record(
             conn,
-            actor=actor,
+            actor=desk.actor,
             action="screen.pair",
             target_type="screen",
             target_id=row.id,
             before=None,
             after={"name": label, "board": board, "language": language},
         )
-        await _tell(conn, db, origin, row.id, "settings")
+        await _tell(conn, desk, row.id, "settings")
         found = await _health_row(conn, row.id)
-    await bus.publish(row.id, "settings")
+    await desk.bus.publish(row.id, "settings")
     return found
 
 
@@ -308,23 +316,10 @@ async def _change(
     screen_id: int,
     values: dict[str, str],
     action: str,
-    actor: Actor,
-    db: Database,
-    bus: ScreenBus,
-    origin: str,
+    desk: Desk,
 ) -> ScreenHealth:
-    async with db.transaction() as conn:
-        before = (
-            await conn.execute(
-                sa.select(screens_t)
-                .where(screens_t.c.id == screen_id, screens_t.c.paired_at.is_not(None))
-                .with_for_update()
-            )
-        ).first()
-        if before is None:
-            raise ScreenNotFound(
-                N_("There is no paired screen with id {screen_id}."), screen_id=str(screen_id)
-            )
+    async with desk.db.transaction() as conn:
+        before = await _paired(conn, screen_id, lock=True)
         changed = {k: v for k, v in values.items() if getattr(before, k) != v}
         if changed:
             await conn.execute(
@@ -332,102 +327,73 @@ async def _change(
             )
             await record(
                 conn,
-                actor=actor,
+                actor=desk.actor,
                 action=action,
                 target_type="screen",
                 target_id=screen_id,
                 before={k: getattr(before, k) for k in changed},
                 after=changed,
             )
-            await _tell(conn, db, origin, screen_id, "settings")
+            await _tell(conn, desk, screen_id, "settings")
         found = await _health_row(conn, screen_id)
     if changed:
-        await bus.publish(screen_id, "settings")
+        await desk.bus.publish(screen_id, "settings")
     return found
 
 
-async def rename(
-    *, screen_id: int, name: str, actor: Actor, db: Database, bus: ScreenBus, origin: str
-) -> ScreenHealth:
+async def rename(*, screen_id: int, name: str, desk: Desk) -> ScreenHealth:
     """Give a paired screen another name."""
     return await _change(
         screen_id=screen_id,
         values={"name": _name(name)},
         action="screen.rename",
-        actor=actor,
-        db=db,
-        bus=bus,
-        origin=origin,
+        desk=desk,
     )
 
 
-async def set_board(
-    *, screen_id: int, board: str, actor: Actor, db: Database, bus: ScreenBus, origin: str
-) -> ScreenHealth:
+async def set_board(*, screen_id: int, board: str, desk: Desk) -> ScreenHealth:
     """Choose what a paired screen shows; it changes within a second or two."""
     return await _change(
         screen_id=screen_id,
         values={"board": _board(board)},
         action="screen.board",
-        actor=actor,
-        db=db,
-        bus=bus,
-        origin=origin,
+        desk=desk,
     )
 
 
-async def set_language(
-    *, screen_id: int, language: str, actor: Actor, db: Database, bus: ScreenBus, origin: str
-) -> ScreenHealth:
+async def set_language(*, screen_id: int, language: str, desk: Desk) -> ScreenHealth:
     """Choose the language of a paired screen's texts."""
     return await _change(
         screen_id=screen_id,
         values={"language": _language(language)},
         action="screen.language",
-        actor=actor,
-        db=db,
-        bus=bus,
-        origin=origin,
+        desk=desk,
     )
 
 
-async def reload(
-    *, screen_id: int, actor: Actor, db: Database, bus: ScreenBus, origin: str
-) -> ScreenHealth:
+async def reload(*, screen_id: int, desk: Desk) -> ScreenHealth:
     """Reload a paired screen's page in its browser."""
-    async with db.transaction() as conn:
+    async with desk.db.transaction() as conn:
         found = await _health_row(conn, screen_id)
         await record(
             conn,
-            actor=actor,
+            actor=desk.actor,
             action="screen.reload",
             target_type="screen",
             target_id=screen_id,
             before=None,
             after={"name": found.name},
         )
-        await _tell(conn, db, origin, screen_id, "reload")
-    await bus.publish(screen_id, "reload")
+        await _tell(conn, desk, screen_id, "reload")
+    await desk.bus.publish(screen_id, "reload")
     return found
 
 
-async def unpair(
-    *, screen_id: int, actor: Actor, db: Database, bus: ScreenBus, origin: str
-) -> None:
+async def unpair(*, screen_id: int, desk: Desk) -> None:
     """Unpair a screen: it shows a new pairing code (and this month's public ranking)."""
     now = utcnow()
-    async with db.transaction() as conn:
-        before = (
-            await conn.execute(
-                sa.select(screens_t)
-                .where(screens_t.c.id == screen_id, screens_t.c.paired_at.is_not(None))
-                .with_for_update()
-            )
-        ).first()
-        if before is None:
-            raise ScreenNotFound(
-                N_("There is no paired screen with id {screen_id}."), screen_id=str(screen_id)
-            )
+    async with desk.db.transaction() as conn:
+        before = await _paired(conn, screen_id, lock=True)
         await conn.execute(
             sa.update(screens_t)
             .where(screens_t.c.id == screen_id)
@@ -436,15 +402,15 @@ async def unpair(
         await _fresh_code(conn, screen_id, now)
         await record(
             conn,
-            actor=actor,
+            actor=desk.actor,
             action="screen.unpair",
             target_type="screen",
             target_id=screen_id,
             before=_public(before),
             after=None,
         )
-        await _tell(conn, db, origin, screen_id, "settings")
-    await bus.publish(screen_id, "settings")
+        await _tell(conn, desk, screen_id, "settings")
+    await desk.bus.publish(screen_id, "settings")
 
 
 def health_of(last_seen_at: datetime | None, now: datetime) -> Health:
@@ -473,19 +439,21 @@ def _health(row: Any, now: datetime) -> ScreenHealth:
     )
 
 
-async def _health_row(conn: AsyncConnection, screen_id: int) -> ScreenHealth:
-    row = (
-        await conn.execute(
-            sa.select(screens_t).where(
-                screens_t.c.id == screen_id, screens_t.c.paired_at.is_not(None)
-            )
-        )
-    ).first()
+async def _paired(conn: AsyncConnection, screen_id: int, *, lock: bool = False) -> Any:
+    """A paired screen's row (held FOR UPDATE if `lock`); ScreenNotFound if there is none."""
+    query = sa.select(screens_t).where(
+        screens_t.c.id == screen_id, screens_t.c.paired_at.is_not(None)
+    )
+    row = (await conn.execute(query.with_for_update() if lock else query)).first()
     if row is None:
         raise ScreenNotFound(
             N_("There is no paired screen with id {screen_id}."), screen_id=str(screen_id)
         )
-    return _health(row, utcnow())
+    return row
+
+
+async def _health_row(conn: AsyncConnection, screen_id: int) -> ScreenHealth:
+    return _health(await _paired(conn, screen_id), utcnow())
 
 
 async def list_screens(*, db: Database) -> list[ScreenHealth]:
@@ -515,15 +483,22 @@ class _Written:
 
 class HealthWrites:
     """This process's last written beat per screen: a beat is written when it says something
-    new (another ranking, browser or resolution), or HEALTH_WRITE_SECONDS after the last."""
+    new (another ranking, browser or resolution) but at most every `min_seconds` (a stream
+    of votes pushes a ranking four times a second), and HEALTH_WRITE_SECONDS after the last
+    write when it says nothing new."""
 
-    def __init__(self, every_seconds: float = HEALTH_WRITE_SECONDS) -> None:
-        self.every_seconds = every_seconds
+    def __init__(
+        self, every_seconds: float = HEALTH_WRITE_SECONDS, min_seconds: float = MIN_WRITE_SECONDS
+    ) -> None:
+        self.every_seconds, self.min_seconds = every_seconds, min_seconds
         self._written: dict[int, _Written] = {}
 
     def due(self, screen_id: int, said: tuple[Any, ...], now: float) -> bool:
         last = self._written.get(screen_id)
-        return last is None or last.said != said or now - last.at >= self.every_seconds
+        if last is None:
+            return True
+        quiet = now - last.at
+        return quiet >= self.every_seconds or (last.said != said and quiet >= self.min_seconds)
 
     def wrote(self, screen_id: int, said: tuple[Any, ...], now: float) -> None:
         if len(self._written) > 10_000:  # screens gone long ago

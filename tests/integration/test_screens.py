@@ -44,16 +44,16 @@ class Heard:
         self.notes.append((screen_id, what))
 
 
-def desk(**kw: object) -> dict[str, object]:
+def desk(actor: admin.Actor = BOSS) -> screens.Desk:
     root = get_root()
-    return {"actor": BOSS, "db": root.db, "bus": root.screens, "origin": "test", **kw}
+    return screens.Desk(actor, root.db, root.screens, "test")
 
 
 async def paired_screen(name: str = "Lobby left", **kw: str) -> tuple[str, screens.ScreenHealth]:
     secret = screens.new_device_secret()
     shown = await screens.identify(secret=secret, db=get_root().db)
     found = await screens.pair(
-        code=shown.code, name=name, throttle=get_root().throttle, **desk(), **kw
+        code=shown.code, name=name, throttle=get_root().throttle, desk=desk(), **kw
     )
     return secret, found
 
@@ -89,7 +89,7 @@ async def test_pairing_uses_the_code_once_records_it_and_tells_the_screen(db):
         board="all_time",
         language="pt-BR",
         throttle=get_root().throttle,
-        **desk(),
+        desk=desk(),
     )
     assert (found.name, found.board, found.language, found.health) == (
         "Lobby left",
@@ -108,7 +108,7 @@ async def test_pairing_uses_the_code_once_records_it_and_tells_the_screen(db):
     )
     assert entry.after == {"name": "Lobby left", "board": "all_time", "language": "pt-BR"}
     with pytest.raises(InvalidInput) as used:  # single use
-        await screens.pair(code=shown.code, name="Again", throttle=get_root().throttle, **desk())
+        await screens.pair(code=shown.code, name="Again", throttle=get_root().throttle, desk=desk())
     assert used.value.field == "code" and "has expired" in used.value.message
 
 
@@ -120,7 +120,7 @@ async def test_an_expired_code_is_refused_and_the_screen_gets_a_new_one(db):
             sa.update(screens_t).values(code_expires_at=utcnow() - timedelta(seconds=1))
         )
     with pytest.raises(InvalidInput):
-        await screens.pair(code=shown.code, name="Late", throttle=get_root().throttle, **desk())
+        await screens.pair(code=shown.code, name="Late", throttle=get_root().throttle, desk=desk())
     fresh = await screens.identify(secret=secret, db=db)
     assert fresh.id == shown.id and not fresh.paired and fresh.code_expires_at > utcnow()
 
@@ -130,29 +130,27 @@ async def test_code_guessing_is_limited_per_admin(db):
     throttle = get_root().throttle
     for _ in range(PAIRING_FAILURES):
         with pytest.raises(InvalidInput):
-            await screens.pair(code="AAAAAA", name="Guess", throttle=throttle, **desk())
+            await screens.pair(code="AAAAAA", name="Guess", throttle=throttle, desk=desk())
     with pytest.raises(TooManyAttempts):  # even the right code, now
-        await screens.pair(code=shown.code, name="Guess", throttle=throttle, **desk())
+        await screens.pair(code=shown.code, name="Guess", throttle=throttle, desk=desk())
     other = admin.Actor(None, "other@example.com")
-    found = await screens.pair(
-        code=shown.code, name="Right", throttle=throttle, **desk(actor=other)
-    )
+    found = await screens.pair(code=shown.code, name="Right", throttle=throttle, desk=desk(other))
     assert found.name == "Right"
 
 
 async def test_changes_are_recorded_and_signalled_and_unpairing_shows_a_new_code(db):
     secret, found = await paired_screen()
     heard = Heard(get_root().screens)
-    await screens.rename(screen_id=found.id, name="Lobby right", **desk())
-    await screens.set_board(screen_id=found.id, board="hall_of_fame", **desk())
-    await screens.set_language(screen_id=found.id, language="pt-BR", **desk())
-    await screens.set_language(screen_id=found.id, language="pt-BR", **desk())  # no change
-    await screens.reload(screen_id=found.id, **desk())
+    await screens.rename(screen_id=found.id, name="Lobby right", desk=desk())
+    await screens.set_board(screen_id=found.id, board="hall_of_fame", desk=desk())
+    await screens.set_language(screen_id=found.id, language="pt-BR", desk=desk())
+    await screens.set_language(screen_id=found.id, language="pt-BR", desk=desk())  # no change
+    await screens.reload(screen_id=found.id, desk=desk())
     with pytest.raises(InvalidInput):
-        await screens.set_board(screen_id=found.id, board="nonsense", **desk())
+        await screens.set_board(screen_id=found.id, board="nonsense", desk=desk())
     with pytest.raises(InvalidInput):
-        await screens.rename(screen_id=found.id, name="   ", **desk())
-    await screens.unpair(screen_id=found.id, **desk())
+        await screens.rename(screen_id=found.id, name="   ", desk=desk())
+    await screens.unpair(screen_id=found.id, desk=desk())
     assert heard.notes == [(found.id, w) for w in ("settings",) * 3 + ("reload", "settings")]
     actions = [e.action for e in (await admin.audit_entries(db=db)).items]
     assert actions == [
@@ -169,12 +167,12 @@ async def test_changes_are_recorded_and_signalled_and_unpairing_shows_a_new_code
     assert not again.paired and again.code and again.board == "month"
     assert await screens.list_screens(db=db) == []
     with pytest.raises(ScreenNotFound):
-        await screens.reload(screen_id=found.id, **desk())
+        await screens.reload(screen_id=found.id, desk=desk())
 
 
 async def test_heartbeats_are_written_only_when_they_say_something_new_or_are_due(db):
     _, found = await paired_screen()
-    writes = HealthWrites(every_seconds=3600)
+    writes = HealthWrites(every_seconds=3600, min_seconds=0.3)
     shown = utcnow()
     beat = {"ranking_at": shown, "user_agent": "TV\x00 browser", "resolution": "1920x1080"}
     assert await screens.beat(screen_id=found.id, db=db, writes=writes, **beat)
@@ -182,6 +180,8 @@ async def test_heartbeats_are_written_only_when_they_say_something_new_or_are_du
     row = await stored(db, found.id)
     assert (row.user_agent, row.resolution, row.ranking_at) == ("TV browser", "1920x1080", shown)
     newer = {**beat, "ranking_at": shown + timedelta(seconds=5)}
+    assert not await screens.beat(screen_id=found.id, db=db, writes=writes, **newer)  # too soon
+    await asyncio.sleep(0.35)
     assert await screens.beat(screen_id=found.id, db=db, writes=writes, **newer)
     listed = (await screens.list_screens(db=db))[0]
     assert listed.health == "live" and listed.ranking_at == newer["ranking_at"]
