@@ -245,7 +245,7 @@ def _ranking(row: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
 
 
 def _screen_row(row: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
-    screen_id = row["id"].to(str)
+    screen_id, name = row["id"].to(str), row["name"].to(str)
     return rx.table.row(
         rx.table.cell(
             rx.form(
@@ -254,13 +254,19 @@ def _screen_row(row: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
                     rx.input(
                         name="name",
                         default_value=row["name"].to(str),
-                        aria_label=t("Name of the screen"),
+                        aria_label=t("Name of {name}", name=name),
                         max_length=screens.MAX_NAME_CHARS,
                         required=True,
                         size="1",
                         class_name="screen-name",
                     ),
-                    rx.button(t("Rename"), type="submit", size="1", variant="soft"),
+                    rx.button(
+                        t("Rename"),
+                        type="submit",
+                        size="1",
+                        variant="soft",
+                        aria_label=t("Rename {name}", name=name),
+                    ),
                     spacing="2",
                 ),
                 on_submit=ScreensState.rename,
@@ -272,7 +278,7 @@ def _screen_row(row: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
             _choice(
                 row["board"],
                 board_names(),  # type: ignore[arg-type]
-                t("What the screen shows"),
+                t("What {name} shows", name=name),
                 lambda value: ScreensState.set_board(screen_id, value),  # type: ignore[call-arg]
             )
         ),
@@ -280,7 +286,7 @@ def _screen_row(row: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
             _choice(
                 row["language"],
                 _language_options(),
-                t("Language of the screen"),
+                t("Language of {name}", name=name),
                 lambda value: ScreensState.set_language(screen_id, value),  # type: ignore[call-arg]
             )
         ),
@@ -294,6 +300,7 @@ def _screen_row(row: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
                 rx.button(
                     t("Reload"),
                     on_click=ScreensState.reload(screen_id),  # type: ignore[call-arg]
+                    aria_label=t("Reload {name}", name=name),
                     size="1",
                     variant="soft",
                     class_name="screen-reload",
@@ -301,6 +308,7 @@ def _screen_row(row: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
                 rx.button(
                     t("Unpair"),
                     on_click=ScreensState.unpair(screen_id),  # type: ignore[call-arg]
+                    aria_label=t("Unpair {name}", name=name),
                     size="1",
                     variant="soft",
                     color_scheme="red",

@@ -87,8 +87,8 @@ def test_an_operator_pairs_three_screens_and_runs_them_from_the_desk(browser, pr
 
     # rename one
     bar = row(desk, "Bar")
-    bar.get_by_label("Name of the screen").fill("Bar corner")
-    bar.get_by_role("button", name="Rename").click()
+    bar.get_by_label("Name of Bar").fill("Bar corner")
+    bar.get_by_role("button", name="Rename Bar").click()
     expect(desk.locator("#screens-message")).to_have_text("Renamed to Bar corner.")
     expect(row(desk, "Bar corner")).to_have_count(1)
 
@@ -96,14 +96,14 @@ def test_an_operator_pairs_three_screens_and_runs_them_from_the_desk(browser, pr
     heading = tvs["Lobby right"].locator("#display-heading")
     expect(heading).to_have_text("movievote · top 10 of the month")
     started = time.monotonic()
-    row(desk, "Lobby right").get_by_label("Language of the screen").select_option("pt-BR")
+    desk.get_by_label("Language of Lobby right").select_option("pt-BR")
     expect(heading).to_have_text("movievote · top 10 do mês", timeout=PUSH_S * 1000)
     delays.append(time.monotonic() - started)
     expect(tvs["Lobby right"].locator("#display-total")).to_contain_text("neste mês")
 
     # switch another's board to all time, and it keeps it across a reload
     started = time.monotonic()
-    row(desk, "Lobby left").get_by_label("What the screen shows").select_option("all_time")
+    desk.get_by_label("What Lobby left shows").select_option("all_time")
     left_heading = tvs["Lobby left"].locator("#display-heading")
     expect(left_heading).to_have_text("movievote · top 10 of all time", timeout=PUSH_S * 1000)
     delays.append(time.monotonic() - started)
@@ -116,12 +116,22 @@ def test_an_operator_pairs_three_screens_and_runs_them_from_the_desk(browser, pr
     # reload one remotely: a mark left in its page is gone
     tv = tvs["Bar"]
     tv.evaluate("window.__beforeReload = true")
-    row(desk, "Bar corner").get_by_role("button", name="Reload").click()
+    desk.get_by_role("button", name="Reload Bar corner").click()
     tv.wait_for_function("window.__beforeReload === undefined", timeout=PUSH_S * 1000)
     expect(tv.locator("#display-heading")).to_have_text("movievote · top 10 of the month")
 
+    # last month's winner, then the hall of fame in rotation (or what each says without one)
+    boards = {
+        "winner": ("movievote · the movie of the month", "#display-big-winner", "is not out yet"),
+        "hall_of_fame": ("movievote · hall of fame", "#display-fame", "No month has been"),
+    }
+    for board, (title, shown, missing) in boards.items():
+        desk.get_by_label("What Bar corner shows").select_option(board)
+        expect(tv.locator("#display-heading")).to_have_text(title, timeout=PUSH_S * 1000)
+        expect(tv.locator(shown).or_(tv.get_by_text(missing))).to_be_visible()
+
     # unpair one: it shows a code again, and this month's public ranking
-    row(desk, "Lobby right").get_by_role("button", name="Unpair").click()
+    desk.get_by_role("button", name="Unpair Lobby right").click()
     expect(row(desk, "Lobby right")).to_have_count(0)
     expect(tvs["Lobby right"].locator("#display-code")).to_have_text(CODE, timeout=PUSH_S * 1000)
     expect(heading).to_have_text("movievote · top 10 of the month")
@@ -130,7 +140,7 @@ def test_an_operator_pairs_three_screens_and_runs_them_from_the_desk(browser, pr
     print(f"desk -> screen: {', '.join(f'{d:.2f}' for d in delays)} s")
     assert max(delays) < PUSH_S
     for name in ("Lobby left", "Bar corner"):  # the screens go away with the test
-        row(desk, name).get_by_role("button", name="Unpair").click()
+        desk.get_by_role("button", name=f"Unpair {name}").click()
         expect(row(desk, name)).to_have_count(0)
     for tv in tvs.values():
         tv.context.close()

@@ -309,14 +309,40 @@ async def boss(api, login):  # type: ignore[no-untyped-def]
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
-async def test_the_api_pairs_changes_and_unpairs_with_json_errors(api, login, boss, db):
+async def test_members_and_strangers_are_refused_on_every_screens_route(api, login, db):
+    _, found = await paired_screen()
+    shown = await screens.identify(secret=screens.new_device_secret(), db=db)
     member = await login("member@example.com")
-    assert (await api.get("/api/admin/screens", headers=member)).status_code == 403
-    assert (await api.get("/api/admin/screens")).status_code == 401
+    routes = [
+        ("GET", "/api/admin/screens", None),
+        ("POST", "/api/admin/screens", {"code": shown.code, "name": "Mine"}),
+        ("GET", f"/api/admin/screens/{found.id}", None),
+        ("PATCH", f"/api/admin/screens/{found.id}", {"name": "Hacked"}),
+        ("POST", f"/api/admin/screens/{found.id}/reload", None),
+        ("DELETE", f"/api/admin/screens/{found.id}", None),
+    ]
+    for method, path, body in routes:
+        anonymous = await api.request(method, path, json=body)
+        assert anonymous.status_code == 401 and anonymous.json()["code"] == "not_authenticated"
+        refused = await api.request(method, path, json=body, headers=member)
+        assert refused.status_code == 403, (path, refused.text)
+        assert refused.json()["code"] == "admin_required"
+    listed = await screens.list_screens(db=db)
+    assert [(s.id, s.name) for s in listed] == [(found.id, "Lobby left")]
+    assert [e.action for e in (await admin.audit_entries(db=db)).items] == ["screen.pair"]
+
+
+async def test_the_api_pairs_changes_and_unpairs_with_json_errors(api, boss, db):
     shown = await screens.identify(secret=screens.new_device_secret(), db=db)
     wrong = await api.post("/api/admin/screens", headers=boss, json={"code": "X", "name": "A"})
     assert wrong.status_code == 422 and wrong.json()["code"] == "invalid_input"
     assert wrong.json()["field"] == "code"
+    unstorable = await api.post(
+        "/api/admin/screens",
+        headers={**boss, "Content-Type": "application/json"},
+        content='{"code": "AB\\ud800C", "name": "A"}',  # a lone surrogate: no database stores it
+    )
+    assert unstorable.status_code == 422 and unstorable.json()["code"] == "invalid_input"
     bad = await api.post(
         "/api/admin/screens", headers=boss, json={"code": shown.code, "name": "A", "board": "x"}
     )
