@@ -113,6 +113,12 @@ class MemberNotFound(DomainError):
     code = "member_not_found"
 
 
+class ScreenNotFound(DomainError):
+    """No paired screen has this id."""
+
+    code = "screen_not_found"
+
+
 class AlreadyVerified(DomainError):
     """An admin asked to mail a verification link to an address that is verified already."""
 

@@ -477,3 +477,79 @@ async def run_live_feed(app: rx.App) -> None:
     finally:
         root.subject.unsubscribe(feed)
         root.extras.pop(LIVE_FEED, None)
+
+
+SCREEN_HUB = "screen_hub"  # its key in the root's extras
+SCREEN_REGISTRATION_SECONDS = 45.0  # displays beat every 10 s; forget one silent this long
+
+
+class ScreenHub:
+    """The paired-screen displays whose websockets this process holds, by screen id, and the
+    way to tell one that its settings changed: an event sent down its socket (the display then
+    reads its settings itself, on whichever worker its events go to), or a reload.
+
+    The root's `ScreenBus` calls `screen_changed` for changes made in this process at once
+    and, on PostgreSQL, for other processes' changes from their NOTIFY."""
+
+    def __init__(self, app: rx.App, events: Mapping[str, Callable[[], Any]]) -> None:
+        self.app = app
+        self.events = events  # what -> a function making the event to send ("settings", ...)
+        self._screen_of: dict[str, tuple[int, float]] = {}  # token -> (screen id, expiry)
+        self._tokens: dict[int, set[str]] = {}  # screen id -> client tokens
+
+    def register(self, screen_id: int, token: str) -> None:
+        """The display of client `token` shows screen `screen_id` (for the next 45 s)."""
+        before = self._screen_of.get(token)
+        if before is not None and before[0] != screen_id:  # a browser shows one screen
+            self._drop(token, before[0])
+        self._screen_of[token] = (screen_id, time.monotonic() + SCREEN_REGISTRATION_SECONDS)
+        self._tokens.setdefault(screen_id, set()).add(token)
+
+    def _drop(self, token: str, screen_id: int) -> None:
+        self._screen_of.pop(token, None)
+        tokens = self._tokens.get(screen_id)
+        if tokens is not None:
+            tokens.discard(token)
+            if not tokens:
+                del self._tokens[screen_id]
+
+    def tokens_of(self, screen_id: int) -> list[str]:
+        """The live displays of a screen (forgetting those silent too long)."""
+        now, live = time.monotonic(), []
+        for token in list(self._tokens.get(screen_id, ())):
+            if self._screen_of.get(token, (0, 0.0))[1] > now:
+                live.append(token)
+            else:
+                self._drop(token, screen_id)
+        return live
+
+    async def screen_changed(self, screen_id: int, what: str) -> None:
+        make = self.events.get(what)
+        namespace = self.app.event_namespace
+        if make is None or namespace is None:
+            return
+        manager = namespace._token_manager
+        for token in self.tokens_of(screen_id):
+            socket = manager.token_to_socket.get(token)
+            if socket is None or socket.instance_id != manager.instance_id:
+                continue  # closed, or another worker's socket (that worker tells it)
+            update = StateUpdate(events=rx.event.Event.from_event_type([make()]))
+            await namespace.emit(str(rx.constants.SocketEvent.EVENT), update, to=socket.sid)
+
+
+def get_screen_hub(root: Root) -> ScreenHub | None:
+    hub = root.extras.get(SCREEN_HUB)
+    return hub if isinstance(hub, ScreenHub) else None
+
+
+async def run_screen_hub(app: rx.App, events: Mapping[str, Callable[[], Any]]) -> None:
+    """Lifespan task body: keep this process's ScreenHub subscribed to the root's bus."""
+    root = get_root()
+    hub = ScreenHub(app, events)
+    root.extras[SCREEN_HUB] = hub
+    root.screens.subscribe(hub.screen_changed)
+    try:
+        await asyncio.Event().wait()  # until the process stops
+    finally:
+        root.screens.unsubscribe(hub.screen_changed)
+        root.extras.pop(SCREEN_HUB, None)

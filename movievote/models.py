@@ -298,6 +298,38 @@ class AuditLog(SQLModel, table=True):
     reason: str | None = Field(default=None, sa_type=sa.Text)
 
 
+class Screen(SQLModel, table=True):
+    """A lobby display, known by the hash of the secret its browser keeps. Unpaired, it shows
+    a short pairing `code` until `code_expires_at`; paired (by an admin who typed the code),
+    it has a name, a board and a language. The health columns are what its heartbeats last
+    said (written at most every few seconds per screen, not on every beat)."""
+
+    __tablename__ = "screens"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "board IN ('month', 'all_time', 'winner', 'hall_of_fame')", name="board_known"
+        ),
+        sa.CheckConstraint("language IN ('en', 'pt-BR')", name="language_known"),
+        sa.CheckConstraint("(paired_at IS NULL) = (name IS NULL)", name="named_when_paired"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    device_hash: str = Field(max_length=64, unique=True)  # SHA-256 (hex) of the secret
+    code: str | None = Field(default=None, max_length=8, unique=True)  # while unpaired
+    code_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    paired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    name: str | None = Field(default=None, max_length=80)
+    board: str = Field(default="month", max_length=16)
+    language: str = Field(default="en", max_length=8)
+    created_at: datetime = _created_at()
+    last_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ranking_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # what it shows
+    user_agent: str | None = Field(default=None, max_length=300)
+    resolution: str | None = Field(default=None, max_length=24)
+    silence_logged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 class MonthResult(SQLModel, table=True):
     """A month's published result, final: computed from its ballots (frozen in
     `published_ballots` at the same instant), checked against the tallies (revision 0007).

@@ -18,9 +18,10 @@ from movievote.pages.account import (
     verify_email_page,
 )
 from movievote.pages.admin import AdminState, admin_page
+from movievote.pages.admin_screens import ScreensState, admin_screens_page
 from movievote.pages.admin_votes import AdminVotesState, admin_votes_page
 from movievote.pages.auth import login, signup
-from movievote.pages.display import DisplayState, display_page
+from movievote.pages.display import DisplayState, display_page, run_screen_hub
 from movievote.pages.leaderboard import LeaderboardState, leaderboard_page
 from movievote.pages.movie import MovieState, movie_page
 from movievote.pages.movies import MoviesState, movies_page
@@ -123,9 +124,16 @@ app.add_page(
     title=title(N_("Votes of the month")),
     on_load=AdminVotesState.load,
 )
+app.add_page(
+    admin_screens_page,
+    route="/admin/screens",
+    title=title(N_("Lobby screens")),
+    on_load=ScreensState.load,
+)
 if notifications.outbox_path(get_settings()) is not None:  # development, no mail server
     app.add_page(
         outbox_page, route="/dev/outbox", title=title(N_("Outbox")), on_load=OutboxState.load
     )
 app.register_lifespan_task(run_background)
 app.register_lifespan_task(run_live_feed)
+app.register_lifespan_task(run_screen_hub)

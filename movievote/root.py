@@ -28,6 +28,7 @@ from movievote.services.observer import RankingBroadcast, RankingSubject
 from movievote.services.ranking_cache import RankingCache
 from movievote.services.ratings import RatingFolder
 from movievote.services.results import run_publisher
+from movievote.services.screens import HealthWrites, ScreenBus, parse_note, watch_silence
 from movievote.services.tallies import fold_vote_deltas
 from movievote.services.throttle import LoginThrottle
 
@@ -52,6 +53,8 @@ class Root:
     ratings: RatingFolder  # folds rating deltas into the rating tallies
     recommendations: Recommendations  # the trained model, its background training, serving
     ballot_box: BallotBox  # group commit of votes (PostgreSQL; SQLite votes one at a time)
+    screens: ScreenBus = field(default_factory=ScreenBus)  # tells this process's displays
+    screen_beats: HealthWrites = field(default_factory=HealthWrites)
     http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=10))
     extras: dict[str, object] = field(default_factory=dict)  # edges hang theirs here
 
@@ -138,6 +141,17 @@ def reset_root() -> None:
     _root = None
 
 
+async def _screen_note(root: Root, payload: str) -> None:
+    """A screen changed in another process: tell this process's displays."""
+    try:
+        origin, screen_id, what = parse_note(payload)
+    except ValueError:
+        logger.warning("ignored screen notification %r", payload)
+        return
+    if origin != process_origin():  # this process told its own at once
+        await root.screens.publish(screen_id, what)
+
+
 async def run_background(root: Root | None = None) -> None:
     """Long-running work of a serving process: fold votes and ratings written elsewhere into
     their tallies, on PostgreSQL hear what other processes folded (services.changes), publish the month
@@ -159,6 +173,7 @@ async def run_background(root: Root | None = None) -> None:
                 origin=process_origin(),
                 current=partial(current_period, settings.zone),
                 connect_args=postgres_connect_args(settings),
+                on_screen=partial(_screen_note, root),
             )
             tasks.create_task(listener.run(), name="ranking-change-listener")
         tasks.create_task(root.subject.run_periodic(settings.ranking_fold_interval_seconds))
@@ -172,3 +187,4 @@ async def run_background(root: Root | None = None) -> None:
         tasks.create_task(
             root.recommendations.run(settings.recommend_check_seconds), name="recommendations"
         )
+        tasks.create_task(watch_silence(db=root.db), name="screens-silence")

@@ -23,16 +23,20 @@ def safe_next(target: str | None) -> str:
 
 
 class LocaleState(rx.State):
-    """The language of this browser's pages: the page's `?lang=` (screens nobody clicks on),
+    """The language of this browser's pages: on a paired lobby screen, the one its admins
+    chose; the page's `?lang=` (screens nobody clicks on),
     else the one chosen with the switch (a cookie; a member's is also kept on the account),
     else the display's configured language on `/display`, else the browser's Accept-Language."""
 
     chosen: str = rx.Cookie(
         "", name="movievote_lang", max_age=365 * 24 * 3600, same_site="lax", path="/"
     )
+    screen: str = ""  # a paired lobby screen's language, chosen at the admins' desk
 
     @rx.var
     def lang(self) -> str:
+        if self.screen in LANGUAGES and self.router.url.path.startswith("/display"):
+            return self.screen
         asked = self.router.url.query_parameters.get("lang")
         if asked in LANGUAGES:
             return str(asked)

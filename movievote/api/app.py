@@ -22,6 +22,7 @@ from movievote.api import (
     ratings,
     recommendations,
     results,
+    screens,
     votes,
 )
 from movievote.api.edges import Edges
@@ -69,7 +70,18 @@ def create_api() -> FastAPI:
     errors.install(api)
     # what any route may answer, whatever it does: documented once for all of them
     edges = {**errors.TOO_LARGE, **errors.UNAVAILABLE}
-    for module in (accounts, movies, ratings, votes, ranking, results, admin, moderation, health):
+    for module in (
+        accounts,
+        movies,
+        ratings,
+        votes,
+        ranking,
+        results,
+        admin,
+        moderation,
+        screens,
+        health,
+    ):
         api.include_router(module.router, responses=edges)
     api.include_router(recommendations.router, responses=edges)
     return api

@@ -431,7 +431,13 @@ def admin_page() -> rx.Component:
             rx.cond(
                 AdminState.allowed,
                 rx.vstack(
-                    rx.link(t("Votes of the month"), href="/admin/votes", id="admin-votes-link"),
+                    rx.hstack(
+                        rx.link(
+                            t("Votes of the month"), href="/admin/votes", id="admin-votes-link"
+                        ),
+                        rx.link(t("Lobby screens"), href="/admin/screens", id="admin-screens-link"),
+                        spacing="4",
+                    ),
                     rx.vstack(  # stays in view: the outcome of a button far down the page
                         rx.cond(
                             AdminState.message != "",

@@ -19,7 +19,7 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import date
 from typing import Any
 
@@ -27,6 +27,7 @@ import psycopg
 import sqlalchemy as sa
 
 from movievote.services.observer import RankingSubject
+from movievote.services.screens import CHANNEL as SCREENS_CHANNEL
 from movievote.services.tallies import CHANGES_CHANNEL, parse_payload
 
 logger = logging.getLogger(__name__)
@@ -57,8 +58,11 @@ class ChangeListener:
         connect_args: Mapping[str, Any] | None = None,
         retry_seconds: float = 1.0,
         probe_seconds: float = 15.0,
+        on_screen: Callable[[str], Coroutine[Any, Any, None]] | None = None,
     ) -> None:
         self.subject = subject
+        self.on_screen = on_screen  # a screen's settings changed (services.screens)
+        self._screen_tasks: set[asyncio.Task[None]] = set()
         # the pool's time-outs (db.postgres_connect_args): a server that never answers is
         # given up, then retried
         self.connect_args = dict(connect_args or {})
@@ -91,12 +95,17 @@ class ChangeListener:
             **self.connect_args,
         ) as conn:
             await conn.execute(f"LISTEN {CHANGES_CHANNEL}")
+            if self.on_screen is not None:
+                await conn.execute(f"LISTEN {SCREENS_CHANNEL}")
             self.connections += 1
             self.connected.set()
             # anything folded while we were not listening went unheard: re-read the ranking
             await self.subject.announce({self.current()})
             while True:
                 async for note in conn.notifies(timeout=self.probe_seconds):
+                    if note.channel == SCREENS_CHANNEL:
+                        self._screen(note.payload)
+                        continue
                     try:
                         origin, periods = parse_payload(note.payload)
                     except ValueError:  # someone else's NOTIFY on our channel: not a fold
@@ -105,3 +114,11 @@ class ChangeListener:
                     if origin != self.origin:  # coalesced with this process's own refreshes
                         self.subject.changed_elsewhere(periods)
                 await conn.execute("SELECT 1")  # quiet for a while: is the server still there?
+
+    def _screen(self, payload: str) -> None:
+        """Pass a screen's change on, without holding up the notifications behind it."""
+        if self.on_screen is None:
+            return
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(self.on_screen(payload))
+        self._screen_tasks.add(task)
+        task.add_done_callback(self._screen_tasks.discard)

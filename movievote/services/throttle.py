@@ -33,6 +33,8 @@ from movievote.errors import TooManyAttempts
 from movievote.i18n import N_, Duration
 
 ACCOUNT_UNDER_ATTACK = 10  # failures on one account (from anywhere) before the slow lane
+PAIRING_FAILURES = 10  # wrong screen codes per admin in PAIRING_WINDOW_SECONDS
+PAIRING_WINDOW_SECONDS = 600
 UNTRUSTED_LANE_SECONDS = 5  # the slow lane: one attempt per account this often
 TRUSTED_DAYS = 60  # how long a client stays known for an account after logging in to it
 
@@ -50,6 +52,7 @@ class LoginThrottle:
         self.signups = RateLimitItemPerSecond(
             settings.signups_per_client, settings.signup_window_seconds
         )
+        self.pairing = RateLimitItemPerSecond(PAIRING_FAILURES, PAIRING_WINDOW_SECONDS)
         url = settings.rate_limit_storage_url or settings.reflex_redis_url or "memory://"
         url = url if url.startswith("async+") else f"async+{url}"
         # Redis through redis-py (which Reflex uses too), not limits' default coredis
@@ -110,6 +113,20 @@ class LoginThrottle:
                 retry_after=retry_after,
                 wait=Duration(retry_after),
             )
+
+    async def check_pairing(self, *, actor: str) -> None:
+        """Before a screen code is tried: TooManyAttempts after PAIRING_FAILURES wrong codes
+        (codes are short: guessing them must stay slow, even for an admin's stolen session)."""
+        if await self._spent(self.pairing, "pairing", actor):
+            retry_after = await self._retry_after(self.pairing, "pairing", actor)
+            raise TooManyAttempts(
+                N_("Too many wrong screen codes. Try again in {wait}."),
+                retry_after=retry_after,
+                wait=Duration(retry_after),
+            )
+
+    async def pairing_failed(self, *, actor: str) -> None:
+        await self.limiter.hit(self.pairing, "pairing", actor)
 
     async def _known(self, account: str, client: str) -> bool:
         stats = await self.limiter.get_window_stats(self.known, "known", f"{account}|{client}")

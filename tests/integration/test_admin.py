@@ -332,6 +332,9 @@ async def test_the_admin_routes_are_tagged_in_the_openapi_document(api):
         "/api/admin/votes/{vote_id}/void",
         "/api/admin/votes/{vote_id}/restore",
         "/api/admin/results/{month}",
+        "/api/admin/screens",
+        "/api/admin/screens/{screen_id}",
+        "/api/admin/screens/{screen_id}/reload",
     }
     for path in admin_paths:
         for operation in document["paths"][path].values():

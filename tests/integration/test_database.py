@@ -584,3 +584,41 @@ def test_the_ratings_revision_writes_deltas_by_trigger_and_downgrades_exactly(tm
     with engine.connect() as conn:
         assert conn.scalar(sa.text("SELECT count(*) FROM ratings")) == 0
     engine.dispose()
+
+
+def test_the_screens_revision_adds_its_table_with_its_rules_and_downgrades_exactly(tmp_path):
+    """0009 -> 0010: the screens table, whose CHECKs refuse an unknown board or language and
+    a paired screen without a name; 0010 -> 0009 gives back 0009's schema exactly."""
+    from alembic.config import Config
+
+    from alembic import command
+
+    def config(url: str) -> Config:
+        alembic = Config(str(ROOT / "alembic.ini"))
+        alembic.set_main_option("script_location", str(ROOT / "alembic"))
+        alembic.attributes.update(skip_logging=True, database_url=url)
+        return alembic
+
+    reference = _scratch_database(tmp_path, "at_0009")
+    command.upgrade(config(reference), "0009")
+    url = _scratch_database(tmp_path, "screens")
+    command.upgrade(config(url), "0010")
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    insert = (
+        "INSERT INTO screens (device_hash, board, language, created_at, paired_at, name) "
+        "VALUES (:hash, :board, :language, '2026-12-01 00:00:00+00', :paired, :name)"
+    )
+    good = {"hash": "a" * 64, "board": "month", "language": "pt-BR", "paired": None, "name": None}
+    with engine.begin() as conn:
+        conn.execute(sa.text(insert), good)
+    for bad in (
+        {"board": "everything"},
+        {"language": "fr"},
+        {"paired": "2026-12-01 00:00:00+00"},  # paired without a name
+        {"hash": "a" * 64},  # one row per device
+    ):
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            conn.execute(sa.text(insert), {**good, "hash": "b" * 64, **bad})
+    engine.dispose()
+    command.downgrade(config(url), "0009")
+    assert _schema(url) == _schema(reference)
