@@ -146,3 +146,26 @@ def page(*children: rx.Component) -> rx.Component:
         ),
         min_height="100vh",
     )
+
+
+def scroll_table(
+    headers: list[rx.Var], rows: rx.Component, *, name: rx.Var, table_id: str | None = None
+) -> rx.Component:
+    """A compact table that scrolls sideways on a phone, by keyboard too: the box that scrolls
+    is focusable and named after the table (the table is as wide as its content, so Radix's
+    scroll area inside it, which takes no focus, never scrolls)."""
+    return rx.box(
+        rx.table.root(
+            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+            rx.table.body(rows),
+            size="1",
+            width="max-content",
+            min_width="100%",
+            id=table_id,
+        ),
+        width="100%",
+        overflow_x="auto",
+        tab_index=0,
+        role="region",
+        aria_label=name,
+    )
