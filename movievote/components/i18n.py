@@ -124,6 +124,7 @@ def language_switch() -> rx.Component:
                 for language in LANGUAGES
             ]
         ),
+        modal=False,  # a modal menu hides the page, focusable controls and all (see layout)
     )
 
 

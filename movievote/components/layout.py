@@ -48,6 +48,9 @@ def phone_menu() -> rx.Component:
             ),
             rx.cond(AuthState.is_admin, rx.menu.item(t("Admin"), on_select=rx.redirect("/admin"))),
         ),
+        # not modal: a modal menu marks the rest of the page aria-hidden, its links and
+        # buttons still focusable (axe: aria-hidden-focus); Escape and a click outside close it
+        modal=False,
     )
 
 

@@ -30,7 +30,7 @@ WAVE_MINUTES = f"{SIGNS.wave_minutes:g}"
 ADDRESS_ACCOUNTS = str(SIGNS.address_accounts)
 ADDRESS_MINUTES = f"{SIGNS.address_minutes:g}"
 VOTES_CSS = """
-.vote-row.voided .struck { text-decoration: line-through; color: var(--gray-10); }
+.vote-row.voided .struck { text-decoration: line-through; color: var(--gray-11); }
 """
 
 

@@ -24,6 +24,7 @@ EVERYONE = ("visitor", "member", "admin")
 VISITOR = ("visitor",)
 MEMBERS = ("member", "admin")
 ADMIN = ("admin",)
+PHONE = ("phone",)  # what only a phone shows
 PLACEHOLDERS = re.compile(r"^(Loading|Checking your link)")  # what a page shows until its data
 # The fonts in, and every animation and transition that ends (a display row rising, a toast
 # sliding in) ended: axe reads colours as they are at the moment it runs.
@@ -54,6 +55,21 @@ def fail_reset(page: Page) -> None:
     expect(page.locator("#form-error")).to_be_visible()
 
 
+def open_languages(page: Page) -> None:
+    page.locator("#language-switch").click()
+    expect(page.get_by_role("menu")).to_be_visible()
+
+
+def open_phone_menu(page: Page) -> None:
+    page.get_by_role("button", name="Menu").click()
+    expect(page.get_by_role("menu")).to_be_visible()
+
+
+def edit_a_movie(page: Page) -> None:
+    page.locator(".edit-movie").first.click()
+    expect(page.locator("#movie-editor")).to_be_visible()
+
+
 def search_nothing(page: Page) -> None:
     page.get_by_placeholder("Search by title").fill("zzzz no such movie")
     expect(page.locator("#movie-count")).to_have_text("0 movies")
@@ -69,6 +85,7 @@ class Check:
     ready: str
     roles: tuple[str, ...]
     act: Callable[[Page], None] | None = None
+    sizes: tuple[str, ...] = tuple(SIZES)
 
 
 # Every page, one line each. Pages whose content is the same for everyone are checked for a
@@ -78,6 +95,8 @@ PAGES = (
     Check("movies, nothing found", "/", "#movie-count", VISITOR, search_nothing),
     Check("movie", f"/movies/{WINNER}", "#rating-summary", EVERYONE),
     Check("leaderboard", "/leaderboard", ".ranking-row", VISITOR),
+    Check("languages menu, open", "/leaderboard", ".ranking-row", VISITOR, open_languages),
+    Check("phone menu, open", "/leaderboard", ".ranking-row", EVERYONE, open_phone_menu, PHONE),
     Check("display", "/display", "#display-total", VISITOR),
     Check("winners", "/winners", "#winners", VISITOR),
     Check("results", "/results", "#results-table", VISITOR),
@@ -88,15 +107,12 @@ PAGES = (
     Check("signup", "/signup", "#email", VISITOR),
     Check("forgot-password", "/forgot-password", "#email", VISITOR),
     Check("forgot-password, sent", "/forgot-password", "#email", VISITOR, ask_reset),
-    Check("reset-password", "/reset-password?token=from-the-mail", "#new_password", VISITOR),
-    Check(
-        "reset-password, bad link", "/reset-password?token=x", "#new_password", VISITOR, fail_reset
-    ),
-    Check(
-        "verify-email, bad link", "/verify-email?token=not-a-real-link", "#link-outcome", VISITOR
-    ),
+    Check("reset-password", "/reset-password?token=x", "#new_password", VISITOR),
+    Check("reset-password, bad", "/reset-password?token=x", "#new_password", VISITOR, fail_reset),
+    Check("verify-email, bad link", "/verify-email?token=x", "#link-outcome", VISITOR),
     Check("account", "/account", "#account-email", MEMBERS),
     Check("admin", "/admin", "#audit-count", ADMIN),
+    Check("admin, editing a movie", "/admin", "#audit-count", ADMIN, edit_a_movie),
     Check("admin votes", "/admin/votes", "#vote-count", ADMIN),
 )
 # Before anyone has voted this month or any month is published (this module runs first).
@@ -142,7 +158,7 @@ def violations_of(
         if role != "visitor":
             log_in(page, login[role])
         for check in checks:
-            if role not in check.roles:
+            if role not in check.roles or size not in check.sizes:
                 continue
             settle(page, check, scheme, login.get("month", ""))
             violations = run_axe(page)
@@ -161,20 +177,32 @@ def report(found: dict[str, str], role: str, scheme: str, size: str) -> str:
 
 @pytest.fixture(scope="module")
 def accounts(prod_app) -> dict[str, str]:
-    """A published month, a ranking (two movies), a member who voted and rated, an admin."""
+    """A published month; this month's ranking (two movies, a voided vote too); a member who
+    voted and rated; an admin; a blocked member and an invite code on the admin page."""
     base = prod_app.base
     month, _ = publish_a_past_month(prod_app)
-    voter, admin = member(base), member(base)
+    voter, admin, blocked = member(base), member(base), member(base)
     run_cli(prod_app.env, "admin", "grant", admin["email"])
-    for account, movie in ((voter, WINNER), (member(base), 2), (member(base), 2)):
+    as_admin = {"Authorization": admin["auth"]}
+    votes = []
+    for account, movie in ((voter, WINNER), (member(base), 2), (member(base), 2), (blocked, 2)):
         voted = httpx.post(f"{base}/api/vote/{movie}", headers={"Authorization": account["auth"]})
         assert voted.status_code == 201, voted.text
+        votes.append(voted.json()["id"])
     rated = httpx.put(
         f"{base}/api/movies/{WINNER}/rating",
         headers={"Authorization": voter["auth"]},
         json={"stars": 4.5, "review": "A classic."},
     )
     assert rated.status_code in (200, 201), rated.text
+    blocked_id = httpx.get(f"{base}/api/me", headers={"Authorization": blocked["auth"]}).json()
+    for path, body in (
+        (f"/api/admin/votes/{votes[-1]}/void", {"reason": "Checking the page"}),
+        (f"/api/admin/members/{blocked_id['id']}/block", {"reason": "Checking the page"}),
+        ("/api/admin/invites", {}),
+    ):
+        done = httpx.post(f"{base}{path}", headers=as_admin, json=body)
+        assert done.status_code in (200, 201), done.text
     return {"member": voter["email"], "admin": admin["email"], "month": month}
 
 
