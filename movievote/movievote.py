@@ -54,7 +54,11 @@ class App(rx.App):
         )
 
 
-app = App(api_transformer=mount_api, toaster=rx.toast.provider(position="bottom-right"))
+app = App(
+    api_transformer=mount_api,
+    toaster=rx.toast.provider(position="bottom-right"),
+    stylesheets=["/contrast.css"],  # Radix colours adjusted to WCAG AA contrast
+)
 app.add_page(
     movies_page,
     route="/",

@@ -110,7 +110,7 @@ def language_switch() -> rx.Component:
                 rx.text(short, size="2"),
                 variant="ghost",
                 size="2",
-                aria_label=t("Language"),
+                aria_label=t("Language: {code}", code=short),  # it holds what it shows
                 id="language-switch",
             ),
         ),
@@ -124,6 +124,7 @@ def language_switch() -> rx.Component:
                 for language in LANGUAGES
             ]
         ),
+        modal=False,  # a modal menu hides the page, focusable controls and all (see layout)
     )
 
 

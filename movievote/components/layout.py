@@ -48,6 +48,9 @@ def phone_menu() -> rx.Component:
             ),
             rx.cond(AuthState.is_admin, rx.menu.item(t("Admin"), on_select=rx.redirect("/admin"))),
         ),
+        # not modal: a modal menu marks the rest of the page aria-hidden, its links and
+        # buttons still focusable (axe: aria-hidden-focus); Escape and a click outside close it
+        modal=False,
     )
 
 
@@ -145,4 +148,27 @@ def page(*children: rx.Component) -> rx.Component:
             padding_y="1.5em",
         ),
         min_height="100vh",
+    )
+
+
+def scroll_table(
+    headers: list[rx.Var], rows: rx.Component, *, name: rx.Var, table_id: str | None = None
+) -> rx.Component:
+    """A compact table that scrolls sideways on a phone, by keyboard too: the box that scrolls
+    is focusable and named after the table (the table is as wide as its content, so Radix's
+    scroll area inside it, which takes no focus, never scrolls)."""
+    return rx.box(
+        rx.table.root(
+            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+            rx.table.body(rows),
+            size="1",
+            width="max-content",
+            min_width="100%",
+            id=table_id,
+        ),
+        width="100%",
+        overflow_x="auto",
+        tab_index=0,
+        role="region",
+        aria_label=name,
     )

@@ -76,7 +76,7 @@ def movie_card(
             rx.cond(
                 movie["rating_count"].to(int) > 0,
                 rx.text(
-                    rx.el.span("★ ", aria_hidden="true", color="var(--amber-9)"),
+                    rx.el.span("★ ", aria_hidden="true", color="var(--amber-11)"),
                     nt(
                         "{average} from {n} rating",
                         "{average} from {n} ratings",

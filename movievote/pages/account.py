@@ -10,7 +10,7 @@ from movievote.components.i18n import t
 from movievote.components.layout import page
 from movievote.config import get_settings
 from movievote.errors import N_, DomainError, PasswordRequired
-from movievote.pages.auth import card, field
+from movievote.pages.auth import card, field, prompt
 from movievote.root import get_root
 from movievote.services import accounts, notifications
 from movievote.state import AuthState
@@ -254,7 +254,7 @@ def forgot_password_page() -> rx.Component:
     return card(
         t("Forgot your password?"),
         form,
-        rx.text(t("Remembered it?"), " ", rx.link(t("Log in"), href="/login"), size="2"),
+        prompt(t("Remembered it?"), t("Log in"), "/login"),
     )
 
 
@@ -292,12 +292,7 @@ def reset_password_page() -> rx.Component:
     return card(
         t("Set a new password"),
         form,
-        rx.text(
-            t("The link has expired?"),
-            " ",
-            rx.link(t("Ask for a new one"), href="/forgot-password"),
-            size="2",
-        ),
+        prompt(t("The link has expired?"), t("Ask for a new one"), "/forgot-password"),
     )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import reflex as rx
 
 from movievote.components.i18n import nt, t
-from movievote.components.layout import page
+from movievote.components.layout import page, scroll_table
 from movievote.errors import N_, DomainError
 from movievote.models import User
 from movievote.pages.admin_catalogue import CatalogueTools, catalogue_tools
@@ -328,20 +328,6 @@ def _audit_row(entry: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
     )
 
 
-def _table(headers: list[rx.Var], rows: rx.Component) -> rx.Component:
-    """A compact table that scrolls sideways on a phone."""
-    return rx.box(
-        rx.table.root(
-            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
-            rx.table.body(rows),
-            size="1",
-            width="100%",
-        ),
-        width="100%",
-        overflow_x="auto",
-    )
-
-
 def _members() -> rx.Component:
     return rx.vstack(
         rx.heading(t("Members"), size="5", as_="h2"),
@@ -355,7 +341,7 @@ def _members() -> rx.Component:
             max_width="24em",
         ),
         rx.text(nt("{n} member", "{n} members", AdminState.total), size="2", id="member-count"),
-        _table(
+        scroll_table(
             [
                 t("Email"),
                 t("Display name"),
@@ -365,6 +351,7 @@ def _members() -> rx.Component:
                 t("Action"),
             ],
             rx.foreach(AdminState.members, _member_row),
+            name=t("Members"),
         ),
         width="100%",
         spacing="3",
@@ -389,11 +376,12 @@ def _catalogue() -> rx.Component:
             max_width="24em",
         ),
         rx.text(nt("{n} movie", "{n} movies", AdminState.movie_total), size="2", id="movie-count"),
-        _table(
+        scroll_table(
             [t("Title"), t("Year"), t("Status"), t("Action")],
             rx.foreach(AdminState.movies, _movie_row),
+            name=t("Catalogue"),
         ),
-        catalogue_tools(AdminState, _table),
+        catalogue_tools(AdminState, scroll_table),
         width="100%",
         spacing="3",
     )
@@ -415,9 +403,10 @@ def _audit() -> rx.Component:
             align="center",
         ),
         rx.text(nt("{n} entry", "{n} entries", AdminState.audit_total), size="2", id="audit-count"),
-        _table(
+        scroll_table(
             [t("When (UTC)"), t("Who"), t("What"), t("Target"), t("Reason")],
             rx.foreach(AdminState.audit, _audit_row),
+            name=t("Audit log"),
         ),
         width="100%",
         spacing="3",
@@ -467,7 +456,7 @@ def admin_page() -> rx.Component:
                         spacing="2",
                     ),
                     _members(),
-                    invites_section(AdminState, _table),
+                    invites_section(AdminState, scroll_table),
                     _catalogue(),
                     _audit(),
                     spacing="6",

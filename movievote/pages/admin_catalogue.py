@@ -484,6 +484,7 @@ def _search(state: type[rx.State], table: Any) -> rx.Component:
                     table(
                         [t("Title"), t("Year"), t("Status"), t("Action")],
                         rx.foreach(state.search_hits, lambda hit: _hit_row(state, hit)),
+                        name=t("Search results"),
                     ),
                     rx.cond(state.searched, rx.text(t("Nothing found."), size="2")),
                 ),
@@ -505,6 +506,15 @@ def _search(state: type[rx.State], table: Any) -> rx.Component:
     )
 
 
+def _named_file_input(upload: rx.Component, name: rx.Var) -> rx.Component:
+    """`rx.upload` with a name on its file input (react-dropzone's input, which `rx.upload`
+    makes itself and gives no props: its first child's first child)."""
+    file_input = upload.children[0].children[0]
+    assert file_input.tag == "input", file_input
+    file_input.custom_attrs["aria-label"] = name
+    return upload
+
+
 def _import(state: type[rx.State], max_bytes: int) -> rx.Component:
     return rx.vstack(
         rx.heading(t("Import a catalogue file"), size="4", as_="h3"),
@@ -516,33 +526,36 @@ def _import(state: type[rx.State], max_bytes: int) -> rx.Component:
             size="2",
             color_scheme="gray",
         ),
-        rx.upload(
-            rx.vstack(
-                rx.button(
-                    rx.icon("file_up", size=16),
-                    t("Choose a file"),
-                    type="button",
-                    variant="soft",
-                    size="2",
+        _named_file_input(
+            rx.upload(
+                rx.vstack(
+                    rx.button(
+                        rx.icon("file_up", size=16),
+                        t("Choose a file"),
+                        type="button",
+                        variant="soft",
+                        size="2",
+                    ),
+                    rx.text(t("or drop it here"), size="1", color_scheme="gray"),
+                    rx.foreach(
+                        rx.selected_files(UPLOAD_ID),
+                        lambda name: rx.text(name, size="2", weight="medium"),
+                    ),
+                    align="center",
+                    spacing="2",
                 ),
-                rx.text(t("or drop it here"), size="1", color_scheme="gray"),
-                rx.foreach(
-                    rx.selected_files(UPLOAD_ID),
-                    lambda name: rx.text(name, size="2", weight="medium"),
-                ),
-                align="center",
-                spacing="2",
+                id=UPLOAD_ID,
+                accept={"application/json": [".json"]},
+                max_files=1,
+                multiple=False,
+                max_size=max_bytes,
+                on_drop_rejected=state.refuse_file,
+                border="1px dashed var(--gray-a7)",
+                border_radius="var(--radius-3)",
+                padding="1em",
+                width="100%",
             ),
-            id=UPLOAD_ID,
-            accept={"application/json": [".json"]},
-            max_files=1,
-            multiple=False,
-            max_size=max_bytes,
-            on_drop_rejected=state.refuse_file,
-            border="1px dashed var(--gray-a7)",
-            border_radius="var(--radius-3)",
-            padding="1em",
-            width="100%",
+            t("Catalogue file"),
         ),
         rx.button(
             rx.icon("upload", size=16),

@@ -230,6 +230,7 @@ def invites_section(state: type[rx.State], table: Any) -> rx.Component:
         table(
             [t("Code"), t("Uses"), t("Expires (UTC)"), t("Status"), t("Action")],
             rx.foreach(state.invites, lambda invite: _invite_row_view(state, invite)),
+            name=t("Invite codes"),
         ),
         width="100%",
         spacing="3",

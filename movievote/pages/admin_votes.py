@@ -11,7 +11,7 @@ from typing import Any
 import reflex as rx
 
 from movievote.components.i18n import month_text, nt, number_text, percent_text, t
-from movievote.components.layout import page
+from movievote.components.layout import page, scroll_table
 from movievote.errors import N_, DomainError
 from movievote.models import AdminVote, MonthVotes, ResultCheck, User
 from movievote.periods import current_period, format_period, parse_period
@@ -30,7 +30,7 @@ WAVE_MINUTES = f"{SIGNS.wave_minutes:g}"
 ADDRESS_ACCOUNTS = str(SIGNS.address_accounts)
 ADDRESS_MINUTES = f"{SIGNS.address_minutes:g}"
 VOTES_CSS = """
-.vote-row.voided .struck { text-decoration: line-through; color: var(--gray-10); }
+.vote-row.voided .struck { text-decoration: line-through; color: var(--gray-11); }
 """
 
 
@@ -364,21 +364,6 @@ def _suspicious_row(movie: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
     )
 
 
-def _table(headers: list[rx.Var], rows: rx.Component, table_id: str) -> rx.Component:
-    """A compact table that scrolls sideways on a phone."""
-    return rx.box(
-        rx.table.root(
-            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
-            rx.table.body(rows),
-            size="1",
-            width="100%",
-            id=table_id,
-        ),
-        width="100%",
-        overflow_x="auto",
-    )
-
-
 def _signs() -> rx.Component:
     """What each sign means, and what it cannot tell."""
     return rx.vstack(
@@ -432,7 +417,7 @@ def _suspicious() -> rx.Component:
         rx.heading(t("Movies with signs"), size="5", as_="h2"),
         rx.cond(
             AdminVotesState.suspicious.length() > 0,  # type: ignore[attr-defined]
-            _table(
+            scroll_table(
                 [
                     t("Movie"),
                     t("Votes"),
@@ -444,7 +429,8 @@ def _suspicious() -> rx.Component:
                     t("Action"),
                 ],
                 rx.foreach(AdminVotesState.suspicious, _suspicious_row),
-                "suspicious-table",
+                name=t("Movies with signs"),
+                table_id="suspicious-table",
             ),
             rx.text(t("No movie's votes show a sign this month."), size="2", id="no-signs"),
         ),
@@ -514,7 +500,7 @@ def _votes() -> rx.Component:
             wrap="wrap",
         ),
         rx.text(nt("{n} vote", "{n} votes", AdminVotesState.total), size="2", id="vote-count"),
-        _table(
+        scroll_table(
             [
                 t("When (UTC)"),
                 t("Movie"),
@@ -526,7 +512,8 @@ def _votes() -> rx.Component:
                 t("Action"),
             ],
             rx.foreach(AdminVotesState.votes, _vote_row),
-            "votes-table",
+            name=t("Votes"),
+            table_id="votes-table",
         ),
         _pager(),
         width="100%",
@@ -641,7 +628,7 @@ def _results() -> rx.Component:
         ),
         rx.cond(
             AdminVotesState.results.length() > 0,  # type: ignore[attr-defined]
-            _table(
+            scroll_table(
                 [
                     t("Month"),
                     t("Published (UTC)"),
@@ -651,7 +638,8 @@ def _results() -> rx.Component:
                     t("Members told"),
                 ],
                 rx.foreach(AdminVotesState.results, _result_row),
-                "results-table",
+                name=t("Published results"),
+                table_id="results-table",
             ),
             rx.text(t("No month has been published yet."), size="2", id="no-results"),
         ),

@@ -39,10 +39,10 @@ STARS_CSS = """
   color: var(--gray-a7); cursor: pointer; }
 .star span { display: inline-block; width: 1.2em; text-align: center; }
 .star.right span { margin-left: -0.6em; }
-.star.on { color: var(--amber-9); }
+.star.on { color: var(--amber-11); }
 .star-input:focus-visible + .star { outline: 2px solid var(--focus-8); outline-offset: 1px;
   border-radius: 2px; }
-.stars-shown { color: var(--amber-9); letter-spacing: 0.05em; }
+.stars-shown { color: var(--amber-11); letter-spacing: 0.05em; }
 .review-text { white-space: pre-wrap; overflow-wrap: anywhere; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0;
   border: 0; overflow: hidden; clip: rect(0 0 0 0); clip-path: inset(50%); white-space: nowrap; }

@@ -358,7 +358,11 @@ def _my_ballot() -> rx.Component:
             rx.text(
                 t("Log in to see your pseudonym for the month and find your ballot in the file."),
                 " ",
-                rx.link(t("Log in"), href=("/login?next=/results/" + MonthResultState.period)),
+                rx.link(
+                    t("Log in"),
+                    href=("/login?next=/results/" + MonthResultState.period),
+                    underline="always",  # in a line of text: not by its colour alone
+                ),
                 id="my-ballot",
             ),
         ),
