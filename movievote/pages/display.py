@@ -14,7 +14,7 @@ import segno
 from movievote.components.clock import clock
 from movievote.components.i18n import LANG, month_text, nt, number_text, percent_text, t
 from movievote.languages import LANGUAGES
-from movievote.live import LiveRanking, row_title
+from movievote.live import LiveRanking, announcer, row_title
 from movievote.models import Winner
 from movievote.pages.winners import winner_rows
 from movievote.root import get_root
@@ -217,6 +217,7 @@ def display_page() -> rx.Component:
             gap="6",
             width="100%",
         ),
+        announcer("month"),  # what moved, for a screen reader
         rx.moment(interval=KEEPALIVE_MS, on_change=LiveRanking.link, display="none"),
         rx.moment(interval=WINNER_CHECK_MS, on_change=DisplayState.check_winner, display="none"),
         background_color="#0a0a0a",
