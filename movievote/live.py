@@ -265,7 +265,6 @@ class _Page:
     expires: float  # monotonic
     sid: str = ""  # the socket it last received the ranking on
     version: int = 0  # the ranking it last received
-    loaded: int = 0  # the ranking it was (re)loaded with: it hears of moves since that one
 
 
 class LiveFeed:
@@ -299,7 +298,6 @@ class LiveFeed:
         self._pusher: asyncio.Task[None] | None = None
         self.announce_interval = announce_interval
         self._told: dict[str, dict[int, int]] | None = None  # positions last announced
-        self._told_version = 0  # the ranking those positions are of
         self._told_month = ""  # YYYY-MM: their month
         self._told_at = -math.inf  # monotonic: when the last announcement went out
         self._announcements = 0
@@ -376,10 +374,9 @@ class LiveFeed:
             page = self._pages.setdefault(token, _Page(expires=0.0))
             page.expires = now + REGISTRATION_SECONDS
             fresh_process = not self.values
-            if not ((fresh_process or self._month_is_over()) and await self._push_if_changed()):
-                await self._send([token], only_if_behind=not loaded)
-            if loaded:  # it shows this ranking now: news is what moves from here
-                page.loaded = self.version
+            if (fresh_process or self._month_is_over()) and await self._push_if_changed():
+                return  # this page was among everyone
+            await self._send([token], only_if_behind=not loaded)
 
     def live_pages(self) -> int:
         return sum(1 for page in self._pages.values() if page.expires > time.monotonic())
@@ -435,18 +432,16 @@ class LiveFeed:
                 )
             return None
         said = announcement(self._told, self.values)
-        told_version = self._told_version
         self._tell_from_here()
         if not said:
             return None
         self._told_at = time.monotonic()
         self._announcements += 1
-        return {"n": self._announcements, "since": told_version, **said}
+        return {"n": self._announcements, **said}
 
     def _tell_from_here(self) -> None:
         self._told = {key: positions(self.values[key]) for key in ("month_rows", "all_rows")}
         self._told_month = self.values["month"]
-        self._told_version = self.version
 
     async def _tell_when_due(self, wait: float) -> None:
         """Say what moved once an announcement may go out again (nothing, if nothing did)."""
@@ -468,14 +463,17 @@ class LiveFeed:
         said: dict[str, Any] | None = None,
         ranking: bool = True,
     ) -> None:
-        """Send the current values (unless not `ranking`) to those of `tokens` with a live
-        socket on this process, in one Socket.IO emit (the packet is encoded once), with the
-        announcement `said` to the pages that showed the ranking it is about (a page loaded
-        since saw part of the move already: it gets a second packet, without it)."""
+        """Send the current values (unless not `ranking`) and the announcement `said`, if any,
+        to those of `tokens` with a live socket on this process, in one Socket.IO emit (the
+        packet is encoded once).
+
+        Every page gets the announcement, also one loaded since the ranking it starts from
+        (at most `ANNOUNCE_SECONDS` earlier): it may hear of a move its load showed, which
+        beats missing a move made after it, and telling them apart would be work per page."""
         namespace = self.app.event_namespace
         if namespace is None:
             return
-        manager, sids, later = namespace._token_manager, [], []
+        manager, sids = namespace._token_manager, []
         for token in tokens:
             page = self._pages.get(token)
             if page is None:
@@ -487,21 +485,18 @@ class LiveFeed:
                 continue
             if ranking:
                 page.sid, page.version = socket.sid, self.version
-            if said is not None and page.loaded > said["since"]:
-                later.append(socket.sid)
-            else:
-                sids.append(socket.sid)
-        event = str(rx.constants.SocketEvent.EVENT)
-        for to, with_said in ((sids, said), (later, None)):
-            delta: dict[str, Any] = {}
-            if ranking:
-                values = {k + FIELD_MARKER: v for k, v in self.values.items()}
-                delta[LiveRanking.get_full_name()] = values
-            if with_said is not None:
-                words = {k: v for k, v in with_said.items() if k != "since"}
-                delta[LiveAnnouncement.get_full_name()] = {"said" + FIELD_MARKER: words}
-            if to and delta:
-                await deliver(namespace, to, event, StateUpdate(delta=delta))
+            sids.append(socket.sid)
+        if not sids:
+            return
+        delta: dict[str, Any] = {}
+        if ranking:
+            values = {k + FIELD_MARKER: v for k, v in self.values.items()}
+            delta[LiveRanking.get_full_name()] = values
+        if said is not None:
+            delta[LiveAnnouncement.get_full_name()] = {"said" + FIELD_MARKER: said}
+        await deliver(
+            namespace, sids, str(rx.constants.SocketEvent.EVENT), StateUpdate(delta=delta)
+        )
 
 
 async def deliver(namespace: Any, sids: list[str], event: str, data: Any) -> None:
