@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import reflex as rx
+from reflex_base.event import EventSpec
 
 from movievote.components.i18n import language_switch, t
 from movievote.i18n import N_
@@ -25,6 +28,18 @@ FRAME_CSS = """
 :focus-visible { outline: 2px solid var(--focus-8); outline-offset: 2px; }
 #main:focus { outline: none; }
 """
+
+
+def focus_when_shown(selector: str) -> EventSpec:
+    """Move the keyboard focus to the element `selector` finds, as soon as the page shows it
+    (a handler's return: the state delta that renders it is applied after the event returns).
+    For a part of the page a button opens or closes, so the keyboard follows the eyes."""
+    return rx.call_script(
+        "((s, n) => { const go = (left) => { const e = document.querySelector(s);"
+        " if (e) { e.focus(); e.scrollIntoView({block: 'nearest'}); }"
+        " else if (left) setTimeout(() => go(left - 1), 50); }; go(n); })"
+        f"({json.dumps(selector)}, 40)"
+    )
 
 
 def nav_link(text: str, href: str) -> rx.Component:
