@@ -20,8 +20,10 @@ PAGES = (
 
 # The skip link stays off-screen until a keyboard user tabs onto it. Every focusable thing
 # shows a ring when focused from the keyboard (Radix themes ring the controls; this adds it to
-# everything else, the cards' links included).
+# everything else, the cards' links included). What the focus scrolls into view stops clear
+# of the sticky bar (scroll-padding): going back up with Shift+Tab it was hidden under it.
 FRAME_CSS = """
+html { scroll-padding-top: 6rem; scroll-padding-bottom: 1rem; }
 .skip-link { position: absolute; left: 1em; top: -4em; z-index: 100; padding: 0.5em 1em; border: 0;
   background: var(--accent-9); color: var(--accent-contrast); border-radius: var(--radius-2); }
 .skip-link:focus { top: 0.5em; }
