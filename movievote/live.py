@@ -444,8 +444,12 @@ class LiveFeed:
         self._told_month = self.values["month"]
 
     async def _tell_when_due(self, wait: float) -> None:
-        """Say what moved once an announcement may go out again (nothing, if nothing did)."""
+        """Say what moved once an announcement may go out again (nothing, if nothing did).
+        While a push is due (a stream of votes) it carries the words, so they cost the pages
+        no socket write of their own; said alone once the pushes stop."""
         await asyncio.sleep(wait)
+        while self._pusher is not None and not self._pusher.done():
+            await asyncio.sleep(self.interval())
         self._teller = None  # done waiting: a wake a hair early waits again, in a new teller
         try:
             async with self._lock:
