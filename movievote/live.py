@@ -16,6 +16,11 @@ server-side state keeps), and on a tick only if the page lacks it (a socket that
 a month ends the feed turns every page to the new month by itself. With several workers each
 worker's feed serves its own sockets and hears every change (its own folds, and PostgreSQL NOTIFY for the others'),
 so every browser gets one update per change.
+
+Screen readers hear what moved ("Jaws moves up to second"): the feed words it once per change
+for every page, in every language (`services.rank_moves`), against the ranking it last
+announced, at most once per `ANNOUNCE_SECONDS`; the pages read it from a polite live region
+(`announcer`). See `LiveFeed._announcement`.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -47,6 +53,7 @@ from movievote.periods import current_period, format_period, next_vote_opens, pa
 from movievote.root import Root, get_root
 from movievote.services import ranking_cache
 from movievote.services.observer import RankingChange
+from movievote.services.rank_moves import Move, describe, moves
 
 logger = logging.getLogger(__name__)
 TOP = 10
@@ -64,6 +71,12 @@ REGISTRATION_SECONDS = 150.0  # pages re-link at least every 60 s; forget one si
 PUSH_INTERVAL_SECONDS = 0.25
 PUSH_SECONDS_PER_PAGE = 0.0005
 PUSH_BURST = 2.0
+# At most one announcement of what moved per page this often: each is a sentence a screen
+# reader speaks, and a new one interrupts nobody but queues behind the last (polite), so more
+# often would be a backlog of stale news under a stream of votes. What moved meanwhile is said
+# together, against the ranking last announced, once the interval has passed.
+ANNOUNCE_SECONDS = 5.0
+PODIUM = 3  # the movies page shows this month's top 3: it hears only of moves into them
 
 
 def rows_of(
@@ -110,6 +123,78 @@ class LiveRanking(rx.State):
             await feed.link(self.router.session.client_token, loaded=not _tick)
         except Exception:  # the database is away: keep the page as it is, retry next tick
             logger.warning("could not link a live page", exc_info=True)
+
+
+class LiveAnnouncement(rx.State):
+    """What moved in the live rankings, in words, for the pages' polite live region: written
+    by `LiveFeed` only, like `LiveRanking` (its own state, so a change re-renders only the
+    region). `said`: {"n": a count (the same words twice are spoken twice), and per ranking
+    ("month", "podium", "all") each language's sentence}."""
+
+    said: dict[str, Any] = {}
+
+
+def announcer(ranking: rx.Var[str] | str) -> rx.Component:
+    """The polite live region that speaks what moved in `ranking` ("month", "podium", "all",
+    or anything else for nothing), in the page's language: present, empty and invisible from
+    the first paint, so a page's load announces nothing, then each announcement replaces its
+    text (a new node each time, so the same words are spoken again)."""
+    said = LiveAnnouncement.said
+    text: rx.Var[str] = rx.Var(
+        f"(({said})?.[{rx.Var.create(ranking)}]?.[{LANG}] ?? '')", _var_type=str
+    )
+    return rx.el.div(
+        rx.el.span(text, key=rx.Var(f"String(({said})?.n ?? 0)", _var_type=str)),
+        role="status",
+        aria_live="polite",
+        aria_atomic="true",
+        id="ranking-announcement",
+        # visually hidden, still read
+        position="absolute",
+        width="1px",
+        height="1px",
+        margin="-1px",
+        padding="0",
+        border="0",
+        overflow="hidden",
+        clip="rect(0 0 0 0)",
+        clip_path="inset(50%)",
+        white_space="nowrap",
+    )
+
+
+def positions(rows: list[dict[str, Any]]) -> dict[int, int]:
+    """Movie id -> rank, from `rows_of`'s rows."""
+    return {row["id"]: row["rank"] for row in rows}
+
+
+def announcement(
+    told: Mapping[str, dict[int, int]], values: Mapping[str, Any]
+) -> dict[str, dict[str, str]]:
+    """What moved between the positions the pages were `told` ("month", "all") and these
+    `live_values`, per ranking ("month", "podium", "all") and language; {} when nothing rose."""
+    said: dict[str, dict[str, str]] = {}
+    for name, rows_key, keep in (
+        ("month", "month_rows", None),
+        ("podium", "month_rows", PODIUM),
+        ("all", "all_rows", None),
+    ):
+        rows = values[rows_key]
+        found: list[Move] = moves(told.get(rows_key, {}), positions(rows))
+        if keep is not None:
+            found = [move for move in found if move.rank <= keep]
+        if not found:
+            continue
+        said[name] = {
+            language: describe(
+                found,
+                {row["id"]: row["titles"].get(language) or row["title"] for row in rows},
+                language=language,
+                top=TOP,
+            )
+            for language in LANGUAGES
+        }
+    return said
 
 
 def row_title(row: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Var[str]:
@@ -194,6 +279,7 @@ class LiveFeed:
         push_interval: float = PUSH_INTERVAL_SECONDS,
         push_seconds_per_page: float = PUSH_SECONDS_PER_PAGE,
         push_burst: float = PUSH_BURST,
+        announce_interval: float = ANNOUNCE_SECONDS,
     ) -> None:
         self.app = app
         self.latest = latest  # reads the rankings (through the cache)
@@ -210,6 +296,12 @@ class LiveFeed:
         self._credited_at = time.monotonic()
         self._stale = False  # a change came that no push has read yet
         self._pusher: asyncio.Task[None] | None = None
+        self.announce_interval = announce_interval
+        self._told: dict[str, dict[int, int]] | None = None  # positions last announced
+        self._told_month = ""  # YYYY-MM: their month
+        self._told_at = -math.inf  # monotonic: when the last announcement went out
+        self._announcements = 0
+        self._teller: asyncio.Task[None] | None = None
 
     def interval(self) -> float:
         """One push to every page per this long, sustained, for the pages registered now."""
@@ -228,7 +320,7 @@ class LiveFeed:
         (whatever the ranking is by then), without waiting for it."""
         self._forget_silent_pages(time.monotonic())
         if not self._pages:  # nobody to tell: the next page to link reads it afresh
-            self.values = {}
+            self.values, self._told = {}, None
             return
         self._stale = True
         if self._pusher is not None and not self._pusher.done():
@@ -303,7 +395,7 @@ class LiveFeed:
         if not await self._refresh():
             return False
         self._forget_silent_pages(time.monotonic())
-        await self._send(list(self._pages))
+        await self._send(list(self._pages), said=self._announcement())
         self._earn()
         self._credit -= 1
         return True
@@ -317,9 +409,71 @@ class LiveFeed:
         self.version += 1
         return True
 
-    async def _send(self, tokens: list[str], *, only_if_behind: bool = False) -> None:
-        """Send the current values to those of `tokens` with a live socket on this process,
-        in one Socket.IO emit (the packet is encoded once)."""
+    def _announcement(self) -> dict[str, Any] | None:
+        """What moved since the last announcement, if one may go out now (and something rose):
+        then it is the last. If one may not yet, a teller will say it when it may.
+
+        Worded here, once per change for every page (a sentence per ranking and language, a
+        few microseconds), not in each browser: the pages only show it. A process's first
+        reading is the base, never news: a page's load must not announce the whole ranking."""
+        if not self.values:
+            return None
+        if self._told is None:
+            self._tell_from_here()
+            return None
+        if self.values["month"] != self._told_month:  # a new month: every movie is news
+            self._told["month_rows"] = {}
+            self._told_month = self.values["month"]
+        wait = self._told_at + self.announce_interval - time.monotonic()
+        if wait > 0:
+            if self._teller is None or self._teller.done():
+                self._teller = asyncio.get_running_loop().create_task(
+                    self._tell_when_due(wait), name="live-feed-announce"
+                )
+            return None
+        said = announcement(self._told, self.values)
+        self._tell_from_here()
+        if not said:
+            return None
+        self._told_at = time.monotonic()
+        self._announcements += 1
+        return {"n": self._announcements, **said}
+
+    def _tell_from_here(self) -> None:
+        self._told = {key: positions(self.values[key]) for key in ("month_rows", "all_rows")}
+        self._told_month = self.values["month"]
+
+    async def _tell_when_due(self, wait: float) -> None:
+        """Say what moved once an announcement may go out again (nothing, if nothing did).
+        While a push is due (a stream of votes) it carries the words, so they cost the pages
+        no socket write of their own; said alone once the pushes stop."""
+        await asyncio.sleep(wait)
+        while self._pusher is not None and not self._pusher.done():
+            await asyncio.sleep(self.interval())
+        self._teller = None  # done waiting: a wake a hair early waits again, in a new teller
+        try:
+            async with self._lock:
+                said = self._announcement()
+                if said:
+                    await self._send(list(self._pages), said=said, ranking=False)
+        except Exception:
+            logger.exception("could not tell the live pages what moved")
+
+    async def _send(
+        self,
+        tokens: list[str],
+        *,
+        only_if_behind: bool = False,
+        said: dict[str, Any] | None = None,
+        ranking: bool = True,
+    ) -> None:
+        """Send the current values (unless not `ranking`) and the announcement `said`, if any,
+        to those of `tokens` with a live socket on this process, in one Socket.IO emit (the
+        packet is encoded once).
+
+        Every page gets the announcement, also one loaded since the ranking it starts from
+        (at most `ANNOUNCE_SECONDS` earlier): it may hear of a move its load showed, which
+        beats missing a move made after it, and telling them apart would be work per page."""
         namespace = self.app.event_namespace
         if namespace is None:
             return
@@ -333,13 +487,20 @@ class LiveFeed:
                 continue  # closed, or another worker's socket (that worker serves it)
             if only_if_behind and page.sid == socket.sid and page.version == self.version:
                 continue
-            page.sid, page.version = socket.sid, self.version
+            if ranking:
+                page.sid, page.version = socket.sid, self.version
             sids.append(socket.sid)
         if not sids:
             return
-        name = LiveRanking.get_full_name()
-        update = StateUpdate(delta={name: {k + FIELD_MARKER: v for k, v in self.values.items()}})
-        await deliver(namespace, sids, str(rx.constants.SocketEvent.EVENT), update)
+        delta: dict[str, Any] = {}
+        if ranking:
+            values = {k + FIELD_MARKER: v for k, v in self.values.items()}
+            delta[LiveRanking.get_full_name()] = values
+        if said is not None:
+            delta[LiveAnnouncement.get_full_name()] = {"said" + FIELD_MARKER: said}
+        await deliver(
+            namespace, sids, str(rx.constants.SocketEvent.EVENT), StateUpdate(delta=delta)
+        )
 
 
 async def deliver(namespace: Any, sids: list[str], event: str, data: Any) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import reflex as rx
+from reflex_base.event import EventSpec
 
 from movievote.components.i18n import language_switch, t
 from movievote.i18n import N_
@@ -17,14 +20,28 @@ PAGES = (
 
 # The skip link stays off-screen until a keyboard user tabs onto it. Every focusable thing
 # shows a ring when focused from the keyboard (Radix themes ring the controls; this adds it to
-# everything else, the cards' links included).
+# everything else, the cards' links included). What the focus scrolls into view stops clear
+# of the sticky bar (scroll-padding): going back up with Shift+Tab it was hidden under it.
 FRAME_CSS = """
+html { scroll-padding-top: 6rem; scroll-padding-bottom: 1rem; }
 .skip-link { position: absolute; left: 1em; top: -4em; z-index: 100; padding: 0.5em 1em; border: 0;
   background: var(--accent-9); color: var(--accent-contrast); border-radius: var(--radius-2); }
 .skip-link:focus { top: 0.5em; }
 :focus-visible { outline: 2px solid var(--focus-8); outline-offset: 2px; }
 #main:focus { outline: none; }
 """
+
+
+def focus_when_shown(selector: str) -> EventSpec:
+    """Move the keyboard focus to the element `selector` finds, as soon as the page shows it
+    (a handler's return: the state delta that renders it is applied after the event returns).
+    For a part of the page a button opens or closes, so the keyboard follows the eyes."""
+    return rx.call_script(
+        "((s, n) => { const go = (left) => { const e = document.querySelector(s);"
+        " if (e) { e.focus(); e.scrollIntoView({block: 'nearest'}); }"
+        " else if (left) setTimeout(() => go(left - 1), 50); }; go(n); })"
+        f"({json.dumps(selector)}, 40)"
+    )
 
 
 def nav_link(text: str, href: str) -> rx.Component:

@@ -277,6 +277,7 @@ def _movie_row(movie: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
                     size="1",
                     variant="soft",
                     class_name="edit-movie",
+                    custom_attrs={"data-movie": movie["id"].to(str)},
                 ),
                 rx.cond(
                     movie["hidden"],

@@ -11,6 +11,7 @@ from typing import Any
 import reflex as rx
 
 from movievote.components.i18n import nt, t
+from movievote.components.layout import focus_when_shown
 from movievote.config import get_settings
 from movievote.errors import N_, DomainError, InvalidInput
 from movievote.i18n import gettext, localised, ngettext
@@ -123,24 +124,32 @@ class CatalogueTools(rx.State, mixin=True):
         self.edit_version += 1
 
     @rx.event
-    async def edit(self, movie_id: int) -> None:
-        """Open a movie in the edit form."""
+    async def edit(self, movie_id: int):  # type: ignore[no-untyped-def]
+        """Open a movie in the edit form, the keyboard's focus in its first field (the form is
+        below the tables: without it a keyboard user would Tab through every row to get
+        there)."""
         self.message = self.error = ""
         found = await self._admin()
         if found is None:
-            return
+            return None
         auth, _user = found
         try:
             self._show(await curation.get_movie(movie_id=int(movie_id), db=get_root().db))
         except (TypeError, ValueError):
             self.error = await auth._say(N_("Choose a movie first."))
+            return None
         except DomainError as exc:
             self.error = await auth._explain(exc)
+            return None
+        return focus_when_shown(f'#movie-editor[data-version="{self.edit_version}"] #edit-title')
 
     @rx.event
-    async def close_editor(self) -> None:
-        if await self._admin() is not None:
-            self.editing, self.edit_form = 0, {}
+    async def close_editor(self):  # type: ignore[no-untyped-def]
+        """Close the edit form; the focus goes back to the Edit button that opened it."""
+        if await self._admin() is None:
+            return None
+        movie, self.editing, self.edit_form = self.editing, 0, {}
+        return focus_when_shown(f'.edit-movie[data-movie="{movie}"]')
 
     @rx.event
     async def save_movie(self, form: dict[str, str]) -> None:
@@ -407,6 +416,7 @@ def editor(state: type[rx.State]) -> rx.Component:
             on_submit=state.save_movie,
             key=state.edit_version,
             id="movie-editor",
+            custom_attrs={"data-version": state.edit_version},
         ),
         width="100%",
     )

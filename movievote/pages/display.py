@@ -16,7 +16,7 @@ from movievote import live
 from movievote.components.clock import clock
 from movievote.components.i18n import LANG, month_text, nt, number_text, percent_text, t
 from movievote.languages import LANGUAGES
-from movievote.live import LiveRanking, get_screen_hub, row_title
+from movievote.live import LiveRanking, announcer, get_screen_hub, row_title
 from movievote.models import Winner
 from movievote.pages.winners import winner_rows
 from movievote.root import get_root
@@ -431,6 +431,7 @@ def display_page() -> rx.Component:
             gap="6",
             width="100%",
         ),
+        announcer("month"),  # what moved, for a screen reader
         rx.moment(interval=KEEPALIVE_MS, on_change=LiveRanking.link, display="none"),
         rx.moment(interval=BEAT_MS, on_change=lambda _tick: _beat(), display="none"),
         rx.cond(  # a paired screen says at once which ranking it shows (screen health)

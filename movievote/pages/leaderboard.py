@@ -12,7 +12,7 @@ from movievote.components.i18n import month_text, nt, number_text, percent_text,
 from movievote.components.layout import page
 from movievote.components.movie_card import poster_src
 from movievote.languages import DEFAULT_LANGUAGE, LANGUAGES
-from movievote.live import TOP, LiveRanking, row_title, rows_of, titles_of
+from movievote.live import TOP, LiveRanking, announcer, row_title, rows_of, titles_of
 from movievote.periods import current_period, format_period, parse_scope
 from movievote.root import Root, get_root
 from movievote.services import ranking, ranking_cache
@@ -223,6 +223,10 @@ def leaderboard_page() -> rx.Component:
                     ("all", _board(LiveRanking.all_rows, LiveRanking.all_total)),
                     _board(LeaderboardState.past_rows, LeaderboardState.past_total),
                 ),
+            ),
+            # what moved in the ranking shown (a past month never moves)
+            announcer(
+                rx.match(LeaderboardState.scope, ("current", "month"), ("all", "all"), "none")
             ),
             rx.moment(interval=KEEPALIVE_MS, on_change=LiveRanking.link, display="none"),
             rx.el.style(RANKING_CSS),

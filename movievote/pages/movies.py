@@ -22,7 +22,7 @@ from movievote.components.movie_card import movie_card, poster_src, suggestion_r
 from movievote.config import get_settings
 from movievote.errors import N_, DomainError, InvalidInput
 from movievote.i18n import localised
-from movievote.live import LiveRanking, row_title
+from movievote.live import LiveRanking, announcer, row_title
 from movievote.models import MoviePublic, RecommendedMovie, VotePublic
 from movievote.periods import current_period
 from movievote.root import get_root
@@ -486,6 +486,7 @@ def _podium() -> rx.Component:
                     color_scheme="gray",
                 ),
             ),
+            announcer("podium"),  # moves into the top 3, for a screen reader
             spacing="3",
             width="100%",
         ),

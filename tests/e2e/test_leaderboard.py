@@ -66,3 +66,64 @@ def test_all_time_view(browser, prod_backend):
     page.get_by_role("option", name="All time").click()
     expect(page.locator("#ranking-total")).to_have_text(re.compile(r"^\d+ votes?$"))
     page.context.close()
+
+
+def _month_ranking(base: str, language: str = "en") -> list[dict]:  # type: ignore[type-arg]
+    answer = httpx.get(
+        f"{base}/api/ranking", params={"period": "current", "limit": 10, "language": language}
+    )
+    assert answer.status_code == 200, answer.text
+    return list(answer.json()["items"])
+
+
+def _an_unranked_movie(base: str, ranked: set[int]) -> int:
+    listed = httpx.get(f"{base}/api/movies", params={"page": 1})
+    assert listed.status_code == 200, listed.text
+    return next(m["id"] for m in listed.json()["items"] if m["id"] not in ranked)
+
+
+def test_a_vote_that_moves_a_movie_is_announced_politely_and_only_the_change(browser, prod_backend):
+    """The aria-live region's text after a vote: empty on load (the whole ranking is never
+    read out), then the move alone, in each page's language."""
+    from movievote.live import ANNOUNCE_SECONDS
+
+    time.sleep(ANNOUNCE_SECONDS + 1)  # news of earlier tests' votes, if any, has gone out
+    board = browser.new_context(base_url=prod_backend, viewport=DESKTOP).new_page()
+    board.goto("/leaderboard")
+    expect(board.locator("#ranking-total")).to_be_visible()
+    screen = browser.new_context(base_url=prod_backend, viewport=DESKTOP).new_page()
+    screen.goto("/display?lang=pt-BR")
+    expect(screen.locator("#display-total")).to_be_visible()
+    regions = [page.locator("#ranking-announcement") for page in (board, screen)]
+    for region in regions:
+        expect(region).to_have_attribute("role", "status")
+        expect(region).to_have_attribute("aria-live", "polite")
+        expect(region).to_have_attribute("aria-atomic", "true")
+        box = region.bounding_box()
+        assert box is not None and box["width"] <= 1 and box["height"] <= 1  # heard, not seen
+        expect(region).to_have_text("")  # loading the page announced nothing
+
+    # the movie second in this month's ranking (or one with no vote) takes the lead
+    ranked = _month_ranking(prod_backend)
+    if len(ranked) >= 2:
+        target, behind = ranked[1]["movie"]["id"], ranked[0]["votes"] - ranked[1]["votes"]
+    else:
+        target = _an_unranked_movie(prod_backend, {r["movie"]["id"] for r in ranked})
+        behind = ranked[0]["votes"] if ranked else 0
+    for _ in range(behind + 1):
+        response = httpx.post(
+            f"{prod_backend}/api/vote/{target}",
+            headers={"Authorization": _voter(prod_backend)["auth"]},
+        )
+        assert response.status_code == 201, response.text
+    title = {
+        language: _month_ranking(prod_backend, language)[0]["movie"]["title"]
+        for language in ("en", "pt-BR")
+    }
+    timeout = (ANNOUNCE_SECONDS + 5) * 1000
+    expect(regions[0]).to_have_text(f"{title['en']} is now first.", timeout=timeout)
+    expect(regions[1]).to_have_text(
+        f"{title['pt-BR']} agora está em primeiro lugar.", timeout=timeout
+    )
+    board.context.close()
+    screen.context.close()

@@ -18,7 +18,9 @@ from movievote.config import get_settings
 from movievote.errors import InvalidToken
 from movievote.live import (
     REGISTRATION_SECONDS,
+    LiveAnnouncement,
     LiveFeed,
+    LiveRanking,
     _Page,
     latest_of,
     seconds_until_the_month_ends,
@@ -131,11 +133,13 @@ async def test_log_in_errors_go_next_to_the_form_and_success_keeps_the_token(db,
 
 class Sockets:
     """Reflex's event namespace as the feed sees it: its real token manager, and the websocket
-    edge recorded instead of written (one entry per emit: the socket ids and the delta)."""
+    edge recorded instead of written (per emit: the socket ids and the ranking's values in
+    `sent`, the announcement in `said`, each when the emit has one)."""
 
     def __init__(self) -> None:
         self._token_manager = LocalTokenManager()
         self.sent: list[tuple[list[str], dict[str, Any]]] = []
+        self.said: list[tuple[list[str], dict[str, Any]]] = []
 
     def connect(self, token: str, sid: str) -> None:
         manager = self._token_manager
@@ -143,8 +147,14 @@ class Sockets:
 
     async def emit(self, event: str, update: Any, to: list[str]) -> None:
         assert event == "event"
-        (values,) = update.delta.values()
-        self.sent.append((to, {k.removesuffix("_rx_state_"): v for k, v in values.items()}))
+        delta = dict(update.delta)
+        values = delta.pop(LiveRanking.get_full_name(), None)
+        words = delta.pop(LiveAnnouncement.get_full_name(), None)
+        assert not delta and (values or words)  # one delta for both, nothing else
+        if values is not None:
+            self.sent.append((to, {k.removesuffix("_rx_state_"): v for k, v in values.items()}))
+        if words is not None:
+            self.said.append((to, words["said_rx_state_"]))
 
 
 def feed_for(
@@ -153,6 +163,7 @@ def feed_for(
     push_interval: float = 1e-9,
     per_page: float = 0.0,
     burst: float = 1e9,
+    announce: float = 0.0,
 ) -> LiveFeed:
     """A live feed as the app's lifespan builds it, sending to these fake sockets (every
     change pushed at once unless the push settings say otherwise)."""
@@ -164,6 +175,7 @@ def feed_for(
         push_interval=push_interval,
         push_seconds_per_page=per_page,
         push_burst=burst,
+        announce_interval=announce,
     )
 
 
@@ -253,6 +265,81 @@ async def test_a_stream_of_changes_reaches_the_pages_at_most_once_per_interval(
     await asyncio.sleep(2 * interval)
     await vote_and_announce(feed, make_user, movies[4])  # earned again: at once
     assert len(sockets.sent) == sent + 4 and sockets.sent[-1][1]["month_total"] == 5
+
+
+async def test_the_pages_hear_what_moved_once_per_interval_and_never_the_whole_ranking(
+    db, movies, make_user
+):
+    """A load says nothing; a lone change is said with its ranking, in every language; changes
+    within the interval are said together, once it has passed, against what was last said; a
+    vote that moves no one says nothing."""
+    godfather, spirited, parasite = movies[:3]
+    sockets = Sockets()
+    feed = feed_for(sockets, announce=2.0)  # the votes below take a fraction of it
+    sockets.connect("tab-a", "sid-a")
+    await feed.link("tab-a")
+    await vote_and_announce(feed, make_user, parasite)
+    assert sockets.sent[0][1]["month_rows"] == [] and len(sockets.sent) == 2
+    ((to, said),) = sockets.said  # in the same emit as the ranking it is about
+    first = {"en": "Parasite is now first.", "pt-BR": "Parasite agora está em primeiro lugar."}
+    assert to == ["sid-a"] and said["month"] == said["podium"] == said["all"] == first
+
+    await vote_and_announce(feed, make_user, godfather)  # enters at second: not said yet
+    sockets.connect("tab-b", "sid-b")
+    await feed.link("tab-b")  # loaded with Godfather second
+    await vote_and_announce(feed, make_user, godfather)  # now first
+    await vote_and_announce(feed, make_user, spirited)  # enters at third
+    assert len(sockets.said) == 1 and sockets.sent[-1][1]["month_total"] == 4
+    await said_at_last(sockets, 2)
+    to, said = sockets.said[-1]
+    assert len(sockets.said) == 2 and sorted(to) == ["sid-a", "sid-b"]
+    assert said["month"] == {
+        "en": "The Godfather is now first. Spirited Away enters the top 10 at third.",
+        "pt-BR": "The Godfather agora está em primeiro lugar. "
+        "Spirited Away entra no top 10 em terceiro lugar.",
+    }
+    assert said["n"] == sockets.said[0][1]["n"] + 1  # the same words twice are spoken twice
+    assert len(sockets.sent) == 6  # it came alone: no ranking sent again with it
+
+    await asyncio.sleep(2.2)
+    await vote_and_announce(feed, make_user, godfather)  # 3 votes, still first: nothing moved
+    assert len(sockets.said) == 2
+    await vote_and_announce(feed, make_user, spirited)  # 2 votes: from third to second
+    to, said = sockets.said[-1]
+    assert len(sockets.said) == 3 and sorted(to) == ["sid-a", "sid-b"]
+    assert said["month"]["en"] == "Spirited Away moves up to second."
+    assert said["month"] == said["podium"] == said["all"]
+
+
+async def test_while_a_push_is_due_the_news_waits_to_ride_it(db, movies, make_user):
+    """Under a stream of votes a push is always about to go out: the words go with it rather
+    than in a socket write of their own; alone only once no push is due."""
+    godfather, spirited = movies[:2]
+    sockets = Sockets()
+    feed = feed_for(sockets, push_interval=0.05, announce=2.0)
+    sockets.connect("tab-a", "sid-a")
+    await feed.link("tab-a")
+    await vote_and_announce(feed, make_user, godfather)
+    await vote_and_announce(feed, make_user, spirited)  # second: news, held for the interval
+    assert len(sockets.said) == 1
+    feed._pusher = asyncio.get_running_loop().create_task(asyncio.sleep(3.0))  # a push is due
+    await asyncio.sleep(2.5)
+    assert len(sockets.said) == 1  # the interval is over, but the push will carry it
+    await feed._pusher  # that push found nothing new (another worker's same ranking)
+    await said_at_last(sockets, 2)
+    to, said = sockets.said[-1]
+    assert (
+        len(sockets.said) == 2
+        and said["month"]["en"] == "Spirited Away enters the top 10 at second."
+    )
+
+
+async def said_at_last(sockets: Sockets, count: int, within: float = 5.0) -> None:
+    """Wait until the pages were told `count` times (the feed's teller runs on its own)."""
+    for _ in range(int(within / 0.05)):
+        if len(sockets.said) >= count:
+            return
+        await asyncio.sleep(0.05)
 
 
 async def vote_and_announce(feed: LiveFeed, make_user: Any, movie_id: int) -> None:
