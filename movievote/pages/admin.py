@@ -345,7 +345,7 @@ def _table(headers: list[rx.Var], rows: rx.Component) -> rx.Component:
 
 def _members() -> rx.Component:
     return rx.vstack(
-        rx.heading(t("Members"), size="5", as_="h2"),
+        rx.heading(t("Members"), size="5", as_="h2", id="members-heading", tab_index=-1),
         rx.input(
             placeholder=t("Search by email or name"),
             aria_label=t("Search by email or name"),
@@ -374,7 +374,7 @@ def _members() -> rx.Component:
 
 def _catalogue() -> rx.Component:
     return rx.vstack(
-        rx.heading(t("Catalogue"), size="5", as_="h2"),
+        rx.heading(t("Catalogue"), size="5", as_="h2", id="catalogue-heading", tab_index=-1),
         rx.text(
             t("A hidden movie leaves the catalogue and cannot be voted for; its votes stay."),
             size="2",
@@ -403,7 +403,7 @@ def _catalogue() -> rx.Component:
 def _audit() -> rx.Component:
     return rx.vstack(
         rx.hstack(
-            rx.heading(t("Audit log"), size="5", as_="h2"),
+            rx.heading(t("Audit log"), size="5", as_="h2", id="audit-heading", tab_index=-1),
             rx.spacer(),
             rx.button(
                 rx.icon("download", size=16),
@@ -425,6 +425,38 @@ def _audit() -> rx.Component:
     )
 
 
+# The page's sections, each a heading its jump button focuses: a full page has about 250 Tab
+# stops (ten per member and movie row), too many to reach the audit log by Tab alone.
+SECTIONS = (
+    (N_("Members"), "members-heading"),
+    (N_("Invite codes"), "invites-heading"),
+    (N_("Catalogue"), "catalogue-heading"),
+    (N_("Audit log"), "audit-heading"),
+)
+
+
+def _jumps() -> rx.Component:
+    """Buttons that take the focus (and the view) to each section."""
+    return rx.el.nav(
+        rx.hstack(
+            *[
+                rx.button(
+                    t(label),
+                    on_click=rx.call_script(f"document.getElementById('{target}')?.focus()"),
+                    variant="soft",
+                    size="1",
+                    color_scheme="gray",
+                )
+                for label, target in SECTIONS
+            ],
+            spacing="2",
+            wrap="wrap",
+        ),
+        aria_label=t("Sections of this page"),
+        id="admin-sections",
+    )
+
+
 def admin_page() -> rx.Component:
     return page(
         rx.vstack(
@@ -433,6 +465,7 @@ def admin_page() -> rx.Component:
                 AdminState.allowed,
                 rx.vstack(
                     rx.link(t("Votes of the month"), href="/admin/votes", id="admin-votes-link"),
+                    _jumps(),
                     rx.vstack(  # stays in view: the outcome of a button far down the page
                         rx.cond(
                             AdminState.message != "",

@@ -121,7 +121,15 @@ PAGES = {
     "/results": [],
     "/movies/1": ["0.5 stars", "review", "Save my rating"],
     "/account": [],
-    "/admin": ["Search by email or name", "Reason", "Block", "Edit", "Hide", "Export (CSV)"],
+    "/admin": [
+        "Members",  # the first of the jumps to each section
+        "Search by email or name",
+        "Reason",
+        "Block",
+        "Edit",
+        "Hide",
+        "Export (CSV)",
+    ],
     "/admin/votes": [],
 }
 
@@ -203,6 +211,14 @@ def test_the_admin_tables_actions_work_from_the_keyboard(browser, prod_app: Prod
     page.keyboard.press("Enter")
     expect(editor).to_have_count(0)
     expect(edit).to_be_focused()
+    # past some 250 stops in a full page, the audit log is one jump away
+    sections = page.get_by_role("navigation", name="Sections of this page")
+    sections.get_by_role("button", name="Audit log").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Audit log")).to_be_focused()
+    assert page.evaluate(FOCUSED)["ring"] and not page.evaluate(FOCUSED)["covered"]
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Export (CSV)")).to_be_focused()
     page.context.close()
 
 
