@@ -448,8 +448,8 @@ class LiveFeed:
         While a push is due (a stream of votes) it carries the words, so they cost the pages
         no socket write of their own; said alone once the pushes stop."""
         await asyncio.sleep(wait)
-        while self._pusher is not None and not self._pusher.done():
-            await asyncio.sleep(self.interval())
+        while (pusher := self._pusher) is not None and not pusher.done():
+            await asyncio.wait({pusher})  # its end, whatever it was (it logs its own errors)
         self._teller = None  # done waiting: a wake a hair early waits again, in a new teller
         try:
             async with self._lock:

@@ -331,7 +331,7 @@ def _audit_row(entry: rx.vars.ObjectVar[dict[str, Any]]) -> rx.Component:
 
 def _members() -> rx.Component:
     return rx.vstack(
-        rx.heading(t("Members"), size="5", as_="h2"),
+        rx.heading(t("Members"), size="5", as_="h2", id="members-heading", tab_index=-1),
         rx.input(
             placeholder=t("Search by email or name"),
             aria_label=t("Search by email or name"),
@@ -361,7 +361,7 @@ def _members() -> rx.Component:
 
 def _catalogue() -> rx.Component:
     return rx.vstack(
-        rx.heading(t("Catalogue"), size="5", as_="h2"),
+        rx.heading(t("Catalogue"), size="5", as_="h2", id="catalogue-heading", tab_index=-1),
         rx.text(
             t("A hidden movie leaves the catalogue and cannot be voted for; its votes stay."),
             size="2",
@@ -391,7 +391,7 @@ def _catalogue() -> rx.Component:
 def _audit() -> rx.Component:
     return rx.vstack(
         rx.hstack(
-            rx.heading(t("Audit log"), size="5", as_="h2"),
+            rx.heading(t("Audit log"), size="5", as_="h2", id="audit-heading", tab_index=-1),
             rx.spacer(),
             rx.button(
                 rx.icon("download", size=16),
@@ -414,6 +414,38 @@ def _audit() -> rx.Component:
     )
 
 
+# The page's sections, each a heading its jump button focuses: a full page has about 250 Tab
+# stops (ten per member and movie row), too many to reach the audit log by Tab alone.
+SECTIONS = (
+    (N_("Members"), "members-heading"),
+    (N_("Invite codes"), "invites-heading"),
+    (N_("Catalogue"), "catalogue-heading"),
+    (N_("Audit log"), "audit-heading"),
+)
+
+
+def _jumps() -> rx.Component:
+    """Buttons that take the focus (and the view) to each section."""
+    return rx.el.nav(
+        rx.hstack(
+            *[
+                rx.button(
+                    t(label),
+                    on_click=rx.call_script(f"document.getElementById('{target}')?.focus()"),
+                    variant="soft",
+                    size="1",
+                    color_scheme="gray",
+                )
+                for label, target in SECTIONS
+            ],
+            spacing="2",
+            wrap="wrap",
+        ),
+        aria_label=t("Sections of this page"),
+        id="admin-sections",
+    )
+
+
 def admin_page() -> rx.Component:
     return page(
         rx.vstack(
@@ -428,6 +460,7 @@ def admin_page() -> rx.Component:
                         rx.link(t("Lobby screens"), href="/admin/screens", id="admin-screens-link"),
                         spacing="4",
                     ),
+                    _jumps(),
                     rx.vstack(  # stays in view: the outcome of a button far down the page
                         rx.cond(
                             AdminState.message != "",

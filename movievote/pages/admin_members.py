@@ -182,7 +182,7 @@ def _invite_row_view(
 def invites_section(state: type[rx.State], table: Any) -> rx.Component:
     """Create, list and revoke invite codes (`table`: the page's compact table)."""
     return rx.vstack(
-        rx.heading(t("Invite codes"), size="5", as_="h2"),
+        rx.heading(t("Invite codes"), size="5", as_="h2", id="invites-heading", tab_index=-1),
         rx.text(
             t("With SIGNUP_MODE=invite, signing up needs one of these codes."),
             size="2",

@@ -328,6 +328,7 @@ async def test_while_a_push_is_due_the_news_waits_to_ride_it(db, movies, make_us
     await feed._pusher  # that push found nothing new (another worker's same ranking)
     await said_at_last(sockets, 2)
     to, said = sockets.said[-1]
+    assert to == ["sid-a"]
     assert (
         len(sockets.said) == 2
         and said["month"]["en"] == "Spirited Away enters the top 10 at second."

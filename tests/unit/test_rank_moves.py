@@ -54,3 +54,32 @@ def test_several_moves_best_place_first_and_no_more_than_three_named():
         "2 other movies moved up."
     )
     assert describe(found, names, language="pt-BR", top=10).endswith("Mais 2 filmes subiram.")
+
+
+def _row(movie_id: int, rank: int, en: str, pt: str) -> dict[str, object]:
+    return {"id": movie_id, "rank": rank, "title": en, "titles": {"en": en, "pt-BR": pt}}
+
+
+def test_the_feed_words_each_ranking_in_each_language_the_top_3_its_own_moves():
+    from movievote.live import announcement
+
+    jaws, heat = ("Jaws", "Tubarão"), ("Heat", "Fogo contra Fogo")
+    told = {"month_rows": {1: 2, 3: 1}, "all_rows": {1: 1, 3: 2}}
+    values = {
+        "month_rows": [_row(1, 1, *jaws), _row(3, 2, *heat), _row(5, 4, "Rocky", "")],
+        "all_rows": [_row(1, 1, *jaws), _row(3, 2, *heat)],
+    }
+    said = announcement(told, values)
+    assert said["month"] == {
+        "en": "Jaws is now first. Rocky enters the top 10 at fourth.",
+        "pt-BR": "Tubarão agora está em primeiro lugar. Rocky entra no top 10 em quarto lugar.",
+    }  # a title missing in a language: the catalogue's
+    assert said["podium"] == {
+        "en": "Jaws is now first.",
+        "pt-BR": "Tubarão agora está em primeiro lugar.",
+    }  # fourth is below the top 3 the movies page shows
+    assert "all" not in said  # all time: nothing moved
+    assert announcement(told, {**values, "month_rows": values["all_rows"]}) == {
+        "month": said["podium"],
+        "podium": said["podium"],
+    }
