@@ -119,6 +119,12 @@ class ScreenNotFound(DomainError):
     code = "screen_not_found"
 
 
+class ScreenCodeNotFound(DomainError):
+    """No unpaired screen shows this pairing code (wrong, used, or expired)."""
+
+    code = "screen_code_not_found"
+
+
 class AlreadyVerified(DomainError):
     """An admin asked to mail a verification link to an address that is verified already."""
 

@@ -641,7 +641,7 @@ async def run_live_feed(app: rx.App) -> None:
 
 
 SCREEN_HUB = "screen_hub"  # its key in the root's extras
-SCREEN_REGISTRATION_SECONDS = 45.0  # displays beat every 10 s; forget one silent this long
+SCREEN_REGISTRATION_SECONDS = 45.0  # displays beat every 5 s; forget one silent this long
 
 
 class ScreenHub:

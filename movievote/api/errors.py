@@ -93,6 +93,7 @@ STATUS_OF: dict[type[errors.DomainError], int] = {
     errors.AccountBlocked: 403,
     errors.MemberNotFound: 404,
     errors.ScreenNotFound: 404,
+    errors.ScreenCodeNotFound: 404,
     errors.AlreadyVerified: 409,
     errors.InviteNotFound: 404,
     errors.SearchNotConfigured: 503,  # the server lacks an API key: no request can succeed

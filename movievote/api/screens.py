@@ -92,6 +92,10 @@ async def list_screens(_admin: CurrentAdmin, root: RootDep) -> list[ScreenPublic
         **ADMIN_ONLY,
         **MALFORMED_BODY,
         **VALIDATION,
+        **doc(
+            404,
+            "No unpaired screen shows this code: wrong, used or expired (`screen_code_not_found`).",
+        ),
         **doc(429, "Too many wrong codes from this admin (`too_many_attempts`)."),
     },
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import logging
+import re
 import time
 from datetime import datetime
 from typing import Any
@@ -49,6 +50,18 @@ def qr_svg_data_uri(url: str) -> str:
         buffer, kind="svg", scale=8, dark="#f5f5f5", light="#111111", border=2
     )
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+DEVICE_SECRET = re.compile(r"[A-Za-z0-9_-]{32,64}")  # what `screens.new_device_secret` makes
+
+
+def _instant(text: object) -> datetime | None:
+    """An ISO 8601 instant from the browser (the ranking's `updated_at`), or None."""
+    try:
+        moment = datetime.fromisoformat(str(text)) if text else None
+    except ValueError:
+        return None
+    return moment if moment is not None and moment.tzinfo is not None else None
 
 
 class DisplayState(rx.State):
@@ -104,17 +117,14 @@ class DisplayState(rx.State):
         if not self.paired:
             return
         try:
-            shown = datetime.fromisoformat(str(ranking_at)) if ranking_at else None
             await screens.beat(
                 screen_id=self._screen_id,
-                ranking_at=shown if shown is None or shown.tzinfo else None,
+                ranking_at=_instant(ranking_at),
                 user_agent=str(user_agent),
                 resolution=str(resolution),
                 db=get_root().db,
                 writes=get_root().screen_beats,
             )
-        except ValueError:
-            return
         except Exception:  # the database is away: the next beat says it again
             logger.warning("could not record a screen's heartbeat", exc_info=True)
 
@@ -124,7 +134,7 @@ class DisplayState(rx.State):
         self.fame = (self.fame + 1) % max(1, len(self.winners))
 
     async def _identify(self) -> None:
-        if not self.device or len(self.device) > 100:
+        if not DEVICE_SECRET.fullmatch(str(self.device)):  # none yet (or not one of ours)
             self.device = screens.new_device_secret()
         root = get_root()
         try:

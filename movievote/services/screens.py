@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from movievote.db import Database
-from movievote.errors import N_, InvalidInput, ScreenNotFound
+from movievote.errors import N_, InvalidInput, ScreenCodeNotFound, ScreenNotFound
 from movievote.languages import DEFAULT_LANGUAGE, LANGUAGES
 from movievote.models import Screen, utcnow
 from movievote.services.admin import Actor, record
@@ -76,9 +76,9 @@ def normalise_code(text: str) -> str:
 
 def code_text(code: str | None) -> str:
     """A code as the screen shows it: "K7M-4QX"."""
-    if not code:
-        return ""
-    half = len(code) // 2
+    if code is None or len(code) != CODE_LENGTH:
+        return code or ""  # not a code of ours (what an admin typed): as it is
+    half = CODE_LENGTH // 2
     return f"{code[:half]}-{code[half:]}"
 
 
@@ -287,13 +287,12 @@ async def pair(
         ).first()
         if row is None or not typed:
             await throttle.pairing_failed(actor=desk.actor.label)
-            raise InvalidInput(
+            raise ScreenCodeNotFound(
                 N_(
                     "No screen shows the code {code}, or it has expired. Check the code on "
                     "the screen (a new one appears every {minutes} minutes)."
                 ),
-                field="code",
-                code=code_text(typed[:CODE_LENGTH]) or "-",
+                code=code_text(typed[:12]) or "-",
                 minutes=CODE_MINUTES,
             )
         await record(

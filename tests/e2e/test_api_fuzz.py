@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import member
+from tests.e2e.conftest import member, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +87,23 @@ def test_logout_is_fuzzed_alone_with_a_session_of_its_own(api_server, tmp_path):
     every other route is fuzzed with (they then met only 401s)."""
     own = {"Authorization": member(api_server, "leaver@example.com", "fuzz-password")["auth"]}
     schemathesis_run(api_server, own, tmp_path, "--checks", "all", only="/api/logout")
+
+
+def test_the_screens_routes_are_fuzzed_with_an_admins_token(prod_app, tmp_path):  # type: ignore[no-untyped-def]
+    """The runs above are a member's: every admin route answers them 403. The screens routes
+    again as an admin, so their own checks meet the fuzzer: 4xx with a JSON body, never a
+    5xx (a wrong pairing code is a 404; a code the database could not store never reaches it)."""
+    boss = member(prod_app.base, "fuzz-admin@example.com", "fuzz-password")
+    run_cli(prod_app.env, "admin", "grant", boss["email"])
+    for codec in ("ascii", "utf-8"):
+        schemathesis_run(
+            prod_app.base,
+            {"Authorization": boss["auth"]},
+            tmp_path,
+            "--checks",
+            "all",
+            "--generation-codec",
+            codec,
+            "--include-path-regex",
+            "^/api/admin/screens",
+        )
