@@ -441,7 +441,9 @@ def display_page() -> rx.Component:
             gap="6",
             width="100%",
         ),
-        announcer("month"),  # what moved, for a screen reader
+        announcer(  # what moved in the ranking the screen shows, for a screen reader
+            rx.match(DisplayState.board, ("month", "month"), ("all_time", "all"), "none")
+        ),
         rx.moment(interval=KEEPALIVE_MS, on_change=LiveRanking.link, display="none"),
         rx.moment(interval=BEAT_MS, on_change=lambda _tick: _beat(), display="none"),
         rx.cond(  # a paired screen says at once which ranking it shows (screen health)
