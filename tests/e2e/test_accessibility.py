@@ -16,6 +16,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.axe import axe_source, describe, run_axe
 from tests.e2e.conftest import member, run_cli
+from tests.e2e.test_admin import log_in
 from tests.e2e.test_results import WINNER, publish_a_past_month
 
 SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
@@ -25,6 +26,7 @@ VISITOR = ("visitor",)
 MEMBERS = ("member", "admin")
 ADMIN = ("admin",)
 PHONE = ("phone",)  # what only a phone shows
+Scene = dict[str, str]  # the member's and the admin's emails, the published month
 PLACEHOLDERS = re.compile(r"^(Loading|Checking your link)")  # what a page shows until its data
 # The fonts in, and every animation and transition that ends (a display row rising, a toast
 # sliding in) ended: axe reads colours as they are at the moment it runs.
@@ -125,14 +127,6 @@ EMPTY_PAGES = (
 )
 
 
-def log_in(page: Page, email: str) -> None:
-    page.goto("/login")
-    page.locator("#email").fill(email)
-    page.locator("#password").fill("password123")
-    page.locator("form button[type=submit]").click()
-    expect(page.locator("#whoami")).not_to_have_text("")
-
-
 def settle(page: Page, check: Check, scheme: str, month: str) -> None:
     page.goto(check.path.format(month=month))
     expect(page.locator(check.ready).first).to_be_visible()
@@ -144,8 +138,8 @@ def settle(page: Page, check: Check, scheme: str, month: str) -> None:
     assert dark == (scheme == "dark"), f"{check.name}: not in {scheme} mode"
 
 
-def violations_of(
-    browser, base: str, checks: tuple[Check, ...], role: str, scheme: str, size: str, **login: str
+def violations_of(  # type: ignore[no-untyped-def]
+    browser, base: str, checks: tuple[Check, ...], role: str, scheme: str, size: str, scene: Scene
 ) -> dict[str, str]:
     """Each check's violations (described) for this role, mode and width: one context."""
     context = browser.new_context(
@@ -156,11 +150,11 @@ def violations_of(
     found: dict[str, str] = {}
     try:
         if role != "visitor":
-            log_in(page, login[role])
+            log_in(page, scene[role])
         for check in checks:
             if role not in check.roles or size not in check.sizes:
                 continue
-            settle(page, check, scheme, login.get("month", ""))
+            settle(page, check, scheme, scene.get("month", ""))
             violations = run_axe(page)
             if violations:
                 found[f"{check.name} ({check.path})"] = describe(violations)
@@ -176,7 +170,7 @@ def report(found: dict[str, str], role: str, scheme: str, size: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def accounts(prod_app) -> dict[str, str]:
+def scene(prod_app) -> Scene:  # type: ignore[no-untyped-def]
     """A published month; this month's ranking (two movies, a voided vote too); a member who
     voted and rated; an admin; a blocked member and an invite code on the admin page."""
     base = prod_app.base
@@ -213,7 +207,7 @@ def test_empty_rankings_have_no_axe_violations(browser, prod_backend, scheme, si
     if ranking["total_votes"] or httpx.get(f"{prod_backend}/api/winners").json():
         pytest.skip("votes or results exist already: run this module first (as the suite does)")
     started = time.monotonic()
-    found = violations_of(browser, prod_backend, EMPTY_PAGES, "visitor", scheme, size)
+    found = violations_of(browser, prod_backend, EMPTY_PAGES, "visitor", scheme, size, {})
     print(f"empty pages, {scheme}, {size}: {time.monotonic() - started:.1f} s")
     assert not found, report(found, "visitor", scheme, size)
 
@@ -221,8 +215,8 @@ def test_empty_rankings_have_no_axe_violations(browser, prod_backend, scheme, si
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("scheme", SCHEMES)
 @pytest.mark.parametrize("role", EVERYONE)
-def test_every_page_has_no_axe_violations(browser, prod_backend, accounts, role, scheme, size):
+def test_every_page_has_no_axe_violations(browser, prod_backend, scene, role, scheme, size):
     started = time.monotonic()
-    found = violations_of(browser, prod_backend, PAGES, role, scheme, size, **accounts)
+    found = violations_of(browser, prod_backend, PAGES, role, scheme, size, scene)
     print(f"{role}, {scheme}, {size}: {time.monotonic() - started:.1f} s")
     assert not found, report(found, role, scheme, size)
