@@ -18,6 +18,7 @@ from tests.e2e.axe import axe_source, describe, run_axe
 from tests.e2e.conftest import member, run_cli
 from tests.e2e.test_admin import log_in
 from tests.e2e.test_results import WINNER, publish_a_past_month
+from tests.e2e.test_screens import open_screen
 
 SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 SCHEMES = ("light", "dark")
@@ -26,7 +27,7 @@ VISITOR = ("visitor",)
 MEMBERS = ("member", "admin")
 ADMIN = ("admin",)
 PHONE = ("phone",)  # what only a phone shows
-Scene = dict[str, str]  # the member's and the admin's emails, the published month
+Scene = dict[str, str]  # the member's and the admin's emails (and token), the published month
 PLACEHOLDERS = re.compile(r"^(Loading|Checking your link)")  # what a page shows until its data
 # The fonts in, and every animation and transition that ends (a display row rising, a toast
 # sliding in) ended: axe reads colours as they are at the moment it runs.
@@ -116,6 +117,7 @@ PAGES = (
     Check("admin", "/admin", "#audit-count", ADMIN),
     Check("admin, editing a movie", "/admin", "#audit-count", ADMIN, edit_a_movie),
     Check("admin votes", "/admin/votes", "#vote-count", ADMIN),
+    Check("admin screens", "/admin/screens", "#screen-count", ADMIN),
 )
 # Before anyone has voted this month or any month is published (this module runs first).
 EMPTY_PAGES = (
@@ -170,9 +172,10 @@ def report(found: dict[str, str], role: str, scheme: str, size: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def scene(prod_app) -> Scene:  # type: ignore[no-untyped-def]
+def scene(prod_app, browser) -> Scene:  # type: ignore[no-untyped-def]
     """A published month; this month's ranking (two movies, a voided vote too); a member who
-    voted and rated; an admin; a blocked member and an invite code on the admin page."""
+    voted and rated; an admin; a blocked member and an invite code on the admin page; a paired
+    lobby screen on the screens page."""
     base = prod_app.base
     month, _ = publish_a_past_month(prod_app)
     voter, admin, blocked = member(base), member(base), member(base)
@@ -197,7 +200,22 @@ def scene(prod_app) -> Scene:  # type: ignore[no-untyped-def]
     ):
         done = httpx.post(f"{base}{path}", headers=as_admin, json=body)
         assert done.status_code in (200, 201), done.text
-    return {"member": voter["email"], "admin": admin["email"], "month": month}
+    tv, code = open_screen(browser, base)
+    try:
+        paired = httpx.post(
+            f"{base}/api/admin/screens",
+            headers=as_admin,
+            json={"code": code, "name": "Lobby left", "board": "all_time", "language": "pt-BR"},
+        )
+        assert paired.status_code in (200, 201), paired.text
+    finally:
+        tv.context.close()
+    return {
+        "member": voter["email"],
+        "admin": admin["email"],
+        "admin_auth": admin["auth"],
+        "month": month,
+    }
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -220,3 +238,34 @@ def test_every_page_has_no_axe_violations(browser, prod_backend, scene, role, sc
     found = violations_of(browser, prod_backend, PAGES, role, scheme, size, scene)
     print(f"{role}, {scheme}, {size}: {time.monotonic() - started:.1f} s")
     assert not found, report(found, role, scheme, size)
+
+
+@pytest.mark.parametrize("board", ["all_time", "winner", "hall_of_fame"])
+def test_a_paired_screen_has_no_axe_violations(browser, prod_backend, scene, board):
+    """A lobby screen paired from the desk, in Portuguese, on each board it can show."""
+    context = browser.new_context(base_url=prod_backend, viewport={"width": 1920, "height": 1080})
+    context.add_init_script(axe_source())
+    page = context.new_page()
+    try:
+        page.goto("/display")
+        code = page.locator("#display-code")
+        expect(code).to_have_text(re.compile(r"[A-Z0-9]{3}-[A-Z0-9]{3}$"), timeout=30_000)
+        paired = httpx.post(
+            f"{prod_backend}/api/admin/screens",
+            headers={"Authorization": scene["admin_auth"]},
+            json={
+                "code": code.inner_text().rsplit(" ", 1)[-1],
+                "name": f"Axe {board}",
+                "board": board,
+                "language": "pt-BR",
+            },
+        )
+        assert paired.status_code in (200, 201), paired.text
+        expect(code).to_have_count(0, timeout=30_000)
+        expect(page.locator("[lang='pt-BR']").first).to_be_attached()  # the desk's language
+        expect(page.locator("#display-heading")).to_be_visible()
+        page.evaluate(SETTLED)
+        violations = run_axe(page)
+        assert not violations, f"paired screen, {board}:\n" + describe(violations)
+    finally:
+        context.close()
