@@ -10,6 +10,7 @@ from typing import Any
 
 import reflex as rx
 
+from movievote.components.admin import admins_only, outcome
 from movievote.components.i18n import nt, t
 from movievote.components.layout import page, scroll_table
 from movievote.errors import N_, DomainError
@@ -462,26 +463,7 @@ def admin_page() -> rx.Component:
                     ),
                     _jumps(),
                     rx.vstack(  # stays in view: the outcome of a button far down the page
-                        rx.cond(
-                            AdminState.message != "",
-                            rx.callout(
-                                AdminState.message,
-                                icon="circle_check",
-                                color_scheme="green",
-                                role="status",
-                                id="admin-message",
-                            ),
-                        ),
-                        rx.cond(
-                            AdminState.error != "",
-                            rx.callout(
-                                AdminState.error,
-                                icon="triangle_alert",
-                                color_scheme="red",
-                                role="alert",
-                                id="admin-error",
-                            ),
-                        ),
+                        *outcome(AdminState.message, AdminState.error, prefix="admin"),
                         position="sticky",
                         top="4em",
                         z_index="5",
@@ -496,16 +478,7 @@ def admin_page() -> rx.Component:
                     spacing="6",
                     width="100%",
                 ),
-                rx.cond(
-                    AdminState.checked,
-                    rx.callout(
-                        t("This page is for the vote's admins."),
-                        icon="lock",
-                        color_scheme="amber",
-                        id="admin-refused",
-                    ),
-                    rx.text(t("Loading…"), color_scheme="gray"),
-                ),
+                admins_only(AdminState.checked),
             ),
             spacing="4",
             width="100%",

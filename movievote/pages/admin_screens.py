@@ -11,6 +11,7 @@ from typing import Any
 
 import reflex as rx
 
+from movievote.components.admin import admins_only, outcome
 from movievote.components.i18n import nt, t
 from movievote.components.layout import page
 from movievote.errors import N_, DomainError
@@ -407,26 +408,7 @@ def admin_screens_page() -> rx.Component:
                             id="screens-alert",
                         ),
                     ),
-                    rx.cond(
-                        ScreensState.message != "",
-                        rx.callout(
-                            ScreensState.message,
-                            icon="circle_check",
-                            color_scheme="green",
-                            role="status",
-                            id="screens-message",
-                        ),
-                    ),
-                    rx.cond(
-                        ScreensState.error != "",
-                        rx.callout(
-                            ScreensState.error,
-                            icon="triangle_alert",
-                            color_scheme="red",
-                            role="alert",
-                            id="screens-error",
-                        ),
-                    ),
+                    *outcome(ScreensState.message, ScreensState.error, prefix="screens"),
                     _pair_form(),
                     rx.heading(t("Screens"), size="5", as_="h2"),
                     rx.text(
@@ -465,16 +447,7 @@ def admin_screens_page() -> rx.Component:
                     spacing="4",
                     width="100%",
                 ),
-                rx.cond(
-                    ScreensState.checked,
-                    rx.callout(
-                        t("This page is for the vote's admins."),
-                        icon="lock",
-                        color_scheme="amber",
-                        id="admin-refused",
-                    ),
-                    rx.text(t("Loading…"), color_scheme="gray"),
-                ),
+                admins_only(ScreensState.checked),
             ),
             spacing="4",
             width="100%",

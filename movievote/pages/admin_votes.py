@@ -10,6 +10,7 @@ from typing import Any
 
 import reflex as rx
 
+from movievote.components.admin import admins_only, outcome
 from movievote.components.i18n import month_text, nt, number_text, percent_text, t
 from movievote.components.layout import page, scroll_table
 from movievote.errors import N_, DomainError
@@ -657,26 +658,7 @@ def admin_votes_page() -> rx.Component:
                 AdminVotesState.allowed,
                 rx.vstack(
                     _month(),
-                    rx.cond(
-                        AdminVotesState.message != "",
-                        rx.callout(
-                            AdminVotesState.message,
-                            icon="circle_check",
-                            color_scheme="green",
-                            role="status",
-                            id="votes-message",
-                        ),
-                    ),
-                    rx.cond(
-                        AdminVotesState.error != "",
-                        rx.callout(
-                            AdminVotesState.error,
-                            icon="triangle_alert",
-                            color_scheme="red",
-                            role="alert",
-                            id="votes-error",
-                        ),
-                    ),
+                    *outcome(AdminVotesState.message, AdminVotesState.error, prefix="votes"),
                     _suspicious(),
                     _votes(),
                     _signs(),
@@ -684,16 +666,7 @@ def admin_votes_page() -> rx.Component:
                     spacing="6",
                     width="100%",
                 ),
-                rx.cond(
-                    AdminVotesState.checked,
-                    rx.callout(
-                        t("This page is for the vote's admins."),
-                        icon="lock",
-                        color_scheme="amber",
-                        id="admin-refused",
-                    ),
-                    rx.text(t("Loading…"), color_scheme="gray"),
-                ),
+                admins_only(AdminVotesState.checked),
             ),
             spacing="4",
             width="100%",
