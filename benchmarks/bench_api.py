@@ -42,7 +42,9 @@ import sys
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from benchmarks.common import PASSWORD as LOGIN_PASSWORD
 from benchmarks.common import (
@@ -59,6 +61,7 @@ from benchmarks.common import (
 USERS = 400_000  # a vote round at ~2,000/s spends 20,000 members
 DEV_USERS = 2_000
 ERROR = 0  # the status recorded for a request whose connection broke
+_T = TypeVar("_T")
 
 
 def parse() -> argparse.Namespace:
@@ -275,50 +278,14 @@ def main() -> None:
                 drive(other, args.clients, 3, vote_request)
         plain, with_logins, logins, before, yardstick = [], [], [], [], []
         before_with_logins, before_logins = [], []
-        stop_logins = threading.Event()
-
-        def login_loop(target: str, recorder: Recorder, rate: float) -> None:
-            conn = http.client.HTTPConnection(
-                "127.0.0.1", int(target.rsplit(":", 1)[1]), timeout=30
-            )
-            interval = 1 / rate
-            next_at = time.monotonic()
-            while not stop_logins.is_set():
-                who = random.randint(1, 1000)
-                body = urllib.parse.urlencode(
-                    {"username": f"bench{who}@example.com", "password": LOGIN_PASSWORD}
-                )
-                started = time.perf_counter()
-                conn.request(
-                    "POST",
-                    "/api/token",
-                    body=body,
-                    headers={"Content-Type": "application/x-www-form-urlencoded"},
-                )
-                response = conn.getresponse()
-                response.read()
-                recorder.add(time.perf_counter() - started, response.status)
-                next_at += interval
-                time.sleep(max(0.0, next_at - time.monotonic()))
 
         def votes_with_logins(target: str):
             """A vote run with `--logins-per-second` logins alongside: (the run, the logins)."""
-            login_rec = Recorder()
-            stop_logins.clear()
-            # each login thread paces itself to its share of the rate; enough of them that a
-            # slow login (bcrypt) never holds the rate back
-            per_thread = args.logins_per_second / 5
-            threads = [
-                threading.Thread(target=login_loop, args=(target, login_rec, per_thread))
-                for _ in range(5)
-            ]
-            for t in threads:
-                t.start()
-            run = drive(target, args.clients, args.seconds, vote_request)
-            stop_logins.set()
-            for t in threads:
-                t.join()
-            return run, login_rec
+            return with_logins(
+                target,
+                args.logins_per_second,
+                lambda: drive(target, args.clients, args.seconds, vote_request),
+            )
 
         for n in range(args.rounds):
             plain.append(drive(base, args.clients, args.seconds, vote_request))
@@ -414,6 +381,50 @@ def main() -> None:
         )
         if spent.is_set():
             print(f"note: all {args.users:,} members had voted; later votes were 409s (--users)")
+
+
+def _log_in_paced(target: str, recorder: Recorder, rate: float, stop: threading.Event) -> None:
+    """Log a bench member in (POST /api/token, real bcrypt) `rate` times a second on one
+    keep-alive connection until `stop`, recording each answer's latency and status."""
+    conn = http.client.HTTPConnection("127.0.0.1", int(target.rsplit(":", 1)[1]), timeout=30)
+    interval = 1 / rate
+    next_at = time.monotonic()
+    while not stop.is_set():
+        who = random.randint(1, 1000)
+        body = urllib.parse.urlencode(
+            {"username": f"bench{who}@example.com", "password": LOGIN_PASSWORD}
+        )
+        started = time.perf_counter()
+        conn.request(
+            "POST",
+            "/api/token",
+            body=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        response = conn.getresponse()
+        response.read()
+        recorder.add(time.perf_counter() - started, response.status)
+        next_at += interval
+        time.sleep(max(0.0, next_at - time.monotonic()))
+
+
+def with_logins(target: str, per_second: float, run: Callable[[], _T]) -> tuple[_T, Recorder]:
+    """`run()` (a vote run) while `per_second` log-ins a second go to `target` alongside:
+    (what it returned, the log-ins' recorder). Five threads each pace themselves to their
+    share of the rate: enough of them that a slow log-in (bcrypt) never holds the rate back."""
+    recorder, stop = Recorder(), threading.Event()
+    threads = [
+        threading.Thread(target=_log_in_paced, args=(target, recorder, per_second / 5, stop))
+        for _ in range(5)
+    ]
+    for t in threads:
+        t.start()
+    try:
+        return run(), recorder
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
 
 
 def rate_of(run) -> float:

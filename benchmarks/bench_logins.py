@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import http.client
 import os
 import random
 import statistics
 import threading
-import time
-import urllib.parse
+from functools import partial
 
-from benchmarks.bench_api import Recorder, drive, rate_of
-from benchmarks.common import PASSWORD, pct, prepare_database, production_server, tokens_for
+from benchmarks.bench_api import drive, rate_of, with_logins
+from benchmarks.common import pct, prepare_database, production_server, tokens_for
+
+LOGINS_PER_SECOND = 10.0
 
 
 def parse() -> argparse.Namespace:
@@ -70,28 +70,6 @@ def main() -> None:
             {"Authorization": f"Bearer {token}"},
         )
 
-    stop = threading.Event()
-
-    def login_loop(port: int, recorder: Recorder) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        next_at = time.monotonic()
-        while not stop.is_set():
-            body = urllib.parse.urlencode(
-                {"username": f"bench{random.randint(1, 1000)}@example.com", "password": PASSWORD}
-            )
-            started = time.perf_counter()
-            conn.request(
-                "POST",
-                "/api/token",
-                body=body,
-                headers={"Content-Type": "application/x-www-form-urlencoded"},
-            )
-            response = conn.getresponse()
-            response.read()
-            recorder.add(time.perf_counter() - started, response.status)
-            next_at += 0.5
-            time.sleep(max(0.0, next_at - time.monotonic()))
-
     base_redis, _, first_db = args.redis_url.rpartition("/")
     results: dict[str, dict[str, list]] = {name: {"votes": [], "logins": []} for name in configs}
     with contextlib.ExitStack() as stack:
@@ -116,24 +94,15 @@ def main() -> None:
         for n in range(args.rounds):
             for name, base in servers.items():
                 votes = drive(base, 32, args.seconds, vote_request)
-                recorder = Recorder()
-                stop.clear()
-                port = int(base.rsplit(":", 1)[1])
-                threads = [
-                    threading.Thread(target=login_loop, args=(port, recorder)) for _ in range(5)
-                ]
-                for t in threads:
-                    t.start()
-                with_logins = drive(base, 32, args.seconds, vote_request)
-                stop.set()
-                for t in threads:
-                    t.join()
+                alongside, recorder = with_logins(
+                    base, LOGINS_PER_SECOND, partial(drive, base, 32, args.seconds, vote_request)
+                )
                 results[name]["votes"].append(votes)
-                results[name]["logins"].append((with_logins, recorder))
+                results[name]["logins"].append((alongside, recorder))
                 print(
                     f"  round {n + 1} {name:<10} votes {rate_of(votes):6,.0f}/s p99 "
                     f"{pct(votes[0].latencies, 0.99):6.1f} ms | with log-ins "
-                    f"{rate_of(with_logins):6,.0f}/s p99 {pct(with_logins[0].latencies, 0.99):6.1f} ms"
+                    f"{rate_of(alongside):6,.0f}/s p99 {pct(alongside[0].latencies, 0.99):6.1f} ms"
                     f" | log-ins {recorder.statuses.get(200, 0) / args.seconds:4.1f}/s p50 "
                     f"{pct(recorder.latencies, 0.5):5.0f} p99 {pct(recorder.latencies, 0.99):5.0f} ms "
                     f"{recorder.statuses}",

@@ -19,8 +19,10 @@ import httpx
 from movievote import security
 from movievote.config import Settings, get_settings
 from movievote.db import Database, get_database, postgres_connect_args
+from movievote.models import Notification, VotePublic
 from movievote.periods import current_period
 from movievote.recommend.service import Recommendations
+from movievote.services import voting
 from movievote.services.ballot_box import BallotBox
 from movievote.services.changes import ChangeListener, process_origin
 from movievote.services.dispatcher import NotificationDispatcher
@@ -57,6 +59,22 @@ class Root:
     screen_beats: HealthWrites = field(default_factory=HealthWrites)
     http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=10))
     extras: dict[str, object] = field(default_factory=dict)  # edges hang theirs here
+
+    async def cast_vote(
+        self, *, user_id: int, movie_id: int, session_id: str | None
+    ) -> tuple[VotePublic, asyncio.Future[Notification | None]]:
+        """`voting.cast_and_notify` with this process's database, settings, ranking subject,
+        dispatcher and ballot box: how the pages, the API and the vote route in front vote."""
+        return await voting.cast_and_notify(
+            user_id=user_id,
+            movie_id=movie_id,
+            session_id=session_id,
+            subject=self.subject,
+            dispatcher=self.dispatcher,
+            ballot_box=self.ballot_box,
+            settings=self.settings,
+            db=self.db,
+        )
 
 
 async def _fold_here(db: Database) -> set[date]:

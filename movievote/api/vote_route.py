@@ -15,7 +15,7 @@ unchanged, where the same request gets the same answer as before:
 What it answers itself: 201 with the vote (`VotePublic`, serialised by pydantic as FastAPI
 does), or the vote's refusal, or a database outage, through `api.errors.response_for`: the
 bodies, statuses and headers FastAPI's handlers give. Every answer carries the edges'
-security headers for `/api` paths. The vote is `voting.cast_and_notify` with the process's
+security headers for `/api` paths. The vote is `Root.cast_vote` (`voting.cast_and_notify`) with the process's
 root, as in the FastAPI route (group commit, notification, ranking).
 """
 
@@ -34,7 +34,6 @@ from movievote.errors import InvalidToken
 from movievote.models import VotePublic
 from movievote.root import Root, get_root
 from movievote.security import decode_access_token
-from movievote.services import voting
 
 PATH = re.compile(r"/api/vote/([0-9]{1,10})")
 MAX_MOVIE_ID = 2**31 - 1  # api.movies.MovieId's bounds
@@ -84,15 +83,8 @@ class VoteRoute:
             self.before()
         ours = self.headers.for_request(scope)
         try:
-            vote, _notified = await voting.cast_and_notify(
-                db=root.db,
-                settings=root.settings,
-                user_id=claims.user_id,
-                movie_id=movie_id,
-                session_id=claims.session_id,
-                subject=root.subject,
-                dispatcher=root.dispatcher,
-                ballot_box=root.ballot_box,
+            vote, _notified = await root.cast_vote(
+                user_id=claims.user_id, movie_id=movie_id, session_id=claims.session_id
             )
         except Exception as exc:
             response = await response_for(Request(scope, receive), exc)

@@ -48,15 +48,8 @@ class MyVote(BaseModel):
 async def vote(movie_id: MovieId, claims: CurrentClaims, root: RootDep) -> VotePublic:
     # the vote's statement checks the session is open, the account exists and is verified;
     # the notification is queued, not awaited (the client's connection is not held for it)
-    cast, _notified = await voting.cast_and_notify(
-        db=root.db,
-        settings=root.settings,
-        user_id=claims.user_id,
-        movie_id=movie_id,
-        session_id=claims.session_id,
-        subject=root.subject,
-        dispatcher=root.dispatcher,
-        ballot_box=root.ballot_box,
+    cast, _notified = await root.cast_vote(
+        user_id=claims.user_id, movie_id=movie_id, session_id=claims.session_id
     )
     return cast
 

@@ -10,11 +10,10 @@ from typing import Any
 
 import reflex as rx
 
-from movievote.components.admin import admins_only, outcome
+from movievote.components.admin import AdminGate, admins_only, outcome
 from movievote.components.i18n import nt, t
 from movievote.components.layout import page, scroll_table
 from movievote.errors import N_, DomainError
-from movievote.models import User
 from movievote.pages.admin_catalogue import CatalogueTools, catalogue_tools
 from movievote.pages.admin_members import MemberTools, invites_section, resend_button
 from movievote.root import get_root
@@ -26,12 +25,10 @@ MOVIES_SIZE = 25
 AUDIT_SIZE = 25
 
 
-class AdminState(CatalogueTools, MemberTools, rx.State):
+class AdminState(AdminGate, CatalogueTools, MemberTools, rx.State):
     """What an admin sees; empty for anyone else (and every handler says no to them). The
     catalogue's and the members' tools are mixed in (`admin_catalogue`, `admin_members`)."""
 
-    allowed: bool = False
-    checked: bool = False
     query: str = ""
     members: list[dict[str, Any]] = []
     total: int = 0
@@ -40,33 +37,18 @@ class AdminState(CatalogueTools, MemberTools, rx.State):
     movie_total: int = 0
     audit: list[dict[str, Any]] = []
     audit_total: int = 0
-    message: str = ""
-    error: str = ""
 
-    async def _admin(self) -> tuple[AuthState, User] | None:
-        """The verified admin behind this browser, or None (and the page shows nothing)."""
-        auth = await self.get_state(AuthState)
-        user = await auth._verified_user()
-        self.checked = True
-        self.allowed = bool(user is not None and user.is_admin and user.id is not None)
-        if not self.allowed or user is None:
-            self.members, self.audit, self.total, self.audit_total = [], [], 0, 0
-            self.movies, self.movie_total = [], 0
-            self._forget_catalogue_tools()
-            self._forget_member_tools()
-            return None
-        return auth, user
+    def _path(self) -> str:
+        return "/admin"
 
-    @rx.event
-    async def load(self):  # type: ignore[no-untyped-def]
-        self.message = self.error = ""
-        auth = await self.get_state(AuthState)
-        if not auth.token:
-            return rx.redirect("/login?next=/admin")
-        if await self._admin() is None:
-            return None
+    def _forget(self) -> None:
+        self.members, self.audit, self.total, self.audit_total = [], [], 0, 0
+        self.movies, self.movie_total = [], 0
+        self._forget_catalogue_tools()
+        self._forget_member_tools()
+
+    async def _on_load(self) -> None:
         await self._read()
-        return None
 
     async def _read(self) -> None:
         db = get_root().db

@@ -11,18 +11,16 @@ from typing import Any
 
 import reflex as rx
 
-from movievote.components.admin import admins_only, outcome
+from movievote.components.admin import AdminGate, admins_only, outcome
 from movievote.components.i18n import nt, t
 from movievote.components.layout import page
 from movievote.errors import N_, DomainError
 from movievote.i18n import LANGUAGE_NAMES
 from movievote.languages import DEFAULT_LANGUAGE, LANGUAGES
 from movievote.live import LiveRanking, get_live_feed
-from movievote.models import User
 from movievote.root import get_root
 from movievote.services import admin, screens
 from movievote.services.changes import process_origin
-from movievote.state import AuthState
 
 REFRESH_MS = 5_000  # the health list reads again this often while the page is open
 UP_TO_DATE_SECONDS = 2.0  # rankings computed by two processes for one change differ this much
@@ -56,35 +54,19 @@ def _row_data(screen: screens.ScreenHealth, newest: datetime | None) -> dict[str
     }
 
 
-class ScreensState(rx.State):
+class ScreensState(AdminGate, rx.State):
     """What an admin sees of the screens; empty for anyone else (and every handler says no)."""
 
-    allowed: bool = False
-    checked: bool = False
     screens: list[dict[str, Any]] = []
     silent: list[str] = []  # names of the paired screens silent for over a minute
-    message: str = ""
-    error: str = ""
 
-    async def _admin(self) -> tuple[AuthState, User] | None:
-        """The verified admin behind this browser, or None (and the page shows nothing)."""
-        auth = await self.get_state(AuthState)
-        user = await auth._verified_user()
-        self.checked = True
-        self.allowed = bool(user is not None and user.is_admin and user.id is not None)
-        if not self.allowed or user is None:
-            self.screens, self.silent = [], []
-            return None
-        return auth, user
+    def _path(self) -> str:
+        return "/admin/screens"
 
-    @rx.event
-    async def load(self):  # type: ignore[no-untyped-def]
-        self.message = self.error = ""
-        auth = await self.get_state(AuthState)
-        if not auth.token:
-            return rx.redirect("/login?next=/admin/screens")
-        if await self._admin() is None:
-            return None
+    def _forget(self) -> None:
+        self.screens, self.silent = [], []
+
+    async def _on_load(self) -> Any:
         await self._read()
         return LiveRanking.link  # this process's feed keeps the newest ranking's time
 

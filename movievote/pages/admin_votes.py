@@ -10,15 +10,14 @@ from typing import Any
 
 import reflex as rx
 
-from movievote.components.admin import admins_only, outcome
+from movievote.components.admin import AdminGate, admins_only, outcome
 from movievote.components.i18n import month_text, nt, number_text, percent_text, t
 from movievote.components.layout import page, scroll_table
 from movievote.errors import N_, DomainError
-from movievote.models import AdminVote, MonthVotes, ResultCheck, User
+from movievote.models import AdminVote, MonthVotes, ResultCheck
 from movievote.periods import current_period, format_period, parse_period
 from movievote.root import get_root
 from movievote.services import admin, moderation, published
-from movievote.state import AuthState
 
 PAGE_SIZE = 50
 SIGNS = moderation.SIGNS
@@ -76,12 +75,10 @@ def _check_row_data(check: ResultCheck) -> dict[str, Any]:
     }
 
 
-class AdminVotesState(rx.State):
+class AdminVotesState(AdminGate, rx.State):
     """What an admin sees of a month's votes; empty for anyone else (and every handler says no
     to them)."""
 
-    allowed: bool = False
-    checked: bool = False
     month: str = ""  # YYYY-MM
     months: list[str] = []
     final: bool = False
@@ -94,33 +91,19 @@ class AdminVotesState(rx.State):
     votes: list[dict[str, Any]] = []
     suspicious: list[dict[str, Any]] = []
     results: list[dict[str, Any]] = []  # every published month and its tallies' check
-    message: str = ""
-    error: str = ""
 
     @rx.var
     def page_count(self) -> int:
         return max(1, math.ceil(self.total / PAGE_SIZE))
 
-    async def _admin(self) -> tuple[AuthState, User] | None:
-        """The verified admin behind this browser, or None (and the page shows nothing)."""
-        auth = await self.get_state(AuthState)
-        user = await auth._verified_user()
-        self.checked = True
-        self.allowed = bool(user is not None and user.is_admin and user.id is not None)
-        if not self.allowed or user is None:
-            self.votes, self.suspicious, self.total, self.months = [], [], 0, []
-            self.results = []
-            return None
-        return auth, user
+    def _path(self) -> str:
+        return "/admin/votes"
 
-    @rx.event
-    async def load(self):  # type: ignore[no-untyped-def]
-        self.message = self.error = ""
-        auth = await self.get_state(AuthState)
-        if not auth.token:
-            return rx.redirect("/login?next=/admin/votes")
-        if await self._admin() is None:
-            return None
+    def _forget(self) -> None:
+        self.votes, self.suspicious, self.total, self.months = [], [], 0, []
+        self.results = []
+
+    async def _on_load(self) -> None:
         root = get_root()
         self.months = await moderation.vote_months(settings=root.settings, db=root.db)
         if self.month not in self.months:

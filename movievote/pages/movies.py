@@ -232,15 +232,8 @@ class MoviesState(rx.State):
         user, claims = found
         root = get_root()
         try:
-            cast, _notified = await voting.cast_and_notify(
-                db=root.db,
-                settings=root.settings,
-                user_id=claims.user_id,
-                movie_id=int(movie_id),
-                session_id=claims.session_id,
-                subject=root.subject,
-                dispatcher=root.dispatcher,
-                ballot_box=root.ballot_box,
+            cast, _notified = await root.cast_vote(
+                user_id=claims.user_id, movie_id=int(movie_id), session_id=claims.session_id
             )
         except DomainError as exc:
             self.vote_error = await auth._explain(exc)

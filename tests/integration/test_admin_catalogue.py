@@ -11,7 +11,6 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 import sqlalchemy as sa
-from reflex.state import State
 from reflex_components_core.core._upload import UploadChunk
 
 from movievote.cli import BUNDLED_CATALOGUE, set_admin
@@ -26,7 +25,7 @@ from movievote.models import MovieEdit, MovieText
 from movievote.pages.admin import AdminState
 from movievote.root import get_root, reset_root
 from movievote.services import accounts, admin, catalogue, curation
-from movievote.state import AuthState
+from tests.integration.pages import page_of, session_token
 
 BOSS = admin.Actor(None, "boss@example.com")
 TMDB = "https://tmdb.test/3"
@@ -616,22 +615,12 @@ async def test_only_the_import_routes_take_a_catalogue_file_sized_body(configure
 # --- the /admin page's catalogue tools ---
 
 
-async def page_of(token: str) -> AdminState:
-    root = State(_reflex_internal_init=True)
-    page = root.get_substate(AdminState.get_full_name().split(".")[1:])
-    (await page.get_state(AuthState)).token = token
-    return page
-
-
-async def token_of(user) -> str:  # type: ignore[no-untyped-def]
-    root = get_root()
-    return (await accounts.open_session(user=user, db=root.db, settings=root.settings)).token
-
-
 async def admin_page(db, make_user) -> AdminState:  # type: ignore[no-untyped-def]
     boss = await make_user(email="boss@example.com")
     await admin.grant_admin(email=boss.email, actor=admin.CLI, db=db)
-    page = await page_of(await token_of(await accounts.get_user(user_id=boss.id, db=db)))
+    page = await page_of(
+        AdminState, await session_token(await accounts.get_user(user_id=boss.id, db=db))
+    )
     await AdminState.load.fn(page)
     assert page.allowed
     return page

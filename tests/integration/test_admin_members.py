@@ -8,7 +8,6 @@ import argparse
 
 import pytest
 import sqlalchemy as sa
-from reflex.state import State
 
 from movievote import cli
 from movievote.cli import set_admin
@@ -23,8 +22,8 @@ from movievote.errors import (
 from movievote.pages.admin import AdminState
 from movievote.root import get_root
 from movievote.services import accounts, admin
-from movievote.state import AuthState
 from tests.conftest import BASE_URL
+from tests.integration.pages import page_of, session_token
 
 BOSS = admin.Actor(None, "boss@example.com")
 NEW_ROUTES = [
@@ -198,11 +197,7 @@ async def test_the_page_resends_a_link_and_manages_invites(db, make_user):
     boss = await make_user(email="boss@example.com")
     await admin.grant_admin(email=boss.email, actor=admin.CLI, db=db)
     late = await make_user(email="late@example.com", verified=False)
-    state = State(_reflex_internal_init=True)
-    page = state.get_substate(AdminState.get_full_name().split(".")[1:])
-    root = get_root()
-    token = (await accounts.open_session(user=boss, db=root.db, settings=root.settings)).token
-    (await page.get_state(AuthState)).token = token
+    page = await page_of(AdminState, await session_token(boss))
     await AdminState.load.fn(page)
     assert page.allowed and page.invites == []
 

@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime
 
 import httpx
 import sqlalchemy as sa
-from reflex.state import State
 from reflex_components_core.core._upload import UploadChunk
 
 from movievote.models import User, Vote
@@ -18,23 +17,11 @@ from movievote.pages.admin_votes import AdminVotesState
 from movievote.root import get_root
 from movievote.services import accounts, admin, curation, moderation, results
 from movievote.services.tallies import fold_vote_deltas
-from movievote.state import AuthState
 from tests.conftest import cast_vote
+from tests.integration.pages import page_of, session_token
 
 users_t = User.__table__  # type: ignore[attr-defined]
 votes_t = Vote.__table__  # type: ignore[attr-defined]
-
-
-async def admin_page(token: str) -> AdminState:
-    root = State(_reflex_internal_init=True)
-    page = root.get_substate(AdminState.get_full_name().split(".")[1:])
-    (await page.get_state(AuthState)).token = token
-    return page
-
-
-async def token_of(user: User) -> str:
-    root = get_root()
-    return (await accounts.open_session(user=user, db=root.db, settings=root.settings)).token
 
 
 async def blocked(db, user_id: int) -> bool:  # type: ignore[no-untyped-def]
@@ -46,7 +33,7 @@ async def blocked(db, user_id: int) -> bool:  # type: ignore[no-untyped-def]
 
 async def test_a_member_gets_nothing_and_changes_nothing(db, make_user):
     member, target = await make_user(), await make_user()
-    page = await admin_page(await token_of(member))
+    page = await page_of(AdminState, await session_token(member))
     await AdminState.load.fn(page)
     assert not page.allowed and page.members == [] and page.audit == []
     # a forged event, as a browser could send it whatever the page shows
@@ -59,7 +46,9 @@ async def test_an_admin_blocks_and_unblocks_with_the_audit_log(db, make_user):
     boss = await make_user(email="boss@example.com")
     await admin.grant_admin(email=boss.email, actor=admin.Actor(None, "cli"), db=db)
     target = await make_user(email="stuffer@example.com")
-    page = await admin_page(await token_of(await accounts.get_user(user_id=boss.id, db=db)))
+    page = await page_of(
+        AdminState, await session_token(await accounts.get_user(user_id=boss.id, db=db))
+    )
     await AdminState.load.fn(page)
     assert page.allowed and page.total == 2
     await AdminState.search.fn(page, "stuffer")
@@ -96,7 +85,7 @@ async def test_a_member_s_forged_events_on_the_catalogue_and_members_tools_chang
     root.http = httpx.AsyncClient(transport=httpx.MockTransport(record))
     member, late = await make_user(), await make_user(verified=False)
     invite = await admin.create_invite(max_uses=1, days=1, actor=admin.CLI, db=db)
-    page = await admin_page(await token_of(member))
+    page = await page_of(AdminState, await session_token(member))
     await AdminState.load.fn(page)
     assert not page.allowed and page.invites == [] and page.search_sources == []
 
@@ -133,13 +122,6 @@ async def test_a_member_s_forged_events_on_the_catalogue_and_members_tools_chang
     assert [e.action for e in (await admin.audit_entries(db=db)).items] == ["invite.create"]
 
 
-async def votes_page(token: str) -> AdminVotesState:
-    root = State(_reflex_internal_init=True)
-    page = root.get_substate(AdminVotesState.get_full_name().split(".")[1:])
-    (await page.get_state(AuthState)).token = token
-    return page
-
-
 async def voided(db, vote_id: int) -> bool:  # type: ignore[no-untyped-def]
     async with db.engine.connect() as conn:
         return (
@@ -150,7 +132,7 @@ async def voided(db, vote_id: int) -> bool:  # type: ignore[no-untyped-def]
 async def test_a_member_s_forged_vote_events_void_and_restore_nothing(db, make_user, movies):
     member, voter = await make_user(), await make_user()
     cast = await cast_vote(user_id=voter.id, movie_id=movies[0])
-    page = await votes_page(await token_of(member))
+    page = await page_of(AdminVotesState, await session_token(member))
     await AdminVotesState.load.fn(page)
     assert not page.allowed and page.checked and page.votes == [] and page.months == []
     assert page.results == []  # the publications' checks are for admins
@@ -178,7 +160,9 @@ async def test_an_admin_voids_and_restores_from_the_page(db, make_user, movies):
     await admin.grant_admin(email=boss.email, actor=admin.CLI, db=db)
     voter = await make_user(email="voter@example.com")
     cast = await cast_vote(user_id=voter.id, movie_id=movies[1])
-    page = await votes_page(await token_of(await accounts.get_user(user_id=boss.id, db=db)))
+    page = await page_of(
+        AdminVotesState, await session_token(await accounts.get_user(user_id=boss.id, db=db))
+    )
     await AdminVotesState.load.fn(page)
     assert page.allowed and page.total == 1 and not page.final
     assert page.month == page.months[0]
@@ -234,13 +218,15 @@ async def test_an_admin_sees_each_publication_s_check_and_a_member_does_not(db, 
         db=db,
         dispatcher=root.dispatcher,
     )
-    member = await votes_page(await token_of(people[0]))
+    member = await page_of(AdminVotesState, await session_token(people[0]))
     await AdminVotesState.load.fn(member)
     assert not member.allowed and member.results == []
 
     boss = await make_user(email="boss@example.com")
     await admin.grant_admin(email=boss.email, actor=admin.CLI, db=db)
-    page = await votes_page(await token_of(await accounts.get_user(user_id=boss.id, db=db)))
+    page = await page_of(
+        AdminVotesState, await session_token(await accounts.get_user(user_id=boss.id, db=db))
+    )
     await AdminVotesState.load.fn(page)
     [november] = page.results
     assert november["month"] == "2026-11" and november["published_at"] == "2026-12-03 00:00"

@@ -158,6 +158,29 @@ def _scratch_database(tmp_path: Path, name: str) -> str:
     return text
 
 
+def _config(url: str):  # type: ignore[no-untyped-def]
+    """Alembic's configuration for migrating the database at `url` from a test."""
+    from alembic.config import Config
+
+    alembic = Config(str(ROOT / "alembic.ini"))
+    alembic.set_main_option("script_location", str(ROOT / "alembic"))
+    alembic.attributes.update(skip_logging=True, database_url=url)
+    return alembic
+
+
+def _at_revision(tmp_path: Path, revision: str, name: str) -> tuple[str, str, sa.Engine]:
+    """A scratch database `name` migrated to `revision` (the one a revision's test upgrades
+    from), and a reference one at the same revision that its downgrade must give back exactly:
+    (its URL, the reference's URL, an engine on it)."""
+    from alembic import command
+
+    reference = _scratch_database(tmp_path, f"at_{revision}")
+    command.upgrade(_config(reference), revision)
+    url = _scratch_database(tmp_path, name)
+    command.upgrade(_config(url), revision)
+    return url, reference, sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+
+
 def _schema(url: str) -> dict[str, object]:
     """Every table's columns, keys, constraints and indexes (and SQLite's own DDL text)."""
     engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
@@ -190,21 +213,9 @@ def test_the_languages_revision_upgrades_keeping_everything_and_downgrades_exact
     """0002 -> 0003: accounts keep everything, with no language chosen; translations go with
     their movie. 0003 -> 0002 gives back 0002's schema exactly (SQLite's AUTOINCREMENT
     included), and upgrading again works."""
-    from alembic.config import Config
-
     from alembic import command
 
-    def config(url: str) -> Config:
-        alembic = Config(str(ROOT / "alembic.ini"))
-        alembic.set_main_option("script_location", str(ROOT / "alembic"))
-        alembic.attributes.update(skip_logging=True, database_url=url)
-        return alembic
-
-    reference = _scratch_database(tmp_path, "at_0002")
-    command.upgrade(config(reference), "0002")
-    url = _scratch_database(tmp_path, "languages")
-    command.upgrade(config(url), "0002")
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    url, reference, engine = _at_revision(tmp_path, "0002", "languages")
     with engine.begin() as conn:
         conn.execute(
             sa.text(
@@ -220,7 +231,7 @@ def test_the_languages_revision_upgrades_keeping_everything_and_downgrades_exact
                 "'1', '2026-11-01 00:00:00+00', '2026-11-01 00:00:00+00')"
             )
         )
-    command.upgrade(config(url), "0003")
+    command.upgrade(_config(url), "0003")
     with engine.begin() as conn:
         if conn.dialect.name == "sqlite":
             conn.execute(sa.text("PRAGMA foreign_keys=ON"))
@@ -243,11 +254,11 @@ def test_the_languages_revision_upgrades_keeping_everything_and_downgrades_exact
             )
         conn.execute(sa.text("DELETE FROM movies"))
         assert conn.scalar(sa.text("SELECT count(*) FROM movie_translations")) == 0
-    command.downgrade(config(url), "0002")
+    command.downgrade(_config(url), "0002")
     assert _schema(url) == _schema(reference)
     with engine.connect() as conn:
         assert conn.scalar(sa.text("SELECT count(*) FROM users")) == 1
-    command.upgrade(config(url), "head")
+    command.upgrade(_config(url), "head")
     with engine.connect() as conn:
         assert conn.scalar(sa.text("SELECT count(*) FROM movie_translations")) == 0
         assert conn.execute(sa.text("SELECT language FROM users")).all() == [(None,)]
@@ -257,21 +268,9 @@ def test_the_languages_revision_upgrades_keeping_everything_and_downgrades_exact
 def test_the_admins_revision_upgrades_and_downgrades_exactly(tmp_path):
     """0003 -> 0004: accounts are not blocked, the audit log is append-only from the start.
     0004 -> 0003 gives back 0003's schema exactly (SQLite's AUTOINCREMENT included)."""
-    from alembic.config import Config
-
     from alembic import command
 
-    def config(url: str) -> Config:
-        alembic = Config(str(ROOT / "alembic.ini"))
-        alembic.set_main_option("script_location", str(ROOT / "alembic"))
-        alembic.attributes.update(skip_logging=True, database_url=url)
-        return alembic
-
-    reference = _scratch_database(tmp_path, "at_0003")
-    command.upgrade(config(reference), "0003")
-    url = _scratch_database(tmp_path, "admins")
-    command.upgrade(config(url), "0003")
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    url, reference, engine = _at_revision(tmp_path, "0003", "admins")
     with engine.begin() as conn:
         conn.execute(
             sa.text(
@@ -280,7 +279,7 @@ def test_the_admins_revision_upgrades_and_downgrades_exactly(tmp_path):
                 "'in_app', false, '2026-11-01 00:00:00+00', 'ana@example.com')"
             )
         )
-    command.upgrade(config(url), "0004")
+    command.upgrade(_config(url), "0004")
     with engine.begin() as conn:
         assert conn.execute(sa.text("SELECT email, blocked_at FROM users")).all() == [
             ("ana@example.com", None)
@@ -294,9 +293,9 @@ def test_the_admins_revision_upgrades_and_downgrades_exactly(tmp_path):
     for statement in ("UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log"):
         with pytest.raises(sa.exc.DatabaseError, match="append-only"), engine.begin() as conn:
             conn.execute(sa.text(statement))
-    command.downgrade(config(url), "0003")
+    command.downgrade(_config(url), "0003")
     assert _schema(url) == _schema(reference)
-    command.upgrade(config(url), "head")
+    command.upgrade(_config(url), "head")
     with engine.connect() as conn:
         assert conn.scalar(sa.text("SELECT count(*) FROM audit_log")) == 0
     engine.dispose()
@@ -305,21 +304,9 @@ def test_the_admins_revision_upgrades_and_downgrades_exactly(tmp_path):
 def test_the_hidden_movies_revision_upgrades_and_downgrades_exactly(tmp_path):
     """0004 -> 0005: every existing movie is listed (hidden_at NULL); 0005 -> 0004 gives back
     0004's schema exactly (SQLite's AUTOINCREMENT included)."""
-    from alembic.config import Config
-
     from alembic import command
 
-    def config(url: str) -> Config:
-        alembic = Config(str(ROOT / "alembic.ini"))
-        alembic.set_main_option("script_location", str(ROOT / "alembic"))
-        alembic.attributes.update(skip_logging=True, database_url=url)
-        return alembic
-
-    reference = _scratch_database(tmp_path, "at_0004")
-    command.upgrade(config(reference), "0004")
-    url = _scratch_database(tmp_path, "hidden")
-    command.upgrade(config(url), "0004")
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    url, reference, engine = _at_revision(tmp_path, "0004", "hidden")
     with engine.begin() as conn:
         conn.execute(
             sa.text(
@@ -328,14 +315,14 @@ def test_the_hidden_movies_revision_upgrades_and_downgrades_exactly(tmp_path):
                 "'2026-11-01 00:00:00+00', '2026-11-01 00:00:00+00')"
             )
         )
-    command.upgrade(config(url), "0005")
+    command.upgrade(_config(url), "0005")
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT title, hidden_at FROM movies")).all() == [
             ("Heat", None)
         ]
-    command.downgrade(config(url), "0004")
+    command.downgrade(_config(url), "0004")
     assert _schema(url) == _schema(reference)
-    command.upgrade(config(url), "head")
+    command.upgrade(_config(url), "head")
     with engine.connect() as conn:
         assert conn.scalar(sa.text("SELECT count(*) FROM movies")) == 1
     engine.dispose()
@@ -348,24 +335,12 @@ def test_the_voided_votes_revision_keeps_the_votes_counts_only_unvoided_ones_and
     voided (a void writes -1, a restore +1, deleting a voided vote nothing); 0006 -> 0005
     gives back 0005's schema (SQLite rebuilds the table, so its rows' order in sqlite_master
     may differ)."""
-    from alembic.config import Config
-
     from alembic import command
-
-    def config(url: str) -> Config:
-        alembic = Config(str(ROOT / "alembic.ini"))
-        alembic.set_main_option("script_location", str(ROOT / "alembic"))
-        alembic.attributes.update(skip_logging=True, database_url=url)
-        return alembic
 
     def comparable(schema: dict[str, object]) -> dict[str, object]:
         return {**schema, "ddl": sorted(schema.get("ddl", []))}  # type: ignore[call-overload]
 
-    reference = _scratch_database(tmp_path, "at_0005")
-    command.upgrade(config(reference), "0005")
-    url = _scratch_database(tmp_path, "voided")
-    command.upgrade(config(url), "0005")
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    url, reference, engine = _at_revision(tmp_path, "0005", "voided")
     with engine.begin() as conn:
         conn.execute(
             sa.text(
@@ -388,7 +363,7 @@ def test_the_voided_votes_revision_keeps_the_votes_counts_only_unvoided_ones_and
             )
         )
         conn.execute(sa.text("DELETE FROM vote_deltas"))
-    command.upgrade(config(url), "0006")
+    command.upgrade(_config(url), "0006")
     deltas = sa.text("SELECT delta FROM vote_deltas ORDER BY id")
     with engine.begin() as conn:
         assert conn.execute(
@@ -413,7 +388,7 @@ def test_the_voided_votes_revision_keeps_the_votes_counts_only_unvoided_ones_and
                 "(12, 7, 3, '2026-11-01', '2026-11-05 10:00:00+00')"
             )
         )
-    command.downgrade(config(url), "0005")
+    command.downgrade(_config(url), "0005")
     assert comparable(_schema(url)) == comparable(_schema(reference))
     with engine.begin() as conn:
         assert conn.execute(sa.text("SELECT id, user_id, movie_id FROM votes")).all() == [
@@ -428,21 +403,9 @@ def test_the_month_results_revision_adds_its_tables_and_downgrades_exactly(tmp_p
     """0006 -> 0007: three new tables, nothing existing touched; a result's ballots and ranking
     go with it, and nothing in them refers to votes or users (deleting an account later leaves
     a published month as it was). 0007 -> 0006 gives back 0006's schema exactly."""
-    from alembic.config import Config
-
     from alembic import command
 
-    def config(url: str) -> Config:
-        alembic = Config(str(ROOT / "alembic.ini"))
-        alembic.set_main_option("script_location", str(ROOT / "alembic"))
-        alembic.attributes.update(skip_logging=True, database_url=url)
-        return alembic
-
-    reference = _scratch_database(tmp_path, "at_0006")
-    command.upgrade(config(reference), "0006")
-    url = _scratch_database(tmp_path, "results")
-    command.upgrade(config(url), "0006")
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    url, reference, engine = _at_revision(tmp_path, "0006", "results")
     with engine.begin() as conn:
         conn.execute(
             sa.text(
@@ -464,7 +427,7 @@ def test_the_month_results_revision_adds_its_tables_and_downgrades_exactly(tmp_p
                 "(11, 7, 3, '2026-11-01', '2026-11-02 10:00:00+00')"
             )
         )
-    command.upgrade(config(url), "0007")
+    command.upgrade(_config(url), "0007")
     with engine.begin() as conn:
         if conn.dialect.name == "sqlite":
             conn.execute(sa.text("PRAGMA foreign_keys=ON"))
@@ -503,9 +466,9 @@ def test_the_month_results_revision_adds_its_tables_and_downgrades_exactly(tmp_p
         conn.execute(sa.text("DELETE FROM month_results"))  # its ranking and ballots with it
         assert conn.scalar(sa.text("SELECT count(*) FROM published_ballots")) == 0
         assert conn.scalar(sa.text("SELECT count(*) FROM month_rankings")) == 0
-    command.downgrade(config(url), "0006")
+    command.downgrade(_config(url), "0006")
     assert _schema(url) == _schema(reference)
-    command.upgrade(config(url), "head")
+    command.upgrade(_config(url), "head")
     engine.dispose()
 
 
@@ -514,21 +477,9 @@ def test_the_ratings_revision_writes_deltas_by_trigger_and_downgrades_exactly(tm
     (0, new - old) for changed stars (nothing for a review alone), (-1, -s) for one removed,
     also by a cascade; the CHECKs and the unique pair hold. 0008 -> 0007 gives back 0007's
     schema exactly, and upgrading again works."""
-    from alembic.config import Config
-
     from alembic import command
 
-    def config(url: str) -> Config:
-        alembic = Config(str(ROOT / "alembic.ini"))
-        alembic.set_main_option("script_location", str(ROOT / "alembic"))
-        alembic.attributes.update(skip_logging=True, database_url=url)
-        return alembic
-
-    reference = _scratch_database(tmp_path, "at_0007")
-    command.upgrade(config(reference), "0007")
-    url = _scratch_database(tmp_path, "ratings")
-    command.upgrade(config(url), "0007")
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    url, reference, engine = _at_revision(tmp_path, "0007", "ratings")
     with engine.begin() as conn:
         conn.execute(
             sa.text(
@@ -544,7 +495,7 @@ def test_the_ratings_revision_writes_deltas_by_trigger_and_downgrades_exactly(tm
                 "'2026-11-01 00:00:00+00', '2026-11-01 00:00:00+00')"
             )
         )
-    command.upgrade(config(url), "0008")
+    command.upgrade(_config(url), "0008")
     deltas = sa.text("SELECT movie_id, ratings, half_stars FROM rating_deltas ORDER BY id")
     rating = (
         "INSERT INTO ratings (user_id, movie_id, half_stars, review, created_at, updated_at) "
@@ -576,11 +527,11 @@ def test_the_ratings_revision_writes_deltas_by_trigger_and_downgrades_exactly(tm
         conn.execute(sa.text(rating.format(stars=10, review=f"'{'x' * 1000}'")))
     with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
         conn.execute(sa.text(rating.format(stars=2, review="NULL")))  # one per member and movie
-    command.downgrade(config(url), "0007")
+    command.downgrade(_config(url), "0007")
     assert _schema(url) == _schema(reference)
     with engine.connect() as conn:
         assert conn.scalar(sa.text("SELECT count(*) FROM users")) == 1
-    command.upgrade(config(url), "head")
+    command.upgrade(_config(url), "head")
     with engine.connect() as conn:
         assert conn.scalar(sa.text("SELECT count(*) FROM ratings")) == 0
     engine.dispose()
@@ -589,21 +540,10 @@ def test_the_ratings_revision_writes_deltas_by_trigger_and_downgrades_exactly(tm
 def test_the_screens_revision_adds_its_table_with_its_rules_and_downgrades_exactly(tmp_path):
     """0009 -> 0010: the screens table, whose CHECKs refuse an unknown board or language and
     a paired screen without a name; 0010 -> 0009 gives back 0009's schema exactly."""
-    from alembic.config import Config
-
     from alembic import command
 
-    def config(url: str) -> Config:
-        alembic = Config(str(ROOT / "alembic.ini"))
-        alembic.set_main_option("script_location", str(ROOT / "alembic"))
-        alembic.attributes.update(skip_logging=True, database_url=url)
-        return alembic
-
-    reference = _scratch_database(tmp_path, "at_0009")
-    command.upgrade(config(reference), "0009")
-    url = _scratch_database(tmp_path, "screens")
-    command.upgrade(config(url), "0010")
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    url, reference, engine = _at_revision(tmp_path, "0009", "screens")
+    command.upgrade(_config(url), "0010")
     insert = (
         "INSERT INTO screens (device_hash, board, language, created_at, paired_at, name) "
         "VALUES (:hash, :board, :language, '2026-12-01 00:00:00+00', :paired, :name)"
@@ -620,5 +560,5 @@ def test_the_screens_revision_adds_its_table_with_its_rules_and_downgrades_exact
         with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
             conn.execute(sa.text(insert), {**good, "hash": "b" * 64, **bad})
     engine.dispose()
-    command.downgrade(config(url), "0009")
+    command.downgrade(_config(url), "0009")
     assert _schema(url) == _schema(reference)

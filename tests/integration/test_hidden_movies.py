@@ -8,7 +8,6 @@ import asyncio
 
 import pytest
 import sqlalchemy as sa
-from reflex.state import State
 
 from movievote.cli import set_admin
 from movievote.errors import InvalidInput, MovieHidden, MovieNotFound
@@ -17,9 +16,9 @@ from movievote.pages.admin import AdminState
 from movievote.pages.movies import MoviesState
 from movievote.periods import current_period
 from movievote.root import get_root
-from movievote.services import accounts, admin, catalogue, ranking
-from movievote.state import AuthState
+from movievote.services import admin, catalogue, ranking
 from tests.conftest import cast_vote
+from tests.integration.pages import page_of, session_token
 
 movies_t = Movie.__table__  # type: ignore[attr-defined]
 BOSS = admin.Actor(None, "boss@example.com")
@@ -205,24 +204,12 @@ async def test_the_api_hides_and_unhides_for_an_admin_only(api, login, movies, d
     assert actions == ["movie.unhide", "movie.hide", "movie.hide", "admin.grant"]
 
 
-async def _page_of(state: type, token: str):  # type: ignore[no-untyped-def]
-    root = State(_reflex_internal_init=True)
-    page = root.get_substate(state.get_full_name().split(".")[1:])
-    (await page.get_state(AuthState)).token = token
-    return page
-
-
-async def _token_of(user) -> str:  # type: ignore[no-untyped-def]
-    root = get_root()
-    return (await accounts.open_session(user=user, db=root.db, settings=root.settings)).token
-
-
 async def test_the_admin_page_hides_for_an_admin_only_and_the_grid_loses_the_movie(
     db, movies, make_user
 ):
     godfather, *_ = movies
     member = await make_user()
-    forged = await _page_of(AdminState, await _token_of(member))
+    forged = await page_of(AdminState, await session_token(member))
     await AdminState.load.fn(forged)
     assert not forged.allowed and forged.movies == []
     # events a member's browser could send whatever the page shows
@@ -233,7 +220,7 @@ async def test_the_admin_page_hides_for_an_admin_only_and_the_grid_loses_the_mov
 
     boss = await make_user(email="boss@example.com")
     await admin.grant_admin(email=boss.email, actor=admin.CLI, db=db)
-    page = await _page_of(AdminState, await _token_of(boss))
+    page = await page_of(AdminState, await session_token(boss))
     await AdminState.load.fn(page)
     assert page.allowed and page.movie_total == 5 and len(page.movies) == 5
     await AdminState.search_movies.fn(page, "godfather")
@@ -245,7 +232,7 @@ async def test_the_admin_page_hides_for_an_admin_only_and_the_grid_loses_the_mov
     assert page.movies[0]["hidden"] and await hidden_at(db, godfather) is not None
     assert page.audit[0]["action"] == "movie.hide" and page.audit[0]["reason"] == "rights expired"
 
-    grid = await _page_of(MoviesState, await _token_of(member))
+    grid = await page_of(MoviesState, await session_token(member))
     await MoviesState.load.fn(grid)
     assert str(godfather) not in [m["id"] for m in grid.movies] and grid.total == 4
     await MoviesState.vote.fn(grid, str(godfather))  # a vote sent for it anyway

@@ -8,9 +8,10 @@ from reflex.state import State
 
 from movievote.pages.movie import MovieState, glyphs
 from movievote.root import get_root
-from movievote.services import accounts, admin
+from movievote.services import admin
 from movievote.state import AuthState
 from tests.conftest import cast_vote
+from tests.integration.pages import session_token
 from tests.integration.test_page_states import redirect_target
 
 
@@ -21,11 +22,6 @@ async def browser(token: str = "") -> tuple[MovieState, AuthState]:
     auth = await page.get_state(AuthState)
     auth.token = token
     return page, auth
-
-
-async def token_of(user) -> str:  # type: ignore[no-untyped-def]
-    root = get_root()
-    return (await accounts.open_session(user=user, db=root.db, settings=root.settings)).token
 
 
 async def test_a_visitor_sees_the_movie_its_standing_and_must_log_in_to_rate(db, movies, make_user):
@@ -50,7 +46,7 @@ async def test_a_visitor_sees_the_movie_its_standing_and_must_log_in_to_rate(db,
 async def test_a_member_rates_changes_and_removes_and_sees_the_mean_move(db, movies, make_user):
     ana = await make_user(display_name="Ana")
     bia = await make_user(display_name="Bia")
-    page, _ = await browser(await token_of(ana))
+    page, _ = await browser(await session_token(ana))
     await MovieState._open(page, movies[0])
     MovieState.choose.fn(page, "9")
     MovieState.choose.fn(page, "11")  # not a choice the widget offers: ignored
@@ -66,7 +62,7 @@ async def test_a_member_rates_changes_and_removes_and_sees_the_mean_move(db, mov
         "review": "A masterpiece.",
         "at": "",
     }
-    theirs, _ = await browser(await token_of(bia))
+    theirs, _ = await browser(await session_token(bia))
     await MovieState._open(theirs, movies[0])
     assert theirs.mine == 0 and theirs.reviews[0]["review"] == "A masterpiece."
     await MovieState.save.fn(theirs, {"stars": "4"})
@@ -81,7 +77,7 @@ async def test_a_member_rates_changes_and_removes_and_sees_the_mean_move(db, mov
 
 async def test_refusals_are_shown_and_a_forged_token_is_nobody(db, movies, make_user):
     user = await make_user()
-    token = await token_of(user)
+    token = await session_token(user)
     forged, auth = await browser(token[:-4] + "AAAA")
     await MovieState._open(forged, movies[0])
     assert redirect_target(await MovieState.save.fn(forged, {"stars": "6"})) is not None
@@ -99,7 +95,7 @@ async def test_refusals_are_shown_and_a_forged_token_is_nobody(db, movies, make_
     await MovieState.save.fn(page, {"stars": "6"})
     assert page.rating_error == "This movie has been withdrawn: it cannot be rated."
     unverified = await make_user(verified=False)
-    late, _ = await browser(await token_of(unverified))
+    late, _ = await browser(await session_token(unverified))
     await MovieState._open(late, movies[1])
     await MovieState.save.fn(late, {"stars": "6"})
     assert late.rating_error.startswith("Confirm your email address to rate movies")

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from reflex.istate.data import RouterData
-from reflex.state import State
 
 from movievote.pages.display import DisplayState
 from movievote.pages.results import MonthResultState, ResultsState
@@ -28,6 +27,7 @@ from movievote.root import get_root
 from movievote.services import accounts, ballots, published, results
 from movievote.state import AuthState
 from tests.conftest import cast_vote
+from tests.integration.pages import page_of, session_token
 from tests.integration.test_results import DUE, NOVEMBER, configure, publish  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("configure")  # VOTE_TIMEZONE=America/Sao_Paulo
@@ -35,18 +35,8 @@ OCTOBER = date(2026, 10, 1)
 OCTOBER_DUE = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
 
 
-async def page_of(cls: type[Any], token: str = "") -> Any:
-    """One browser's fresh state tree (logged in with `token`), and its page's state."""
-    root = State(_reflex_internal_init=True)
-    page = root.get_substate(cls.get_full_name().split(".")[1:])
-    (await page.get_state(AuthState)).token = token
-    return page
-
-
 async def token_of(user_id: int) -> str:
-    root = get_root()
-    user = await accounts.get_user(user_id=user_id, db=root.db)
-    return (await accounts.open_session(user=user, db=root.db, settings=root.settings)).token
+    return await session_token(await accounts.get_user(user_id=user_id, db=get_root().db))
 
 
 async def translate(db, movie_id: int, title: str) -> None:  # type: ignore[no-untyped-def]

@@ -11,10 +11,9 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from reflex.state import State
 
 from movievote.errors import InvalidInput, ScreenCodeNotFound, ScreenNotFound, TooManyAttempts
-from movievote.models import Screen, User, utcnow
+from movievote.models import Screen, utcnow
 from movievote.pages.admin_screens import ScreensState
 from movievote.root import get_root
 from movievote.services import accounts, admin, screens
@@ -27,7 +26,7 @@ from movievote.services.screens import (
     normalise_code,
 )
 from movievote.services.throttle import PAIRING_FAILURES
-from movievote.state import AuthState
+from tests.integration.pages import page_of, session_token
 
 screens_t = Screen.__table__  # type: ignore[attr-defined]
 BOSS = admin.Actor(None, "boss@example.com")  # no account: the label is enough here
@@ -229,23 +228,11 @@ async def test_a_silent_screen_is_logged_once_until_it_beats_again(db, caplog):
 # the page's handlers
 
 
-async def screens_page(token: str) -> ScreensState:
-    root = State(_reflex_internal_init=True)
-    page = root.get_substate(ScreensState.get_full_name().split(".")[1:])
-    (await page.get_state(AuthState)).token = token
-    return page
-
-
-async def token_of(user: User) -> str:
-    root = get_root()
-    return (await accounts.open_session(user=user, db=root.db, settings=root.settings)).token
-
-
 async def test_a_member_gets_nothing_and_forged_events_change_nothing(db, make_user):
     _, found = await paired_screen()
     shown = await screens.identify(secret=screens.new_device_secret(), db=db)
     member = await make_user()
-    page = await screens_page(await token_of(member))
+    page = await page_of(ScreensState, await session_token(member))
     await ScreensState.load.fn(page)
     assert not page.allowed and page.screens == []
     await ScreensState.pair.fn(page, {"code": shown.code, "name": "Mine"})
@@ -262,7 +249,9 @@ async def test_a_member_gets_nothing_and_forged_events_change_nothing(db, make_u
 async def test_an_admin_pairs_renames_switches_and_unpairs_from_the_page(db, make_user):
     boss = await make_user(email="boss@example.com")
     await admin.grant_admin(email=boss.email, actor=admin.CLI, db=db)
-    page = await screens_page(await token_of(await accounts.get_user(user_id=boss.id, db=db)))
+    page = await page_of(
+        ScreensState, await session_token(await accounts.get_user(user_id=boss.id, db=db))
+    )
     await ScreensState.load.fn(page)
     assert page.allowed and page.screens == []
     await ScreensState.pair.fn(page, {"code": "ZZZZZZ", "name": "Lobby"})
