@@ -30,7 +30,6 @@ def prepare_database(dsn: str, users: int) -> None:
     """Drop and recreate `dsn`, migrate, import the catalogue, insert `users` verified users
     (bench1@example.com ... with password PASSWORD), each with an open session `bench-<id>`
     (see `tokens_for`)."""
-    import bcrypt
     import psycopg
     import sqlalchemy as sa
 
@@ -43,8 +42,10 @@ def prepare_database(dsn: str, users: int) -> None:
         cwd=ROOT,
         check=True,
     )
-    rounds = int(os.environ.get("BCRYPT_ROUNDS", "10"))
-    password_hash = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds)).decode()
+    from movievote.config import Settings
+    from movievote.security import PasswordCost, _hash_sync
+
+    password_hash = _hash_sync(PASSWORD, PasswordCost.of(Settings()))  # the server's cost
     with psycopg.connect(sa.make_url(dsn).render_as_string(False), autocommit=True) as c:
         c.execute(
             "INSERT INTO users (email, display_name, password_hash, notification_channel, "

@@ -37,15 +37,18 @@ class Settings(BaseSettings):
     database_url: str = ""  # empty: SQLite in data_dir
     secret_key: str = DEFAULT_SECRET_KEY
     access_token_minutes: int = Field(default=60 * 24, ge=1)
-    # 10 is OWASP's floor for bcrypt; each step doubles the cost (68 ms at 10 on these cores)
-    bcrypt_rounds: int = Field(default=10, ge=4, le=16)
-    # where bcrypt runs (security.PasswordWork): threads per process (0: half the cores
+    # Argon2id's cost (security.PasswordCost): OWASP's first recommended setting, 19 MiB and 2
+    # passes (~20 ms of CPU a hash on these cores); a hash made at another cost, or an older
+    # account's bcrypt hash, is replaced at the account's next log-in
+    password_hash_memory_kib: int = Field(default=19_456, ge=8, le=4_194_304)
+    password_hash_time_cost: int = Field(default=2, ge=1, le=16)
+    # where password hashing runs (security.PasswordWork): threads per process (0: half the cores
     # shared by the workers, GRANIAN_WORKERS, at least 1), their nice value (-1: SCHED_IDLE, which
     # starves log-ins when the workers keep the cores busy), how many checks may wait at most
     password_hash_threads: int = Field(default=0, ge=0, le=64)
     password_hash_nice: int = Field(default=5, ge=-1, le=19)
     password_hash_queue: int = Field(default=32, ge=1, le=10_000)
-    # a log-in that would wait longer than this for bcrypt's threads is answered 503 busy at once
+    # a log-in that would wait longer than this for the password threads is answered 503 busy at once
     password_hash_max_wait_seconds: float = Field(default=1.0, gt=0, le=60)
     vote_timezone: str = "UTC"
     # after a month ends (in the vote time zone), how long admins may still void or restore its

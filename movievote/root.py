@@ -84,7 +84,7 @@ async def _fold_here(db: Database) -> set[date]:
 
 
 def password_threads(settings: Settings) -> int:
-    """bcrypt threads for this process: as set, or half the cores shared among the workers
+    """Password hashing threads for this process: as set, or half the cores shared among the workers
     (GRANIAN_WORKERS), at least one: a wave of log-ins may take at most about half the machine
     from the votes (one worker on 2 cores with 2 threads: votes fell 70% under 10 log-ins/s)."""
     if settings.password_hash_threads:
@@ -178,7 +178,7 @@ async def run_background(root: Root | None = None) -> None:
     its own copy; recommend/service.py)."""
     root = root or get_root()
     settings = root.settings
-    await security.warm_up(rounds=settings.bcrypt_rounds)
+    await security.warm_up(cost=security.PasswordCost.of(settings))
     try:
         await root.subject.refresh()
     except Exception:

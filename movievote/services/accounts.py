@@ -30,6 +30,7 @@ from movievote.errors import (
     InvalidLink,
     InvalidToken,
     PasswordRequired,
+    ServerBusy,
     SignupClosed,
     TooManyAttempts,
     UserNotFound,
@@ -39,12 +40,14 @@ from movievote.i18n import N_, Duration, checked_language
 from movievote.models import EmailLink, Invite, Session, User, UserPublic, UTCDateTime, utcnow
 from movievote.security import (
     BCRYPT_MAX_BYTES,
+    PasswordCost,
     TokenClaims,
     burn_password_check,
     create_access_token,
     decode_access_token,
     digest,
     hash_password,
+    needs_rehash,
     new_secret,
     verify_password,
 )
@@ -113,7 +116,8 @@ def mailbox_of(address: str) -> str:
 
 
 def check_password_rules(password: str) -> None:
-    """At least 8 characters and at most 72 bytes (bcrypt ignores anything past 72 bytes)."""
+    """At least 8 characters and at most 72 bytes (the accounts made before Argon2id have
+    bcrypt hashes, which ignore anything past 72 bytes: one rule for every account)."""
     if not is_storable(password):
         raise InvalidInput(
             N_("A password cannot contain a NUL character or half of a character pair."),
@@ -230,7 +234,7 @@ async def sign_up(
         async with db.engine.connect() as conn:
             await _check_invite(conn, code, utcnow())
     # hashed on both paths, so the answer takes as long for a known address as a new one
-    password_hash = await hash_password(password, rounds=settings.bcrypt_rounds)
+    password_hash = await hash_password(password, cost=PasswordCost.of(settings))
     now = utcnow()
     mailbox = mailbox_of(address)
     async with db.transaction() as conn:
@@ -700,7 +704,7 @@ async def change_password(
 
 
 async def _set_password(db: Database, settings: Settings, user_id: int, password: str) -> None:
-    password_hash = await hash_password(password, rounds=settings.bcrypt_rounds)
+    password_hash = await hash_password(password, cost=PasswordCost.of(settings))
     now = utcnow()
     async with db.transaction() as conn:
         await conn.execute(
@@ -730,7 +734,7 @@ async def authenticate(*, email: str, password: str, settings: Settings, db: Dat
         address = None
     user = await get_user_by_email(email=address, db=db) if address else None
     if user is None or "\x00" in password:
-        await burn_password_check(password.replace("\x00", ""), rounds=settings.bcrypt_rounds)
+        await burn_password_check(password.replace("\x00", ""), cost=PasswordCost.of(settings))
         raise InvalidCredentials(N_("Incorrect email or password."))
     if not await verify_password(password, user.password_hash):
         raise InvalidCredentials(N_("Incorrect email or password."))
@@ -789,7 +793,27 @@ async def log_in(
     )
     if issued is None:  # the password changed while this log-in checked the old one
         raise InvalidCredentials(N_("Incorrect email or password."))
+    await _upgrade_hash(user, password, settings=settings, db=db)
     return issued
+
+
+async def _upgrade_hash(user: User, password: str, *, settings: Settings, db: Database) -> None:
+    """After a log-in, replace the account's hash if it is bcrypt (from before Argon2id) or
+    Argon2id at another cost than the one set: the password is at hand only now. Only if the
+    hash is still the one just checked (a password change meanwhile wins); the sessions stay."""
+    cost = PasswordCost.of(settings)
+    if not needs_rehash(user.password_hash, cost):
+        return
+    try:
+        new_hash = await hash_password(password, cost=cost)
+    except ServerBusy:  # log-ins are queueing for the threads: the next log-in upgrades it
+        return
+    async with db.transaction() as conn:
+        await conn.execute(
+            sa.update(users_t)
+            .where(users_t.c.id == user.id, users_t.c.password_hash == user.password_hash)
+            .values(password_hash=new_hash)
+        )
 
 
 @overload

@@ -163,7 +163,8 @@ def prod_env(database_url: str, **extra: str) -> dict[str, str]:
     return {
         **os.environ,
         "DATABASE_URL": database_url,
-        "BCRYPT_ROUNDS": "4",
+        "PASSWORD_HASH_MEMORY_KIB": "64",
+        "PASSWORD_HASH_TIME_COST": "1",
         # every test browser and client comes from 127.0.0.1: like a lobby behind one address,
         # but busier (the API fuzzer alone signs up hundreds); the limit is tested on its own
         "SIGNUPS_PER_CLIENT": "1000000",

@@ -12,12 +12,13 @@ import sqlalchemy as sa
 
 from movievote.config import Settings
 from movievote.errors import InvalidCredentials, InvalidInput, InvalidToken
+from movievote.models import User
 from movievote.root import get_root
 from movievote.services import accounts
 from tests.conftest import BASE_URL
 
 
-async def test_sign_up_stores_a_bcrypt_hash_and_a_lowercased_email(db):
+async def test_sign_up_stores_an_argon2id_hash_and_a_lowercased_email(db):
     result = await accounts.sign_up(
         throttle=get_root().throttle,
         email="  Ana.Silva@Example.COM ",
@@ -31,7 +32,7 @@ async def test_sign_up_stores_a_bcrypt_hash_and_a_lowercased_email(db):
     user = await accounts.get_user_by_email(email="ana.silva@example.com", db=db)
     assert user is not None and user.id is not None
     assert user.display_name == "Ana Silva"
-    assert user.password_hash.startswith("$2b$") and "s3cret-pass" not in user.password_hash
+    assert user.password_hash.startswith("$argon2id$") and "s3cret-pass" not in user.password_hash
     assert user.notification_channel == "in_app" and user.is_admin is False
     assert user.email_verified_at is None  # verified only by following the mailed link
 
@@ -167,8 +168,8 @@ async def test_authenticate_accepts_the_right_password_only(db, make_user):
         assert refused.value.message == "Incorrect email or password."
 
 
-async def test_bcrypt_never_blocks_the_event_loop(db, make_user):
-    settings = Settings(bcrypt_rounds=12)
+async def test_password_hashing_never_blocks_the_event_loop(db, make_user):
+    settings = Settings(password_hash_memory_kib=65_536, password_hash_time_cost=3)
     ticks = 0
 
     async def ticker() -> None:
@@ -196,12 +197,12 @@ async def test_bcrypt_never_blocks_the_event_loop(db, make_user):
         )
     elapsed = time.monotonic() - started
     task.cancel()
-    assert user.password_hash.startswith("$2b$12$")
-    assert elapsed > 0.1  # bcrypt at 12 rounds really ran twice
+    assert user.password_hash.startswith("$argon2id$v=19$m=65536,t=3,p=1$")
+    assert elapsed > 0.1  # Argon2id at 64 MiB and 3 passes really ran twice
     assert ticks >= elapsed / 0.005 / 4  # the loop kept ticking meanwhile
 
 
-async def test_unknown_email_costs_a_real_bcrypt_check(db, make_user, monkeypatch):
+async def test_unknown_email_costs_a_real_password_check(db, make_user, monkeypatch):
     from movievote import security
 
     checked: list[str] = []
@@ -211,7 +212,54 @@ async def test_unknown_email_costs_a_real_bcrypt_check(db, make_user, monkeypatc
         await accounts.authenticate(
             email="ghost@example.com", password="whatever1", db=db, settings=get_root().settings
         )
-    assert len(checked) == 1 and checked[0].startswith("$2b$")
+    assert len(checked) == 1 and checked[0].startswith("$argon2id$")
+
+
+async def test_an_older_account_s_bcrypt_hash_is_replaced_at_its_next_log_in(db, make_user):
+    """Accounts made before Argon2id keep logging in with their bcrypt hash; the first log-in
+    with the right password replaces it (the password is at hand only then), a wrong one
+    changes nothing, and so does a log-in at the cost set now; a new cost upgrades again."""
+    import bcrypt
+
+    user = await make_user(email="old@example.com", password="correct horse")
+    legacy = bcrypt.hashpw(b"correct horse", bcrypt.gensalt(4)).decode()
+    async with db.transaction() as conn:
+        await conn.execute(
+            sa.update(User.__table__)
+            .where(User.__table__.c.id == user.id)
+            .values(password_hash=legacy)  # type: ignore[attr-defined]
+        )
+    settings, root = get_root().settings, get_root()
+
+    async def log_in(password: str, settings: Settings = settings) -> accounts.AccessToken:
+        return await accounts.log_in(
+            email="old@example.com",
+            password=password,
+            throttle=root.throttle,
+            settings=settings,
+            db=db,
+        )
+
+    async def stored() -> str:
+        return (await accounts.get_user(user_id=user.id, db=db)).password_hash
+
+    with pytest.raises(InvalidCredentials):
+        await log_in("wrong horse")
+    assert await stored() == legacy
+    issued = await log_in("correct horse")
+    upgraded = await stored()
+    assert upgraded.startswith("$argon2id$v=19$m=64,t=1,p=1$")
+    assert (
+        await accounts.user_from_token(token=issued.token, db=db, settings=settings)
+    ).id == user.id
+    await log_in("correct horse")  # the cost set now: kept
+    assert await stored() == upgraded
+    dearer = Settings(password_hash_memory_kib=128, password_hash_time_cost=2)
+    await log_in("correct horse", dearer)
+    assert (await stored()).startswith("$argon2id$v=19$m=128,t=2,p=1$")
+    await log_in("correct horse")  # a hash at another cost still checks
+    with pytest.raises(InvalidCredentials):
+        await log_in("correct horse!")
 
 
 async def test_token_round_trip_and_claims(db, make_user, settings):
