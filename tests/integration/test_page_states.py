@@ -4,7 +4,9 @@ comes from the verified token, the vote goes through the service, the live ranki
 from __future__ import annotations
 
 import asyncio
+import math
 import time
+from collections import deque
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -18,6 +20,7 @@ from movievote.config import get_settings
 from movievote.errors import InvalidToken
 from movievote.live import (
     REGISTRATION_SECONDS,
+    STREAM_CHANGES,
     LiveAnnouncement,
     LiveFeed,
     LiveRanking,
@@ -184,6 +187,21 @@ def test_the_interval_between_pushes_grows_with_the_pages():
     assert feed.interval() == 0.25
     feed._pages = {f"tab-{n}": _Page(expires=0.0) for n in range(2000)}
     assert feed.interval() == pytest.approx(1.0)
+
+
+async def test_a_stream_of_changes_spaces_the_pushes_out_and_a_vote_now_and_then_does_not():
+    feed = feed_for(Sockets(), push_interval=0.25, per_page=0.0005)
+    change = RankingChange(periods=frozenset())
+    for _ in range(STREAM_CHANGES - 1):  # votes now and then: no page to tell, only counted
+        await feed.ranking_changed(change)
+    feed._pages = {f"tab-{n}": _Page(expires=math.inf) for n in range(2000)}
+    assert not feed.streaming() and feed.interval() == pytest.approx(1.0)
+    feed._pages = {}
+    await feed.ranking_changed(change)  # the fifth change within a second: a stream
+    feed._pages = {f"tab-{n}": _Page(expires=math.inf) for n in range(2000)}
+    assert feed.streaming() and feed.interval() == pytest.approx(2.0)
+    feed._changes = deque((t - 1.01 for t in feed._changes), maxlen=STREAM_CHANGES)
+    assert not feed.streaming() and feed.interval() == pytest.approx(1.0)  # the stream ended
 
 
 async def test_the_live_feed_sends_each_ranking_once_to_each_live_page(db, movies, make_user):
