@@ -281,7 +281,7 @@ def main() -> None:
 
         def votes_with_logins(target: str):
             """A vote run with `--logins-per-second` logins alongside: (the run, the logins)."""
-            return with_logins(
+            return run_with_logins(
                 target,
                 args.logins_per_second,
                 lambda: drive(target, args.clients, args.seconds, vote_request),
@@ -408,7 +408,7 @@ def _log_in_paced(target: str, recorder: Recorder, rate: float, stop: threading.
         time.sleep(max(0.0, next_at - time.monotonic()))
 
 
-def with_logins(target: str, per_second: float, run: Callable[[], _T]) -> tuple[_T, Recorder]:
+def run_with_logins(target: str, per_second: float, run: Callable[[], _T]) -> tuple[_T, Recorder]:
     """`run()` (a vote run) while `per_second` log-ins a second go to `target` alongside:
     (what it returned, the log-ins' recorder). Five threads each pace themselves to their
     share of the rate: enough of them that a slow log-in (bcrypt) never holds the rate back."""

@@ -11,6 +11,12 @@ and drives them in turn, round after round: 32 clients voting for `--seconds`, t
 with 10 log-ins per second alongside (5 threads, each pacing itself to 2 a second, as
 bench_api does). Prints each run, then per configuration the medians: votes/s and p99
 without and with the log-ins, and the log-ins' rate and latency.
+
+With `--control-ms MS`, each round also drives the first configuration's server with no log-in
+but a process beside it burning MS ms of CPU ten times a second (at nice 5, as the password
+threads): what the same CPU, taken from the same saturated cores by anything at all, does to
+the votes. Set MS to a log-in's CPU (the server's CPU per log-in) to tell what the log-in
+path costs the votes beyond its CPU from what any work of that size would.
 """
 
 from __future__ import annotations
@@ -20,13 +26,39 @@ import contextlib
 import os
 import random
 import statistics
+import subprocess
+import sys
 import threading
+from collections.abc import Iterator
 from functools import partial
 
-from benchmarks.bench_api import drive, rate_of, with_logins
+from benchmarks.bench_api import drive, rate_of, run_with_logins
 from benchmarks.common import pct, prepare_database, production_server, tokens_for
 
 LOGINS_PER_SECOND = 10.0
+BURNER = """
+import os, sys, time
+os.nice(5)
+each, rate = float(sys.argv[1]) / 1000, float(sys.argv[2])
+next_at = time.monotonic()
+while True:
+    started = time.thread_time()
+    while time.thread_time() - started < each:
+        pass
+    next_at += 1 / rate
+    time.sleep(max(0.0, next_at - time.monotonic()))
+"""
+
+
+@contextlib.contextmanager
+def burning(ms: float, per_second: float) -> Iterator[None]:
+    """A process burning `ms` ms of CPU `per_second` times a second while the block runs."""
+    burner = subprocess.Popen([sys.executable, "-c", BURNER, str(ms), str(per_second)])
+    try:
+        yield
+    finally:
+        burner.kill()
+        burner.wait()
 
 
 def parse() -> argparse.Namespace:
@@ -39,6 +71,7 @@ def parse() -> argparse.Namespace:
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--users", type=int, default=300_000)
+    p.add_argument("--control-ms", type=float, default=0.0, help="see the description")
     p.add_argument(
         "--config",
         action="append",
@@ -72,6 +105,7 @@ def main() -> None:
 
     base_redis, _, first_db = args.redis_url.rpartition("/")
     results: dict[str, dict[str, list]] = {name: {"votes": [], "logins": []} for name in configs}
+    controls: list = []
     with contextlib.ExitStack() as stack:
         servers = {}
         for n, (name, env) in enumerate(configs.items()):
@@ -94,7 +128,7 @@ def main() -> None:
         for n in range(args.rounds):
             for name, base in servers.items():
                 votes = drive(base, 32, args.seconds, vote_request)
-                alongside, recorder = with_logins(
+                alongside, recorder = run_with_logins(
                     base, LOGINS_PER_SECOND, partial(drive, base, 32, args.seconds, vote_request)
                 )
                 results[name]["votes"].append(votes)
@@ -106,6 +140,17 @@ def main() -> None:
                     f" | log-ins {recorder.statuses.get(200, 0) / args.seconds:4.1f}/s p50 "
                     f"{pct(recorder.latencies, 0.5):5.0f} p99 {pct(recorder.latencies, 0.99):5.0f} ms "
                     f"{recorder.statuses}",
+                    flush=True,
+                )
+            if args.control_ms:
+                base = next(iter(servers.values()))
+                with burning(args.control_ms, LOGINS_PER_SECOND):
+                    control = drive(base, 32, args.seconds, vote_request)
+                controls.append(control)
+                print(
+                    f"  round {n + 1} control    votes {rate_of(control):6,.0f}/s p99 "
+                    f"{pct(control[0].latencies, 0.99):6.1f} ms with {args.control_ms:.0f} ms "
+                    f"of CPU burnt {LOGINS_PER_SECOND:.0f} times a second beside the server",
                     flush=True,
                 )
     print()
@@ -121,6 +166,16 @@ def main() -> None:
             f"p99 {p99_logins:6.1f} ms ({(p99_logins / p99 - 1) * 100:+.0f}%) | log-ins "
             f"{ok / (len(logins) * args.seconds):4.1f}/s p50 {pct(latencies, 0.5):5.0f} ms "
             f"p99 {pct(latencies, 0.99):5.0f} ms"
+        )
+    if controls:
+        first = next(iter(results.values()))
+        p99 = statistics.median(pct(r.latencies, 0.99) for r, _, _ in first["votes"])
+        p99_control = statistics.median(pct(r.latencies, 0.99) for r, _, _ in controls)
+        print(
+            f"control    votes {statistics.median(rate_of(r) for r in first['votes']):6,.0f}/s p99 "
+            f"{p99:6.1f} ms | with {args.control_ms:.0f} ms of CPU burnt "
+            f"{LOGINS_PER_SECOND:.0f}x a second {statistics.median(rate_of(r) for r in controls):6,.0f}/s "
+            f"p99 {p99_control:6.1f} ms ({(p99_control / p99 - 1) * 100:+.0f}%)"
         )
 
 
