@@ -113,17 +113,31 @@ class Recorder:
             self.statuses[status] = self.statuses.get(status, 0) + 1
 
 
-def drive(base: str, clients: int, seconds: float, make_request) -> tuple[Recorder, float, float]:
-    """`clients` threads, each with one keep-alive connection, until time is up."""
+def drive(
+    base: str, clients: int, seconds: float, make_request, rate: float = 0.0
+) -> tuple[Recorder, float, float]:
+    """`clients` threads, each with one keep-alive connection, until time is up: each sends its
+    next request when the last is answered (closed loop: as fast as the server goes). With a
+    `rate`, open loop: together they send `rate` requests a second on a fixed schedule, and a
+    request's latency counts from when it was due, so an answer that comes late delays the next
+    request and is counted in full (no coordinated omission)."""
     parsed = urllib.parse.urlsplit(base)
     recorder = Recorder()
     deadline = time.monotonic() + seconds
+    interval = clients / rate if rate else 0.0
 
-    def worker() -> None:
+    def worker(n: int) -> None:
         conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=30)
+        due = time.perf_counter() + n * interval / clients
         while time.monotonic() < deadline:
             method, path, body, headers = make_request()
-            started = time.perf_counter()
+            if interval:
+                wait = due - time.perf_counter()
+                if wait > 0:
+                    time.sleep(wait)
+                started, due = due, due + interval
+            else:
+                started = time.perf_counter()
             try:
                 conn.request(method, path, body=body, headers=headers)
                 response = conn.getresponse()
@@ -136,7 +150,7 @@ def drive(base: str, clients: int, seconds: float, make_request) -> tuple[Record
             recorder.add(time.perf_counter() - started, status)
         conn.close()
 
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
     cpu0, t0 = cpu(), time.monotonic()
     for t in threads:
         t.start()

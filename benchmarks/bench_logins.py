@@ -7,7 +7,9 @@
 Starts one production server (`reflex run --env prod`, `--workers` workers; each on its own
 Redis database, from `--redis-url`'s on) per `--config`, with those environment variables
 (e.g. `normal:PASSWORD_HASH_NICE=0` and `idle:PASSWORD_HASH_NICE=-1`), on one fresh database,
-and drives them in turn, round after round: 32 clients voting for `--seconds`, then the same
+and drives them in turn, round after round: 32 clients voting for `--seconds` (as fast as the
+server answers, or `--vote-rate` votes a second on a fixed schedule: a month's opening is
+people arriving, not 32 programs voting in a loop), then the same
 with 10 log-ins per second alongside (5 threads, each pacing itself to 2 a second, as
 bench_api does). Prints each run, then per configuration the medians: votes/s and p99
 without and with the log-ins, and the log-ins' rate and latency.
@@ -73,6 +75,12 @@ def parse() -> argparse.Namespace:
     p.add_argument("--users", type=int, default=300_000)
     p.add_argument("--control-ms", type=float, default=0.0, help="see the description")
     p.add_argument(
+        "--vote-rate",
+        type=float,
+        default=0.0,
+        help="votes a second, open loop (0: closed loop, as fast as the server goes)",
+    )
+    p.add_argument(
         "--config",
         action="append",
         default=[],
@@ -127,9 +135,11 @@ def main() -> None:
         print(f"servers up: {', '.join(f'{k} {v}' for k, v in configs.items())}\n", flush=True)
         for n in range(args.rounds):
             for name, base in servers.items():
-                votes = drive(base, 32, args.seconds, vote_request)
+                votes = drive(base, 32, args.seconds, vote_request, args.vote_rate)
                 alongside, recorder = run_with_logins(
-                    base, LOGINS_PER_SECOND, partial(drive, base, 32, args.seconds, vote_request)
+                    base,
+                    LOGINS_PER_SECOND,
+                    partial(drive, base, 32, args.seconds, vote_request, args.vote_rate),
                 )
                 results[name]["votes"].append(votes)
                 results[name]["logins"].append((alongside, recorder))
@@ -145,7 +155,7 @@ def main() -> None:
             if args.control_ms:
                 base = next(iter(servers.values()))
                 with burning(args.control_ms, LOGINS_PER_SECOND):
-                    control = drive(base, 32, args.seconds, vote_request)
+                    control = drive(base, 32, args.seconds, vote_request, args.vote_rate)
                 controls.append(control)
                 print(
                     f"  round {n + 1} control    votes {rate_of(control):6,.0f}/s p99 "
