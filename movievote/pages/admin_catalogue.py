@@ -407,6 +407,7 @@ def editor(state: type[rx.State]) -> rx.Component:
                         size="2",
                         variant="soft",
                         color_scheme="gray",
+                        id="movie-editor-close",
                     ),
                     spacing="3",
                 ),
@@ -416,7 +417,14 @@ def editor(state: type[rx.State]) -> rx.Component:
             on_submit=state.save_movie,
             key=state.edit_version,
             id="movie-editor",
-            custom_attrs={"data-version": state.edit_version},
+            custom_attrs={
+                "data-version": state.edit_version,
+                # Escape closes it as Close does (in the browser: no event per key sent)
+                "onKeyDown": rx.Var(
+                    "((e) => { if (e.key === 'Escape') "
+                    "document.getElementById('movie-editor-close')?.click(); })"
+                ),
+            },
         ),
         width="100%",
     )

@@ -99,7 +99,7 @@ RANKING_CSS = """
   align-items: center; gap: var(--space-2); font-size: 13px; color: var(--gray-11); }
 .bar-label { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; text-align: right; }
 .bar-fill { display: block; height: 18px; background: var(--accent-9); transform-origin: left;
-  border-radius: 0 var(--radius-1) var(--radius-1) 0; }
+  border-radius: 0 var(--radius-1) var(--radius-1) 0; will-change: transform; }
 .bar-value { font-variant-numeric: tabular-nums; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0;
   border: 0; overflow: hidden; clip: rect(0 0 0 0); clip-path: inset(50%); white-space: nowrap; }

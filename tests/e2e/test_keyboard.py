@@ -199,8 +199,8 @@ def test_the_admin_tables_actions_work_from_the_keyboard(browser, prod_app: Prod
     expect(page.locator("#admin-message")).to_have_text(
         f"{suspect['email']} may log in and vote again."
     )
-    # the movie editor, below the tables: Edit takes the focus to its first field, Close
-    # brings it back to the Edit button
+    # the movie editor, below the tables: Edit takes the focus to its first field, Close (or
+    # Escape) brings it back to the Edit button
     edit = page.locator(".movie-row").nth(1).get_by_role("button", name="Edit")
     edit.focus()
     page.keyboard.press("Enter")
@@ -209,6 +209,11 @@ def test_the_admin_tables_actions_work_from_the_keyboard(browser, prod_app: Prod
     expect(editor.get_by_label("Title", exact=True)).to_be_focused()
     editor.get_by_role("button", name="Close").focus()
     page.keyboard.press("Enter")
+    expect(editor).to_have_count(0)
+    expect(edit).to_be_focused()
+    page.keyboard.press("Enter")  # again, and Escape from a field closes it as well
+    expect(editor.get_by_label("Title", exact=True)).to_be_focused()
+    page.keyboard.press("Escape")
     expect(editor).to_have_count(0)
     expect(edit).to_be_focused()
     # past some 250 stops in a full page, the audit log is one jump away
