@@ -791,8 +791,20 @@ async def log_in(
     issued = await open_session(
         user=user, settings=settings, db=db, checked_hash=user.password_hash
     )
-    if issued is None:  # the password changed while this log-in checked the old one
-        raise InvalidCredentials(N_("Incorrect email or password."))
+    if issued is None:
+        # the hash changed while this log-in checked the old one: a password change (this
+        # password is then wrong, unless it is the new one) or another log-in's upgrade of the
+        # hash (then it still checks): checked again against the hash as it is now
+        current = await get_user(user_id=user.id, db=db)  # type: ignore[arg-type]
+        if current.password_hash != user.password_hash and await verify_password(
+            password, current.password_hash
+        ):
+            issued = await open_session(
+                user=current, settings=settings, db=db, checked_hash=current.password_hash
+            )
+        if issued is None:
+            raise InvalidCredentials(N_("Incorrect email or password."))
+        return issued
     await _upgrade_hash(user, password, settings=settings, db=db)
     return issued
 

@@ -262,6 +262,45 @@ async def test_an_older_account_s_bcrypt_hash_is_replaced_at_its_next_log_in(db,
         await log_in("correct horse!")
 
 
+async def test_two_log_ins_at_once_both_get_in_while_one_upgrades_the_hash(
+    db, make_user, monkeypatch
+):
+    """A log-in whose checked hash another log-in has just upgraded is let in (its password
+    checks against the new hash), where a password change meanwhile would refuse it."""
+    import bcrypt
+
+    user = await make_user(email="twice@example.com", password="correct horse")
+    legacy = bcrypt.hashpw(b"correct horse", bcrypt.gensalt(4)).decode()
+    users = User.__table__  # type: ignore[attr-defined]
+    async with db.transaction() as conn:
+        await conn.execute(
+            sa.update(users).where(users.c.id == user.id).values(password_hash=legacy)
+        )
+    root, real = get_root(), accounts.authenticate
+
+    async def log_in() -> accounts.AccessToken:
+        return await accounts.log_in(
+            email="twice@example.com",
+            password="correct horse",
+            throttle=root.throttle,
+            settings=root.settings,
+            db=db,
+        )
+
+    async def checked_then_the_other_device_logs_in(**kw):  # type: ignore[no-untyped-def]
+        found = await real(**kw)
+        monkeypatch.setattr(accounts, "authenticate", real)
+        await log_in()  # the other device: its log-in upgrades the hash
+        return found
+
+    monkeypatch.setattr(accounts, "authenticate", checked_then_the_other_device_logs_in)
+    issued = await log_in()
+    assert (
+        await accounts.user_from_token(token=issued.token, db=db, settings=root.settings)
+    ).id == user.id
+    assert (await accounts.get_user(user_id=user.id, db=db)).password_hash.startswith("$argon2id$")
+
+
 async def test_token_round_trip_and_claims(db, make_user, settings):
     user = await make_user()
     issued = await accounts.open_session(user=user, db=db, settings=settings)
